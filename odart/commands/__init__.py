@@ -1,0 +1,1 @@
+"""Sub-commands of ``odart``, one module each (shell)."""

@@ -1,0 +1,1 @@
+"""The ODART server: ingest, storage, escalation, notifications and the staff panel."""
