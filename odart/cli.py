@@ -15,10 +15,6 @@ from types import ModuleType
 
 # Sub-command name -> module. Keep sorted; tests/test_cli.py checks every entry answers --help.
 COMMANDS: dict[str, str] = {
-    "broker": "odart.commands.broker",
-    "demo": "odart.commands.demo",
-    "edge": "odart.commands.edge",
-    "server": "odart.commands.server",
 }
 
 EXIT_OK = 0
