@@ -1,0 +1,589 @@
+"""The edge-server wire contract: MQTT topics and the versioned JSON envelope (pure).
+
+This module is the ONLY thing the edge and the server share. Everything that crosses the network
+is an :class:`Envelope` serialised by :func:`encode_envelope` and read back by
+:func:`decode_message`, which checks it completely and raises :class:`WireError` with the field
+and a reason that is safe to log (it never echoes payload values).
+
+Topics (``{site}`` and ``{edge}`` are ids, see :data:`ID_PATTERN`)::
+
+    odart/v1/{site}/{edge}/status   edge -> server   retained; the Last Will says "offline"
+    odart/v1/{site}/{edge}/event    edge -> server   alerts and device events, QoS 1
+    odart/v1/{site}/{edge}/ack      server -> edge   "stored": sent after the server's commit
+    odart/v1/{site}/{edge}/cmd      server -> edge   consent and config updates, retained state
+
+The envelope (``schema`` 1)::
+
+    {"schema": 1, "id": "<26-char ULID>", "type": "alert", "site": "...", "edge": "...",
+     "device": "..." | null, "participant": "<pseudonym>" | null,
+     "created_at": "2026-11-22T16:35:59.123Z", "sent_at": "..." | null, "body": {...}}
+
+Only pseudonymous participant ids travel; names and raw signals never do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final, TypeAlias, TypeVar
+
+from firmware_bridge.errors import WireError
+
+SCHEMA_VERSION: Final = 1
+"""Bumped in the same change that alters the envelope or a body; see CHANGELOG.md."""
+
+TOPIC_ROOT: Final = "odart/v1"
+"""Topic prefix; the ``v1`` follows the major schema version so old and new edges can coexist."""
+
+MAX_PAYLOAD_BYTES: Final = 4096
+"""Upper bound on one message: a derived event is a few hundred bytes, and a small cap keeps a raw
+waveform from ever fitting through by accident (data minimisation) and bounds parsing work."""
+
+MAX_EVIDENCE_ITEMS: Final = 16
+"""Evidence is a handful of summary features (time since breath, rate, SpO2, quality), not data."""
+
+ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""Site, edge, device and participant ids: lower-case, no MQTT wildcards or separators."""
+
+_ULID_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as the ULID spec
+_ULID_PATTERN: Final = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_ULID_TIME_BITS: Final = 48
+_ULID_RANDOM_BITS: Final = 80
+_ULID_RANDOM_BYTES: Final = _ULID_RANDOM_BITS // 8
+
+TextValue: TypeAlias = str | float | int | bool | None
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class TopicKind(StrEnum):
+    """The last level of every ODART topic."""
+
+    STATUS = "status"
+    EVENT = "event"
+    ACK = "ack"
+    CMD = "cmd"
+
+
+class MessageKind(StrEnum):
+    """The ``type`` of an envelope; each has its own body class."""
+
+    ALERT = "alert"
+    """A detection from the edge detector (apnoea, desaturation, ...)."""
+    DEVICE = "device"
+    """A device's state changed (connected, no data, low battery, ...)."""
+    STATUS = "status"
+    """The edge itself is online or offline (retained, and the Last Will)."""
+    ACK = "ack"
+    """The server stored a message; the edge may now delete it from its outbox."""
+    CMD = "cmd"
+    """An instruction or a state for the edge (consent, configuration)."""
+
+
+class AlertKind(StrEnum):
+    """What the edge detector saw. The detector's event kinds must be a subset (tested)."""
+
+    APNOEA = "apnoea"
+    RESPIRATORY_DEPRESSION = "respiratory_depression"
+    DESATURATION = "desaturation"
+    STILLNESS = "stillness"
+    PROLONGED_OCCUPANCY = "prolonged_occupancy"
+    NO_SIGNAL = "no_signal"
+    RECOVERED = "recovered"
+    BUTTON = "button"
+    """The wearer pressed the help button."""
+    TEST = "test"
+    """A training or drill alert: clearly marked, never a real emergency."""
+
+
+class Severity(StrEnum):
+    """How urgent an alert is: critical pages at once; warning may check in with the wearer."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class EdgeState(StrEnum):
+    """The edge's connection state, published retained on ``status``."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+# --------------------------------------------------------------------------------------------
+# Message ids
+
+
+def encode_ulid(time_ms: int, randomness: int) -> str:
+    """Render a ULID: 48 bits of milliseconds since the epoch, then 80 random bits.
+
+    Lexicographic order of the strings is time order, so ids sort by creation time.
+    """
+    if not 0 <= time_ms < 1 << _ULID_TIME_BITS:
+        message = f"time_ms out of range for a ULID: {time_ms}"
+        raise ValueError(message)
+    if not 0 <= randomness < 1 << _ULID_RANDOM_BITS:
+        message = "randomness must fit in 80 bits"
+        raise ValueError(message)
+    value = (time_ms << _ULID_RANDOM_BITS) | randomness
+    chars = []
+    for _ in range(26):
+        chars.append(_ULID_ALPHABET[value & 0x1F])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def ulid_time_ms(msg_id: str) -> int:
+    """The millisecond timestamp inside a ULID (raises :class:`WireError` if it is not one)."""
+    _check_ulid("id", msg_id)
+    value = 0
+    for char in msg_id:
+        value = (value << 5) | _ULID_ALPHABET.index(char)
+    return value >> _ULID_RANDOM_BITS
+
+
+class IdMinter:
+    """Mints unique, strictly increasing message ids (monotonic ULIDs) from values passed in.
+
+    Within one millisecond the random part is incremented, so ids minted by one edge sort in
+    the order they were minted even when the clock does not move or steps back.
+    """
+
+    def __init__(self) -> None:
+        self._last_ms = -1
+        self._last_random = 0
+
+    def mint(self, now_ms: int, entropy: bytes) -> str:
+        """Return a new id for ``now_ms``; ``entropy`` must be 10 random bytes (from the shell)."""
+        if len(entropy) != _ULID_RANDOM_BYTES:
+            message = f"entropy must be {_ULID_RANDOM_BYTES} bytes, got {len(entropy)}"
+            raise ValueError(message)
+        if now_ms <= self._last_ms:
+            now_ms = self._last_ms
+            randomness = self._last_random + 1
+            if randomness >= 1 << _ULID_RANDOM_BITS:  # pragma: no cover - 2**80 ids in one ms
+                now_ms += 1
+                randomness = int.from_bytes(entropy, "big")
+        else:
+            randomness = int.from_bytes(entropy, "big")
+        self._last_ms, self._last_random = now_ms, randomness
+        return encode_ulid(now_ms, randomness)
+
+
+# --------------------------------------------------------------------------------------------
+# Topics
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One concrete ODART topic: ``odart/v1/{site_id}/{edge_id}/{kind}``."""
+
+    site_id: str
+    edge_id: str
+    kind: TopicKind
+
+    def __post_init__(self) -> None:
+        _check_id("site", self.site_id)
+        _check_id("edge", self.edge_id)
+
+    def __str__(self) -> str:
+        return f"{TOPIC_ROOT}/{self.site_id}/{self.edge_id}/{self.kind.value}"
+
+
+def parse_topic(topic: str) -> Topic:
+    """Split an ODART topic into its parts; anything else raises :class:`WireError`."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT:
+        raise WireError("topic", f"not of the form {TOPIC_ROOT}/SITE/EDGE/KIND")
+    try:
+        kind = TopicKind(parts[4])
+    except ValueError:
+        raise WireError("topic", "unknown topic kind") from None
+    try:
+        return Topic(parts[2], parts[3], kind)
+    except WireError as error:
+        raise WireError("topic", f"bad {error.field} id") from None
+
+
+def topic_filter(kind: TopicKind, site_id: str = "+", edge_id: str = "+") -> str:
+    """A subscription filter for one kind of topic; ``+`` matches any site or edge."""
+    for name, value in (("site", site_id), ("edge", edge_id)):
+        if value != "+":
+            _check_id(name, value)
+    return f"{TOPIC_ROOT}/{site_id}/{edge_id}/{kind.value}"
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBody:
+    """A detection: what, how urgent, when it was detected and when it probably began."""
+
+    alert_kind: AlertKind
+    severity: Severity
+    detected_at: datetime
+    onset_at: datetime
+    evidence: Mapping[str, TextValue] = field(default_factory=dict)
+    room_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_utc("detected_at", self.detected_at)
+        _check_utc("onset_at", self.onset_at)
+        if self.onset_at > self.detected_at:
+            raise WireError("onset_at", "onset is after detection")
+        _check_evidence(self.evidence)
+        if self.room_id is not None:
+            _check_id("room_id", self.room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceBody:
+    """A device's state: link state plus optional battery and signal strength."""
+
+    state: str
+    battery_pct: float | None = None
+    rssi_dbm: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_id("state", self.state)
+        if self.battery_pct is not None and not 0 <= self.battery_pct <= 100:
+            raise WireError("battery_pct", "must be between 0 and 100")
+        if self.rssi_dbm is not None and not -150 <= self.rssi_dbm <= 20:
+            raise WireError("rssi_dbm", "must be between -150 and 20 dBm")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusBody:
+    """The edge's online state; ``conn`` tells a stale Last Will from a newer "online"."""
+
+    state: EdgeState
+    conn: str
+
+    def __post_init__(self) -> None:
+        _check_id("conn", self.conn)
+
+
+@dataclass(frozen=True, slots=True)
+class AckBody:
+    """The server has committed message ``of`` to its database."""
+
+    of: str
+    stored_at: datetime
+
+    def __post_init__(self) -> None:
+        _check_ulid("of", self.of)
+        _check_utc("stored_at", self.stored_at)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandBody:
+    """An instruction or a piece of state for the edge, with small scalar arguments."""
+
+    command: str
+    args: Mapping[str, TextValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_id("command", self.command)
+        _check_evidence(self.args, name="args")
+
+
+Body: TypeAlias = AlertBody | DeviceBody | StatusBody | AckBody | CommandBody
+
+_BODY_TYPES: Final[dict[MessageKind, type[Any]]] = {
+    MessageKind.ALERT: AlertBody,
+    MessageKind.DEVICE: DeviceBody,
+    MessageKind.STATUS: StatusBody,
+    MessageKind.ACK: AckBody,
+    MessageKind.CMD: CommandBody,
+}
+
+_TOPIC_OF: Final[dict[MessageKind, TopicKind]] = {
+    MessageKind.ALERT: TopicKind.EVENT,
+    MessageKind.DEVICE: TopicKind.EVENT,
+    MessageKind.STATUS: TopicKind.STATUS,
+    MessageKind.ACK: TopicKind.ACK,
+    MessageKind.CMD: TopicKind.CMD,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message on the wire, checked on construction.
+
+    Attributes:
+        msg_id: a ULID minted where the message was created; the key for de-duplication.
+        kind: which body this envelope carries.
+        site_id: the site (hostel) the edge serves.
+        edge_id: the edge agent that the message is from or for.
+        created_at: when the message was created (UTC).
+        body: the typed body matching ``kind``.
+        device_id: the device concerned, if any.
+        participant_id: the pseudonymous resident concerned, if any (never a name).
+        sent_at: when this copy was published (UTC); each re-publish sets it anew.
+    """
+
+    msg_id: str
+    kind: MessageKind
+    site_id: str
+    edge_id: str
+    created_at: datetime
+    body: Body
+    device_id: str | None = None
+    participant_id: str | None = None
+    sent_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _check_ulid("id", self.msg_id)
+        _check_id("site", self.site_id)
+        _check_id("edge", self.edge_id)
+        _check_utc("created_at", self.created_at)
+        if self.sent_at is not None:
+            _check_utc("sent_at", self.sent_at)
+        for name, value in (("device", self.device_id), ("participant", self.participant_id)):
+            if value is not None:
+                _check_id(name, value)
+        if not isinstance(self.body, _BODY_TYPES[self.kind]):
+            raise WireError("body", f"a {self.kind.value} message needs a {self.kind.value} body")
+
+    @property
+    def topic(self) -> Topic:
+        """The topic this message is published on."""
+        return Topic(self.site_id, self.edge_id, _TOPIC_OF[self.kind])
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding
+
+
+def format_utc(moment: datetime) -> str:
+    """``2026-11-22T16:35:59.123Z``: UTC, millisecond precision, as on the wire."""
+    _check_utc("timestamp", moment)
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_utc(text: str, name: str = "timestamp") -> datetime:
+    """Read a wire timestamp; it must name its zone (``Z`` or an offset)."""
+    if not isinstance(text, str) or len(text) > 40:
+        raise WireError(name, "must be an ISO 8601 string")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise WireError(name, "must be an ISO 8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise WireError(name, "must carry a time zone (use Z for UTC)")
+    return moment.astimezone(UTC)
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """Serialise to compact UTF-8 JSON; raises :class:`WireError` over :data:`MAX_PAYLOAD_BYTES`."""
+    document = {
+        "schema": SCHEMA_VERSION,
+        "id": envelope.msg_id,
+        "type": envelope.kind.value,
+        "site": envelope.site_id,
+        "edge": envelope.edge_id,
+        "device": envelope.device_id,
+        "participant": envelope.participant_id,
+        "created_at": format_utc(envelope.created_at),
+        "sent_at": None if envelope.sent_at is None else format_utc(envelope.sent_at),
+        "body": _body_to_json(envelope.body),
+    }
+    payload = json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise WireError("payload", f"{len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    return payload
+
+
+def decode_envelope(payload: bytes) -> Envelope:
+    """Parse and check a payload without a topic (see :func:`decode_message` for ingest)."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise WireError("payload", f"{len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        document = json.loads(payload, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise WireError("payload", "not UTF-8 JSON") from None
+    if not isinstance(document, dict):
+        raise WireError("payload", "not a JSON object")
+    schema = document.get("schema")
+    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+        reason = f"unsupported schema version (this build speaks {SCHEMA_VERSION})"
+        raise WireError("schema", reason)
+    allowed = {"schema", "id", "type", "site", "edge", "device", "participant", "created_at",
+               "sent_at", "body"}
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise WireError(unknown[0], "unknown envelope key")
+    kind = _enum(MessageKind, document.get("type"), "type")
+    sent_at = document.get("sent_at")
+    return Envelope(
+        msg_id=_str(document, "id"),
+        kind=kind,
+        site_id=_str(document, "site"),
+        edge_id=_str(document, "edge"),
+        created_at=parse_utc(document.get("created_at"), "created_at"),  # type: ignore[arg-type]
+        body=_body_from_json(kind, document.get("body")),
+        device_id=_optional_str(document, "device"),
+        participant_id=_optional_str(document, "participant"),
+        sent_at=None if sent_at is None else parse_utc(sent_at, "sent_at"),
+    )
+
+
+def decode_message(topic: str, payload: bytes) -> Envelope:
+    """Parse a received message and check that it belongs on the topic it came on."""
+    where = parse_topic(topic)
+    envelope = decode_envelope(payload)
+    if (envelope.site_id, envelope.edge_id) != (where.site_id, where.edge_id):
+        raise WireError("topic", "site or edge in the envelope differs from the topic")
+    if envelope.topic.kind is not where.kind:
+        raise WireError("type", f"a {envelope.kind.value} message does not belong on {where.kind}")
+    return envelope
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _body_to_json(body: Body) -> dict[str, Any]:
+    match body:
+        case AlertBody():
+            return {
+                "alert_kind": body.alert_kind.value,
+                "severity": body.severity.value,
+                "detected_at": format_utc(body.detected_at),
+                "onset_at": format_utc(body.onset_at),
+                "evidence": dict(body.evidence),
+                "room": body.room_id,
+            }
+        case DeviceBody():
+            return {"state": body.state, "battery_pct": body.battery_pct, "rssi_dbm": body.rssi_dbm}
+        case StatusBody():
+            return {"state": body.state.value, "conn": body.conn}
+        case AckBody():
+            return {"of": body.of, "stored_at": format_utc(body.stored_at)}
+        case CommandBody():
+            return {"command": body.command, "args": dict(body.args)}
+
+
+def _body_from_json(kind: MessageKind, raw: object) -> Body:
+    if not isinstance(raw, dict):
+        raise WireError("body", "not a JSON object")
+    fields: dict[MessageKind, set[str]] = {
+        MessageKind.ALERT: {
+            "alert_kind", "severity", "detected_at", "onset_at", "evidence", "room"
+        },
+        MessageKind.DEVICE: {"state", "battery_pct", "rssi_dbm"},
+        MessageKind.STATUS: {"state", "conn"},
+        MessageKind.ACK: {"of", "stored_at"},
+        MessageKind.CMD: {"command", "args"},
+    }
+    unknown = sorted(set(raw) - fields[kind])
+    if unknown:
+        raise WireError(f"body.{unknown[0]}", "unknown key")
+    match kind:
+        case MessageKind.ALERT:
+            evidence = raw.get("evidence", {})
+            if not isinstance(evidence, dict):
+                raise WireError("body.evidence", "not a JSON object")
+            return AlertBody(
+                alert_kind=_enum(AlertKind, raw.get("alert_kind"), "body.alert_kind"),
+                severity=_enum(Severity, raw.get("severity"), "body.severity"),
+                detected_at=parse_utc(raw.get("detected_at"), "body.detected_at"),  # type: ignore[arg-type]
+                onset_at=parse_utc(raw.get("onset_at"), "body.onset_at"),  # type: ignore[arg-type]
+                evidence=evidence,
+                room_id=_optional_str(raw, "room", "body.room"),
+            )
+        case MessageKind.DEVICE:
+            return DeviceBody(
+                state=_str(raw, "state", "body.state"),
+                battery_pct=_optional_number(raw, "battery_pct"),
+                rssi_dbm=_optional_number(raw, "rssi_dbm"),
+            )
+        case MessageKind.STATUS:
+            return StatusBody(
+                state=_enum(EdgeState, raw.get("state"), "body.state"),
+                conn=_str(raw, "conn", "body.conn"),
+            )
+        case MessageKind.ACK:
+            return AckBody(
+                of=_str(raw, "of", "body.of"),
+                stored_at=parse_utc(raw.get("stored_at"), "body.stored_at"),  # type: ignore[arg-type]
+            )
+        case MessageKind.CMD:
+            args = raw.get("args", {})
+            if not isinstance(args, dict):
+                raise WireError("body.args", "not a JSON object")
+            return CommandBody(command=_str(raw, "command", "body.command"), args=args)
+
+
+def _reject_constant(name: str) -> float:
+    raise WireError("payload", f"{name} is not valid JSON")
+
+
+def _enum(enum: type[_E], value: object, name: str) -> _E:
+    if not isinstance(value, str):
+        raise WireError(name, "must be a string")
+    try:
+        return enum(value)
+    except ValueError:
+        expected = ", ".join(member.value for member in enum)
+        raise WireError(name, f"unknown value; expected one of {expected}") from None
+
+
+def _str(document: Mapping[str, object], key: str, name: str | None = None) -> str:
+    value = document.get(key)
+    if not isinstance(value, str):
+        raise WireError(name or key, "must be a string")
+    return value
+
+
+def _optional_str(document: Mapping[str, object], key: str, name: str | None = None) -> str | None:
+    value = document.get(key)
+    if value is None:
+        return None
+    return _str(document, key, name)
+
+
+def _optional_number(document: Mapping[str, object], key: str) -> float | None:
+    value = document.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WireError(f"body.{key}", "must be a number")
+    return float(value)
+
+
+def _check_id(name: str, value: object) -> None:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise WireError(name, "must be 1-64 characters of a-z, 0-9, _ and -, starting alphanumeric")
+
+
+def _check_ulid(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _ULID_PATTERN.match(value):
+        raise WireError(name, "must be a 26-character ULID")
+
+
+def _check_utc(name: str, value: object) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise WireError(name, "must be a time-zone-aware datetime")
+
+
+def _check_evidence(evidence: Mapping[str, object], name: str = "evidence") -> None:
+    if len(evidence) > MAX_EVIDENCE_ITEMS:
+        raise WireError(name, f"more than {MAX_EVIDENCE_ITEMS} items")
+    for key, value in evidence.items():
+        if not isinstance(key, str) or not ID_PATTERN.match(key):
+            raise WireError(name, "keys must be short lower-case names")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise WireError(f"{name}.{key}", "must be finite (use null for no reading)")
+        if isinstance(value, str) and len(value) > 64:
+            raise WireError(f"{name}.{key}", "text longer than 64 characters")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise WireError(f"{name}.{key}", "must be a scalar (number, text, true/false or null)")

@@ -1,0 +1,164 @@
+"""The wire contract: topics, envelopes, ids, and rejection of anything malformed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from firmware_bridge import wire
+from firmware_bridge.errors import FirmwareBridgeError, WireError
+
+NOW = datetime(2026, 11, 22, 16, 35, 59, 123000, tzinfo=UTC)
+ID_A = wire.encode_ulid(1_763_829_359_123, 42)
+
+
+def _alert(**changes: object) -> wire.Envelope:
+    fields: dict[str, object] = {
+        "msg_id": ID_A,
+        "kind": wire.MessageKind.ALERT,
+        "site_id": "hostel-1",
+        "edge_id": "pi-1",
+        "created_at": NOW,
+        "device_id": "wearable-3",
+        "participant_id": "p-7f3a",
+        "body": wire.AlertBody(
+            alert_kind=wire.AlertKind.APNOEA,
+            severity=wire.Severity.CRITICAL,
+            detected_at=NOW,
+            onset_at=NOW - timedelta(seconds=15),
+            evidence={"seconds_since_breath": 15.2, "quality": "good", "spo2_pct": None},
+            room_id="room-12",
+        ),
+    }
+    fields.update(changes)
+    return wire.Envelope(**fields)  # type: ignore[arg-type]
+
+
+def test_envelope_round_trips_through_json() -> None:
+    envelope = _alert(sent_at=NOW + timedelta(seconds=1))
+    payload = wire.encode_envelope(envelope)
+    assert wire.decode_message("odart/v1/hostel-1/pi-1/event", payload) == envelope
+    document = json.loads(payload)
+    assert document["schema"] == wire.SCHEMA_VERSION
+    assert document["created_at"] == "2026-11-22T16:35:59.123Z"
+
+
+def test_envelope_topic_follows_kind() -> None:
+    assert str(_alert().topic) == "odart/v1/hostel-1/pi-1/event"
+    ack = wire.Envelope(
+        msg_id=wire.encode_ulid(1, 2), kind=wire.MessageKind.ACK, site_id="hostel-1",
+        edge_id="pi-1", created_at=NOW, body=wire.AckBody(of=ID_A, stored_at=NOW),
+    )
+    assert str(ack.topic) == "odart/v1/hostel-1/pi-1/ack"
+
+
+def test_parse_topic_rejects_foreign_and_wildcard_topics() -> None:
+    assert wire.parse_topic("odart/v1/s/e/status") == wire.Topic("s", "e", wire.TopicKind.STATUS)
+    for bad in ["odart/v2/s/e/event", "odart/v1/s/e", "odart/v1/s/+/event", "odart/v1/s/e/raw",
+                "odart/v1/S/e/event", "x/odart/v1/s/e/event"]:
+        with pytest.raises(WireError) as caught:
+            wire.parse_topic(bad)
+        assert caught.value.field == "topic"
+
+
+def test_topic_filter_uses_wildcards_only_when_asked() -> None:
+    assert wire.topic_filter(wire.TopicKind.EVENT) == "odart/v1/+/+/event"
+    assert wire.topic_filter(wire.TopicKind.ACK, "s1", "e1") == "odart/v1/s1/e1/ack"
+    with pytest.raises(WireError):
+        wire.topic_filter(wire.TopicKind.ACK, "s/1")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d.update(schema=2), "schema"),
+        (lambda d: d.update(schema=True), "schema"),
+        (lambda d: d.update(id="not-a-ulid"), "id"),
+        (lambda d: d.update(type="gossip"), "type"),
+        (lambda d: d.update(participant="Jane Doe"), "participant"),
+        (lambda d: d.update(created_at="2026-11-22T16:35:59"), "created_at"),
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["body"].update(severity="apocalyptic"), "body.severity"),
+        (lambda d: d["body"].update(onset_at="2026-11-23T00:00:00Z"), "onset_at"),
+        (lambda d: d["body"].update(waveform=[1, 2, 3]), "body.waveform"),
+        (lambda d: d["body"]["evidence"].update(raw=[0.1, 0.2]), "evidence.raw"),
+        (lambda d: d.update(body=[]), "body"),
+    ],
+)
+def test_decode_names_the_offending_field(mutate: object, field: str) -> None:
+    document = json.loads(wire.encode_envelope(_alert()))
+    mutate(document)  # type: ignore[operator]
+    with pytest.raises(WireError) as caught:
+        wire.decode_envelope(json.dumps(document).encode())
+    assert caught.value.field == field
+
+
+def test_decode_rejects_message_on_wrong_topic() -> None:
+    payload = wire.encode_envelope(_alert())
+    with pytest.raises(WireError, match="differs from the topic"):
+        wire.decode_message("odart/v1/hostel-2/pi-1/event", payload)
+    with pytest.raises(WireError, match="does not belong"):
+        wire.decode_message("odart/v1/hostel-1/pi-1/status", payload)
+
+
+def test_payload_limit_is_enforced_both_ways() -> None:
+    big = {f"k{i}": "x" * 64 for i in range(wire.MAX_EVIDENCE_ITEMS)}
+    with pytest.raises(WireError):
+        _alert(body=wire.AlertBody(wire.AlertKind.APNOEA, wire.Severity.CRITICAL, NOW, NOW,
+                                   {**big, "one_more": 1}))
+    with pytest.raises(WireError) as caught:
+        wire.decode_envelope(b" " * (wire.MAX_PAYLOAD_BYTES + 1))
+    assert caught.value.field == "payload"
+
+
+def test_evidence_rejects_non_finite_numbers() -> None:
+    with pytest.raises(WireError, match="finite"):
+        wire.AlertBody(wire.AlertKind.APNOEA, wire.Severity.CRITICAL, NOW, NOW,
+                       {"spo2_pct": float("nan")})
+    with pytest.raises(WireError):
+        wire.decode_envelope(wire.encode_envelope(_alert()).replace(b'"good"', b"NaN"))
+
+
+@given(st.binary(max_size=600))
+def test_decode_arbitrary_bytes_raises_only_wire_error(payload: bytes) -> None:
+    try:
+        wire.decode_message("odart/v1/s/e/event", payload)
+    except FirmwareBridgeError:
+        pass
+
+
+@given(st.dictionaries(st.sampled_from(["schema", "id", "type", "site", "edge", "body",
+                                        "created_at", "device"]),
+                       st.none() | st.integers() | st.text(max_size=30) | st.lists(st.integers())
+                       | st.dictionaries(st.text(max_size=10), st.text(max_size=10))))
+def test_decode_arbitrary_json_raises_only_wire_error(document: dict[str, object]) -> None:
+    try:
+        wire.decode_envelope(json.dumps(document).encode())
+    except WireError:
+        pass
+
+
+def test_id_minter_ids_are_unique_and_increasing_even_when_clock_stalls() -> None:
+    minter = wire.IdMinter()
+    times = [1000, 1000, 1000, 999, 1001, 1001]
+    ids = [minter.mint(t, bytes(10)) for t in times]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert wire.ulid_time_ms(ids[-1]) == 1001
+
+
+@given(st.integers(0, 2**48 - 1), st.integers(0, 2**80 - 1))
+def test_ulid_keeps_its_timestamp(time_ms: int, randomness: int) -> None:
+    assert wire.ulid_time_ms(wire.encode_ulid(time_ms, randomness)) == time_ms
+
+
+def test_format_utc_converts_offsets_to_z() -> None:
+    from datetime import timezone
+
+    moment = datetime(2026, 1, 1, 12, 0, 0, 5000, tzinfo=timezone(timedelta(hours=2)))
+    assert wire.format_utc(moment) == "2026-01-01T10:00:00.005Z"
+    assert wire.parse_utc("2026-01-01T10:00:00.005Z") == moment
