@@ -1,0 +1,36 @@
+"""The one exception tree of :mod:`server`.
+
+::
+
+    ServerError               anything the server raises on purpose
+    ├── ConfigError           the settings file is missing, malformed or invalid (start-up stops)
+    └── StoreError            the database refused a write the server needed
+
+Peer garbage (a malformed MQTT payload) is a :class:`firmware_bridge.WireError`, logged and
+counted at ingest, never one of these.
+"""
+
+from __future__ import annotations
+
+
+class ServerError(Exception):
+    """Root of every error the server raises on purpose."""
+
+
+class ConfigError(ServerError):
+    """A setting is missing or invalid.
+
+    Attributes:
+        key: the dotted key (or file) at fault.
+        reason: why it was refused.
+    """
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        message = f"config {key}: {reason}"
+        super().__init__(message)
+
+
+class StoreError(ServerError):
+    """The database refused a write the server needed."""

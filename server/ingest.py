@@ -1,0 +1,168 @@
+"""MQTT ingest: wire messages in, stored rows and acks out (shell).
+
+For each message on ``event``: check it (a bad one is logged with its reason, counted, and
+dropped), store it idempotently by message id, commit, and only then publish the ack the edge
+is waiting for. A new alert is handed to the dispatcher after its commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+import aiomqtt
+
+from firmware_bridge.errors import WireError
+from firmware_bridge.wire import (
+    AckBody,
+    AlertBody,
+    DeviceBody,
+    Envelope,
+    IdMinter,
+    MessageKind,
+    StatusBody,
+    TopicKind,
+    decode_message,
+    encode_envelope,
+    topic_filter,
+)
+from server.config import MqttConfig
+from server.domain.alerts import Alert, alert_from_envelope
+from server.live import LiveHub
+from server.store.db import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+CLIENT_ID: Final = "odart-server"
+"""Stable id + persistent session: the broker queues events for us while we restart."""
+
+SESSION_EXPIRY_S: Final = 7 * 24 * 3600
+"""How long the broker keeps our queue when we are away (a week covers any outage we expect)."""
+
+RECONNECT_MAX_S: Final = 15.0
+"""Cap on the reconnect backoff."""
+
+NETWORK_TIMEOUT_S: Final = 10.0
+"""Upper bound on one broker operation."""
+
+_NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class Ingest:
+    """Subscribes to every edge's events and status and turns them into rows and acks.
+
+    Args:
+        mqtt: the broker.
+        store: where rows go.
+        hub: live updates for panels.
+        on_new_alert: called (on the loop) once per newly stored alert, after its commit.
+        now: wall clock.
+    """
+
+    def __init__(
+        self,
+        mqtt: MqttConfig,
+        store: Store,
+        hub: LiveHub,
+        on_new_alert: Callable[[Alert], None],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._mqtt = mqtt
+        self._store = store
+        self._hub = hub
+        self._on_new_alert = on_new_alert
+        self._now = now
+        self._minter = IdMinter()
+        self.counts: Counter[str] = Counter()
+        self.connected = asyncio.Event()
+
+    async def run(self) -> None:
+        """Serve until cancelled, reconnecting with capped backoff."""
+        failures = 0
+        while True:
+            try:
+                await self._session()
+            except aiomqtt.MqttError as error:
+                self.connected.clear()
+                failures += 1
+                delay = min(0.5 * 2 ** (failures - 1), RECONNECT_MAX_S)
+                _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        client = aiomqtt.Client(
+            self._mqtt.host,
+            self._mqtt.port,
+            identifier=CLIENT_ID,
+            username=self._mqtt.username,
+            password=self._mqtt.password,
+            clean_session=False,
+            keepalive=30,
+            timeout=NETWORK_TIMEOUT_S,
+            socket_options=[_NODELAY],
+        )
+        async with client:
+            await client.subscribe(topic_filter(TopicKind.EVENT), qos=1)
+            await client.subscribe(topic_filter(TopicKind.STATUS), qos=1)
+            self.connected.set()
+            _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
+            async for message in client.messages:
+                await self.handle(client, str(message.topic), message.payload)
+
+    async def handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
+        """Check, store and ack one message; never raises for bad input."""
+        self.counts["received"] += 1
+        if not isinstance(payload, bytes | bytearray):
+            self.counts["rejected"] += 1
+            _LOGGER.warning("rejected message on %s: payload is not bytes", topic)
+            return
+        try:
+            envelope = decode_message(topic, bytes(payload))
+        except WireError as error:
+            self.counts["rejected"] += 1
+            _LOGGER.warning("rejected message on %s: %s", topic, error)
+            return
+        stored_at = self._now()
+        match envelope.body:
+            case AlertBody():
+                alert = alert_from_envelope(envelope, stored_at)
+                if self._store.insert_alert(alert):
+                    self.counts["alerts"] += 1
+                    self._hub.publish({"type": "alert", "id": alert.alert_id})
+                    self._on_new_alert(alert)
+                else:
+                    self.counts["duplicates"] += 1
+                await self._ack(client, envelope, stored_at)
+            case DeviceBody() as body:
+                if not self._store.insert_device_event(
+                    envelope.msg_id, envelope.site_id, envelope.edge_id, envelope.device_id,
+                    body.state, body.battery_pct, body.rssi_dbm, envelope.created_at, stored_at,
+                ):
+                    self.counts["duplicates"] += 1
+                await self._ack(client, envelope, stored_at)
+            case StatusBody() as body:
+                if self._store.set_edge_status(
+                    envelope.site_id, envelope.edge_id, body.state.value, body.conn, stored_at
+                ):
+                    self._hub.publish({"type": "edge", "site": envelope.site_id,
+                                       "edge": envelope.edge_id, "state": body.state.value})
+            case _:
+                self.counts["rejected"] += 1
+                _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
+
+    async def _ack(self, client: aiomqtt.Client, envelope: Envelope, stored_at: datetime) -> None:
+        ack = Envelope(
+            msg_id=self._minter.mint(int(self._now().timestamp() * 1000), os.urandom(10)),
+            kind=MessageKind.ACK,
+            site_id=envelope.site_id,
+            edge_id=envelope.edge_id,
+            created_at=stored_at,
+            body=AckBody(of=envelope.msg_id, stored_at=stored_at),
+        )
+        await client.publish(str(ack.topic), encode_envelope(ack), qos=1)

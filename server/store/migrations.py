@@ -1,0 +1,96 @@
+"""Schema migrations for the server database, applied in order at start-up (shell).
+
+Each migration runs once, in its own transaction, and is recorded in ``_migrations``. Never edit a
+migration that has shipped; add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+import sqlite_utils
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,            -- edge-minted ULID: de-duplicates redeliveries
+            site_id TEXT NOT NULL,
+            edge_id TEXT NOT NULL,
+            device_id TEXT,
+            participant_id TEXT,            -- pseudonymous id only
+            room_id TEXT,
+            kind TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            state TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            onset_at TEXT NOT NULL,
+            published_at TEXT,
+            stored_at TEXT NOT NULL,
+            evidence TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE alert_timeline (
+            id INTEGER PRIMARY KEY,
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX alert_timeline_alert ON alert_timeline(alert_id);
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            responder_id TEXT NOT NULL,
+            channel TEXT NOT NULL,          -- the apprise scheme, never the URL (it holds secrets)
+            outcome TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX deliveries_alert ON deliveries(alert_id);
+        CREATE TABLE device_events (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            edge_id TEXT NOT NULL,
+            device_id TEXT,
+            state TEXT NOT NULL,
+            battery_pct REAL,
+            rssi_dbm REAL,
+            created_at TEXT NOT NULL,
+            stored_at TEXT NOT NULL
+        );
+        CREATE TABLE edges (
+            site_id TEXT NOT NULL,
+            edge_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            conn TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (site_id, edge_id)
+        );
+        """
+    )
+
+
+MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet applied; returns the names applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {row["name"] for row in db.query("SELECT name FROM _migrations")}
+    applied = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        with db.conn:
+            step(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                [name, datetime.now(UTC).isoformat()],
+            )
+        applied.append(name)
+    return applied

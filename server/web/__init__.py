@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, live stream and the staff panel (shell)."""

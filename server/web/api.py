@@ -1,0 +1,113 @@
+"""JSON API and the live event stream (shell)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from firmware_bridge.wire import format_utc
+from server.domain.alerts import KIND_LABELS, Alert
+from server.web.deps import StoreDep, hub_of
+
+router = APIRouter(prefix="/api")
+
+HEARTBEAT_S: Final = 15.0
+"""An SSE comment this often keeps proxies from closing an idle stream and reveals dead panels."""
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """An alert as the API shows it (pseudonymous ids only)."""
+    return {
+        "id": alert.alert_id,
+        "site": alert.site_id,
+        "edge": alert.edge_id,
+        "device": alert.device_id,
+        "participant": alert.participant_id,
+        "room": alert.room_id,
+        "kind": alert.kind.value,
+        "label": KIND_LABELS[alert.kind],
+        "severity": alert.severity.value,
+        "state": alert.state.value,
+        "detected_at": format_utc(alert.detected_at),
+        "onset_at": format_utc(alert.onset_at),
+        "published_at": None if alert.published_at is None else format_utc(alert.published_at),
+        "stored_at": format_utc(alert.stored_at),
+        "evidence": alert.evidence,
+    }
+
+
+@router.get("/health")
+async def health(request: Request, store: StoreDep) -> dict[str, Any]:
+    """Liveness plus whether ingest is connected to the broker."""
+    ingest = request.app.state.ingest
+    return {
+        "status": "ok",
+        "mqtt_connected": ingest.connected.is_set(),
+        "alerts": store.count_alerts(),
+        "ingest": dict(ingest.counts),
+    }
+
+
+@router.get("/alerts")
+async def list_alerts(
+    store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)
+) -> list[dict[str, Any]]:
+    """Newest alerts first, each with its count of delivered and failed notifications."""
+    alerts = store.alerts(limit)
+    counts = store.delivery_counts([alert.alert_id for alert in alerts])
+    empty = {"delivered": 0, "failed": 0}
+    return [
+        {**alert_json(alert), "notifications": counts.get(alert.alert_id, empty)}
+        for alert in alerts
+    ]
+
+
+@router.get("/alerts/{alert_id}")
+async def get_alert(alert_id: str, store: StoreDep) -> dict[str, Any]:
+    """One alert with its timeline and delivery attempts."""
+    alert = store.alert(alert_id)
+    if alert is None:
+        raise HTTPException(status_code=404, detail=f"no alert with id {alert_id!r}")
+    return {
+        **alert_json(alert),
+        "timeline": store.timeline(alert_id),
+        "deliveries": store.deliveries(alert_id),
+    }
+
+
+@router.get("/edges")
+async def list_edges(store: StoreDep) -> list[dict[str, Any]]:
+    """Edges and their last known state."""
+    return list(store.edges())
+
+
+@router.get("/stream")
+async def stream(request: Request) -> StreamingResponse:
+    """Server-sent events: one ``data:`` line per change, and a heartbeat comment when idle."""
+    hub = hub_of(request)
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        subscription = hub.subscribe()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(HEARTBEAT_S):
+                        event = await anext(subscription)
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                except StopAsyncIteration:
+                    return
+                yield f"data: {json.dumps(event)}\n\n"
+        finally:
+            await subscription.aclose()  # type: ignore[attr-defined]
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
