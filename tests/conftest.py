@@ -12,3 +12,42 @@ settings.register_profile(
     "odart", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "odart"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Real components, started by the tests themselves.
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from odart.broker import MosquittoBroker, find_mosquitto  # noqa: E402
+from simulators.receiver import NotificationReceiver  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(component: str, present: bool, install_hint: str) -> None:
+    """Fail under CI (a missing component is a broken CI), skip with a reason elsewhere."""
+    if present:
+        return
+    message = f"{component} is required for this test: {install_hint}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[MosquittoBroker]:
+    """A Mosquitto broker with the project's generated config on a free loopback port."""
+    require("mosquitto", find_mosquitto() is not None, "apt-get install mosquitto")
+    broker = MosquittoBroker()
+    with broker:
+        yield broker
+
+
+@pytest.fixture
+def receiver() -> Iterator[NotificationReceiver]:
+    """A local HTTP endpoint standing in for a responder's phone."""
+    with NotificationReceiver() as running:
+        yield running

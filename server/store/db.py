@@ -29,8 +29,9 @@ class Store:
     """
 
     def __init__(self, path: Path | None) -> None:
+        # One writer (the event loop), but tests and the demo read from their own threads.
         if path is None:
-            self.db = sqlite_utils.Database(memory=True)
+            self.db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))

@@ -1,0 +1,110 @@
+"""Server ingest against a real Mosquitto: store once, ack after commit, notify over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from firmware_bridge import wire
+from odart.broker import MosquittoBroker
+from server.app import create_app
+from server.config import Settings, settings_from_mapping
+from server.store.db import Store
+from simulators.receiver import NotificationReceiver
+from tests.mqtt_probe import MqttProbe, wait_until
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
+
+
+def _alert(n: int = 1, kind: wire.AlertKind = wire.AlertKind.APNOEA) -> wire.Envelope:
+    return wire.Envelope(
+        msg_id=wire.encode_ulid(int(NOW.timestamp() * 1000) + n, n),
+        kind=wire.MessageKind.ALERT,
+        site_id="hostel-1",
+        edge_id="pi-1",
+        created_at=NOW,
+        participant_id="p-0001",
+        device_id="wearable-1",
+        body=wire.AlertBody(kind, wire.Severity.CRITICAL, NOW, NOW - timedelta(seconds=15),
+                            {"seconds_since_breath": 15.0}, room_id="room-3"),
+    )
+
+
+def _settings(broker: MosquittoBroker, urls: list[str]) -> Settings:
+    return settings_from_mapping({
+        "mqtt": {"host": broker.host, "port": broker.port},
+        "http": {"public_url": "http://panel.test"},
+        "sites": [{"id": "hostel-1", "name": "Hostel", "rooms": [{"id": "room-3", "label": "Room 3"}]}],
+        "responders": [{"id": "night-staff", "name": "Night staff", "urls": urls}],
+    })
+
+
+@pytest.fixture
+def running(mosquitto: MosquittoBroker, receiver: NotificationReceiver) -> Iterator[tuple[TestClient, Store, MqttProbe]]:
+    store = Store(None)
+    app = create_app(_settings(mosquitto, [receiver.url("/night-staff")]), store=store)
+    with TestClient(app) as client, MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack") as probe:
+        assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        yield client, store, probe
+
+
+def test_ingest_stores_a_redelivered_alert_once_and_acks_each_copy(
+    running: tuple[TestClient, Store, MqttProbe], receiver: NotificationReceiver
+) -> None:
+    client, store, probe = running
+    envelope = _alert()
+    payload = wire.encode_envelope(envelope)
+    probe.publish(str(envelope.topic), payload)
+    probe.publish(str(envelope.topic), payload)
+
+    acks = probe.wait_for(2)
+    assert len(acks) == 2
+    for topic, raw, _ in acks:
+        ack = wire.decode_message(topic, raw)
+        assert isinstance(ack.body, wire.AckBody)
+        assert ack.body.of == envelope.msg_id
+    assert store.count_alerts() == 1
+
+    pushes = receiver.wait_for(1, timeout_s=10)
+    assert [push.alert_id for push in pushes] == [envelope.msg_id]
+    assert pushes[0].path == "/night-staff"
+    # The push names the room and what was seen, never the person or a health value.
+    text = pushes[0].payload["title"] + pushes[0].payload["message"]
+    assert "Room 3" in text
+    assert "p-0001" not in text
+    assert "15" not in text.replace(envelope.msg_id, "")
+    detail = client.get(f"/api/alerts/{envelope.msg_id}").json()
+    assert wait_until(lambda: client.get(f"/api/alerts/{envelope.msg_id}").json()["deliveries"])
+    detail = client.get(f"/api/alerts/{envelope.msg_id}").json()
+    assert [d["outcome"] for d in detail["deliveries"]] == ["delivered"]
+    assert [e["event"] for e in detail["timeline"]] == ["stored", "notification_delivered"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b"{}", b'{"schema": 99}', json.dumps({"schema": 1, "id": "x"}).encode(), b"\xff" * 5000],
+)
+def test_ingest_rejects_bad_payload_and_keeps_serving(
+    running: tuple[TestClient, Store, MqttProbe], payload: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, store, probe = running
+    probe.publish("odart/v1/hostel-1/pi-1/event", payload)
+    assert wait_until(lambda: client.get("/api/health").json()["ingest"].get("rejected") == 1)
+    assert any("rejected message" in record.message for record in caplog.records)
+    good = _alert(2)
+    probe.publish(str(good.topic), wire.encode_envelope(good))
+    assert wait_until(lambda: store.count_alerts() == 1)
+    assert probe.wait_for(1)
+
+
+def test_alert_page_and_api_answer_404_for_unknown_alert(running: tuple[TestClient, Store, MqttProbe]) -> None:
+    client, _, _ = running
+    response = client.get("/api/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert response.status_code == 404
+    assert "no alert" in response.json()["detail"]
