@@ -15,6 +15,7 @@ from types import ModuleType
 
 # Sub-command name -> module. Keep sorted; tests/test_cli.py checks every entry answers --help.
 COMMANDS: dict[str, str] = {
+    "decode": "odart.commands.decode",
 }
 
 EXIT_OK = 0
