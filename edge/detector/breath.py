@@ -1,0 +1,208 @@
+"""Breath detection on a band-passed respiration signal, one second at a time (pure).
+
+A Schmitt trigger around zero: the signal must swing below ``-h`` and then above ``+h`` for an
+inspiration to count, with ``h = rel_amp * baseline / 2`` so a counted breath swings at least
+``rel_amp`` of the person's baseline breath amplitude [detection.md 2.3]. The baseline is the
+median of the last accepted breaths, so it cannot drift during a pause: no breaths, no updates
+(the "freeze"). Thresholds change only at second boundaries, which makes the result independent
+of how the samples were chunked.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.detector.settings import DetectorSettings
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class BreathSecond:
+    """What one second of respiration signal says about breathing.
+
+    Attributes:
+        good: the second was usable (data present, no motion or artefact, baseline known).
+        breaths: breaths whose inspiration was confirmed in this second.
+        strong_breaths: of those, breaths since the last pause that reached the recovery amplitude.
+        last_breath_s: time of the most recent breath, or None if none since the last reset.
+        quiet_since_s: start of the current stretch of good signal without respiratory
+            movement (the last swing across both thresholds), or None while the signal is not
+            good.
+        rate_bpm: breath-by-breath rate (median of recent intervals), or None.
+        count_rate_bpm: breaths counted in the rate window scaled to a minute, or None if the
+            window is not covered well enough by good signal.
+        amplitude: current baseline breath amplitude in signal units, or None.
+    """
+
+    good: bool
+    breaths: int
+    strong_breaths: int
+    last_breath_s: float | None
+    quiet_since_s: float | None
+    rate_bpm: float | None
+    count_rate_bpm: float | None
+    amplitude: float | None
+
+
+class BreathTracker:
+    """Streaming breath detector fed one second of band-passed samples at a time."""
+
+    def __init__(self, settings: DetectorSettings, *, min_amplitude: float = 0.0) -> None:
+        self._s = settings
+        self._min_amplitude = min_amplitude
+        self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
+        self._breath_times: deque[float] = deque()
+        self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
+        self._boot_hi: list[float] = []
+        self._boot_lo: list[float] = []
+        self._baseline: float | None = None
+        self._state = 0
+        self._phase_max = -np.inf
+        self._phase_min = np.inf
+        self._last_trough: float | None = None
+        self._last_breath: float | None = None
+        self._good_since: float | None = None
+        self._strong = 0
+        self._last_swing: float | None = None
+
+    def reset(self) -> None:
+        """Forget the breathing phase after a data gap; the baseline amplitude is kept."""
+        self._state = 0
+        self._phase_max = -np.inf
+        self._phase_min = np.inf
+        self._last_trough = None
+        self._good_since = None
+
+    @property
+    def baseline(self) -> float | None:
+        """Current baseline breath amplitude (peak to trough), or None before bootstrap."""
+        return self._baseline
+
+    def bad_second(self, t_end: float) -> BreathSecond:
+        """Record a second that could not be used (gap, motion, artefact)."""
+        self._good_seconds.append(False)
+        self.reset()
+        return BreathSecond(
+            good=False,
+            breaths=0,
+            strong_breaths=0,
+            last_breath_s=self._last_breath,
+            quiet_since_s=None,
+            rate_bpm=self._rate_bpm(),
+            count_rate_bpm=None,
+            amplitude=self._baseline,
+        )
+
+    def good_second(self, y: FloatArray, t: FloatArray, t_end: float) -> BreathSecond:
+        """Process one usable second: band-passed ``y`` at times ``t``, ending at ``t_end``."""
+        breaths = strong = 0
+        self._good_seconds.append(self._baseline is not None)
+        if self._baseline is None:
+            self._bootstrap(y)
+        else:
+            if self._good_since is None:
+                self._good_since = float(t[0]) if t.size else t_end
+            breaths, strong = self._trigger(y, t)
+        quiet = None
+        if self._good_since is not None:
+            quiet = self._good_since
+            if self._last_swing is not None and self._last_swing > quiet:
+                quiet = self._last_swing
+        window_start = t_end - self._s.rate_window_s
+        while self._breath_times and self._breath_times[0] <= window_start:
+            self._breath_times.popleft()
+        coverage = sum(self._good_seconds) / self._s.rate_window_s
+        count_rate = None
+        if self._baseline is not None and coverage >= self._s.rd_min_coverage:
+            count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
+        return BreathSecond(
+            good=self._baseline is not None,
+            breaths=breaths,
+            strong_breaths=strong,
+            last_breath_s=self._last_breath,
+            quiet_since_s=quiet,
+            rate_bpm=self._rate_bpm(),
+            count_rate_bpm=count_rate,
+            amplitude=self._baseline,
+        )
+
+    def _bootstrap(self, y: FloatArray) -> None:
+        if y.size:
+            self._boot_hi.append(float(y.max()))
+            self._boot_lo.append(float(y.min()))
+        if len(self._boot_hi) >= self._s.bootstrap_s:
+            swing = float(np.median(self._boot_hi) - np.median(self._boot_lo))
+            self._baseline = max(swing, self._min_amplitude)
+            self._boot_hi.clear()
+            self._boot_lo.clear()
+
+    def _trigger(self, y: FloatArray, t: FloatArray) -> tuple[int, int]:
+        assert self._baseline is not None
+        h = 0.5 * self._s.rel_amp * self._baseline
+        raw = np.where(y > h, 1, 0) - np.where(y < -h, 1, 0)
+        nz = raw != 0
+        if not nz.any():
+            self._extend_phase(y)
+            return 0, 0
+        idx = np.where(nz, np.arange(y.size), -1)
+        np.maximum.accumulate(idx, out=idx)
+        filled = np.where(idx >= 0, raw[np.maximum(idx, 0)], self._state)
+        changes = np.flatnonzero(np.diff(filled, prepend=self._state))
+        bounds = [0, *changes.tolist(), y.size]
+        breaths = strong = 0
+        for k in range(len(bounds) - 1):
+            lo, hi = bounds[k], bounds[k + 1]
+            if k > 0:
+                new_state = int(filled[lo])
+                if self._state != 0:
+                    # A full swing across both thresholds in either direction is respiratory
+                    # movement. The accelerometer's polarity is arbitrary, so the pause is
+                    # timed from the last swing, not from the last confirmed peak.
+                    self._last_swing = float(t[lo])
+                if new_state == -1 and self._state == 1 and self._close_breath():
+                    # The signal fell from above +h to below -h after a trough: the breath's
+                    # peak is confirmed now, in mid-expiration [detection.md 2.3 step 2].
+                    breaths += 1
+                    strong += self._strong
+                    self._last_breath = float(t[lo])
+                    self._breath_times.append(self._last_breath)
+                if new_state == 1:
+                    self._phase_max = -np.inf
+                else:
+                    self._phase_min = np.inf
+                self._state = new_state
+            if hi > lo:
+                self._extend_phase(y[lo:hi])
+        return breaths, strong
+
+    def _extend_phase(self, seg: FloatArray) -> None:
+        if self._state == 1:
+            self._phase_max = max(self._phase_max, float(seg.max()))
+        elif self._state == -1:
+            self._phase_min = min(self._phase_min, float(seg.min()))
+            self._last_trough = self._phase_min
+
+    def _close_breath(self) -> bool:
+        """A peak was confirmed: accept the breath if a trough preceded it, update the baseline."""
+        assert self._baseline is not None
+        if self._last_trough is None or not np.isfinite(self._phase_max):
+            return False
+        swing = self._phase_max - self._last_trough
+        self._strong = int(swing >= self._s.recovery_amp * self._baseline)
+        self._amplitudes.append(swing)
+        if len(self._amplitudes) >= 3:
+            self._baseline = max(float(np.median(self._amplitudes)), self._min_amplitude)
+        return True
+
+    def _rate_bpm(self) -> float | None:
+        n = self._s.rate_breaths
+        if len(self._breath_times) < n + 1:
+            return None
+        times = list(self._breath_times)[-(n + 1) :]
+        ibi = float(np.median(np.diff(times)))
+        return 60.0 / ibi if ibi > 0 else None

@@ -1,0 +1,112 @@
+"""Default detector parameters, each with its unit and the reason for its value (pure).
+
+Sources are cited by the short names used in ``shared/reference/detection.md`` (section numbers
+in brackets). :class:`edge.detector.settings.DetectorSettings` takes its defaults from here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Signal conditioning -------------------------------------------------------------------------
+INTERNAL_FS_HZ: Final = 25.0
+"""Respiration channels are decimated towards this rate: breathing is < 1 Hz, and 25 Hz is the
+internal rate recommended for respiration-like channels [2.7]; it keeps CPU low on a Pi."""
+RESP_BAND_LOW_HZ: Final = 0.05
+"""Band-pass low edge: 0.05 Hz keeps breathing down to 3/min, as needed to see slowed breathing
+[2.3 step 1: "for RR >= 3 bpm use a 0.05 Hz low cut"]."""
+RESP_BAND_HIGH_HZ: Final = 1.0
+"""Band-pass high edge: 1 Hz = 60 breaths/min, above any resting rate [2.3, 2.7]."""
+FILTER_ORDER: Final = 2
+"""Butterworth low-pass order: second order keeps the group delay at breathing rates to about
+1-2 s [2.7]. The high-pass edge is first order (see ``filters.design_bandpass``)."""
+ANTI_ALIAS_FRACTION: Final = 0.4
+"""Anti-alias cut-off before decimating, as a fraction of the internal rate: 10 Hz at 25 Hz,
+below its 12.5 Hz Nyquist."""
+
+# --- Breath detection ----------------------------------------------------------------------------
+REL_AMP: Final = 0.25
+"""A breath counts when its peak-to-trough swing is >= this fraction of the baseline amplitude;
+0.2-0.3 recommended, 0.25 used in the prototype that found 20/20 injected apnoeas [2.3]."""
+BASELINE_BREATHS: Final = 15
+"""Baseline amplitude = median of this many recent breaths (about a minute) [2.3 step 3]."""
+BOOTSTRAP_S: Final = 10.0
+"""Seconds of good signal used to seed the baseline amplitude before any breath is accepted:
+at least two breaths even at 12/min."""
+RATE_BREATHS: Final = 5
+"""Breath-by-breath rate = 60 / median of the last five inter-breath intervals [2.7]."""
+RATE_WINDOW_S: Final = 60.0
+"""Rate window for respiratory depression: 60 s holds six breaths even at 6/min [2.2]."""
+RECOVERY_BREATHS: Final = 3
+"""An apnoea clears only after this many breaths at >= RECOVERY_AMP of baseline [2.6]."""
+RECOVERY_AMP: Final = 0.5
+"""Fraction of the baseline amplitude a recovery breath must reach [2.3 step 5, 2.6]."""
+MIN_ACC_BREATH_G: Final = 0.0005
+"""Smallest chest-accelerometer breath swing believed (0.5 mg): breathing tilt is 5-20 mg, a
+MEMS accelerometer's noise is about 1 mg rms, so a baseline below this is noise [2.4 note]."""
+
+# --- Apnoea --------------------------------------------------------------------------------------
+APNOEA_WEARABLE_S: Final = 15.0
+"""No breath for 15 s on a wearable: the UW injector's trigger (Chan 2021) and the alarm tier in
+[2.6]; leaves the budget to reach a responder in ~25 s, before SpO2 < 90 % at ~60 s [1.3]."""
+APNOEA_RADAR_S: Final = 20.0
+"""Radar alone is noisier (subject can leave the beam), so it waits 20 s [2.3 step 5, 2.6]."""
+PAUSE_S: Final = 10.0
+"""A breathing pause worth noting (AASM apnoea >= 10 s) [1.2]; used as a stillness amplifier."""
+GROSS_MOTION_G: Final = 0.02
+"""Per-second std of |a| above 0.02 g is gross motion: breath detection is void then [2.3, 2.7];
+quiet sitting has a median of 0.014 g, slow walking 0.15-0.23 g (SisFall) [3]."""
+
+# --- Respiratory depression ----------------------------------------------------------------------
+RD_WARNING_BPM: Final = 8.0
+"""Alert tier: RR <= 8/min over 60 s; < 8 is the common hospital cut-off [1.2]."""
+RD_CRITICAL_BPM: Final = 6.0
+"""Alarm tier: RR <= 6/min over 60 s [1.2 recommendation, 2.6]."""
+RD_MIN_COVERAGE: Final = 0.9
+"""Fraction of the 60 s rate window that must be good signal for a rate to be believed."""
+
+# --- Desaturation --------------------------------------------------------------------------------
+SPO2_WARNING_PCT: Final = 90.0
+"""Hypoxaemia is SpO2 < 90 % (PaO2 ~ 60 mmHg) [1.2]."""
+SPO2_CRITICAL_PCT: Final = 85.0
+"""SpO2 <= 85 % is PRODIGY's respiratory-depression criterion [1.1, 2.6]."""
+SPO2_HOLD_S: Final = 15.0
+"""Low SpO2 must last 15 s: oximeters average 2-16 s and glitch briefly [1.2, 2.7]."""
+SPO2_MIN_VALID_PCT: Final = 50.0
+"""Readings below 50 % are treated as artefact: oximeters are unreliable below ~70 % and a
+reading that low on a wrist sensor is almost always low perfusion or motion [1.2]."""
+SPO2_DROP_PCT: Final = 4.0
+"""A fall of >= 4 points from the personal baseline corroborates a respiratory event [2.7]."""
+
+# --- Stillness and occupancy ---------------------------------------------------------------------
+STILLNESS_G: Final = 0.015
+"""Per-second std of |a| below 0.015 g is "still": lying after a fall measures 0.007-0.013 g
+(SisFall) [2.4]."""
+STILLNESS_S: Final = 60.0
+"""Stillness counts once sustained for 60 s [2.4, 2.7]."""
+STILLNESS_CONTEXT_S: Final = 600.0
+"""Stillness within 10 min of a door event is worth a warning (SIF/Brave logic) [2.6 WATCH]."""
+RADAR_MOTION_THRESHOLD: Final = 0.5
+"""Radar motion values above this count as motion (the channel is 0 when still; a 0/1 flag
+crosses it)."""
+OCCUPANCY_S: Final = 1200.0
+"""Prolonged occupancy of a room: 20 minutes (Brave uses a set occupancy time; the issue's
+default) [1.1]."""
+VACANCY_S: Final = 10.0
+"""Presence must be absent this long before an occupancy ends (radar presence flickers)."""
+
+# --- Signal availability -------------------------------------------------------------------------
+NO_SIGNAL_S: Final = 30.0
+"""A wearable or radar without usable signal this long raises ``no_signal``: longer than a BLE
+reconnect, short enough that a removed sensor cannot hide an overdose for long [2.5, 2.6]."""
+GAP_S: Final = 2.0
+"""A packet gap over 2 s is "no data" and restarts the channel's filters [2.5]."""
+MIN_COVERAGE: Final = 0.8
+"""A second is usable when at least 80 % of its samples are present."""
+MAX_CHANNEL_LAG_S: Final = 10.0
+"""A silent channel stops holding back decisions once other channels are this far ahead."""
+ACC_FULL_SCALE_G: Final = 8.0
+"""Accelerometer full scale (+-8 g, a common wearable setting); samples at 99 % of it clip."""
+BASELINE_PERIOD_S: Final = 300.0
+"""Personal baseline (SpO2, breath rate) is taken over the first 5 minutes [2.7 "personal 5 min
+baseline"]."""

@@ -1,0 +1,109 @@
+"""Causal IIR filters with carried state, and a stateful decimator (pure).
+
+Every filter here is ``scipy.signal.sosfilt`` with its ``zi`` carried from call to call, so a
+signal fed in pieces of any length gives exactly the output of the whole signal fed at once.
+Non-causal filtering (``filtfilt``) has no place on the live path.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal  # type: ignore[import-untyped]  # no stubs shipped in the venv
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@lru_cache(maxsize=64)
+def design_bandpass(low_hz: float, high_hz: float, fs_hz: float, order: int) -> FloatArray:
+    """Respiration band-pass: first-order high-pass, Butterworth low-pass, as SOS.
+
+    The high-pass is first order on purpose: when breathing stops at end-expiration the
+    signal's mean steps down, and a second-order high-pass would overshoot back through zero
+    several seconds later and look like one more breath. A first-order section decays without
+    crossing zero.
+
+    Args:
+        low_hz: high-pass -3 dB edge.
+        high_hz: low-pass -3 dB edge; clipped below Nyquist.
+        fs_hz: sampling rate.
+        order: low-pass order.
+
+    Returns:
+        The SOS matrix.
+    """
+    high = min(high_hz, 0.45 * fs_hz)
+    hp = signal.butter(1, low_hz, btype="highpass", fs=fs_hz, output="sos")
+    lp = signal.butter(order, high, btype="lowpass", fs=fs_hz, output="sos")
+    sos: FloatArray = np.vstack([hp, lp])
+    sos.setflags(write=False)
+    return sos
+
+
+@lru_cache(maxsize=64)
+def design_lowpass(cutoff_hz: float, fs_hz: float, order: int) -> FloatArray:
+    """Butterworth low-pass in second-order sections (anti-alias before decimation)."""
+    sos: FloatArray = signal.butter(order, cutoff_hz, btype="lowpass", fs=fs_hz, output="sos")
+    sos.setflags(write=False)
+    return sos
+
+
+class CausalFilter:
+    """A causal SOS filter over ``rows`` parallel signals, state carried between calls."""
+
+    __slots__ = ("_sos", "_zi")
+
+    def __init__(self, sos: FloatArray) -> None:
+        self._sos = np.array(sos)  # sosfilt needs a writable copy of the cached design
+        self._zi: FloatArray | None = None
+
+    def reset(self) -> None:
+        """Forget the state; the next call starts in steady state on its first sample."""
+        self._zi = None
+
+    def process(self, x: FloatArray) -> FloatArray:
+        """Filter ``x`` of shape ``(rows, n)`` along its last axis and return the same shape."""
+        if x.shape[-1] == 0:
+            return x.copy()
+        if self._zi is None:
+            # Start as if the first sample had always been there: no step transient.
+            base = signal.sosfilt_zi(self._sos)
+            self._zi = base[:, None, :] * x[None, :, 0, None]
+        y, zi = signal.sosfilt(self._sos, x, axis=-1, zi=self._zi)
+        self._zi = zi
+        out: FloatArray = np.asarray(y, dtype=np.float64)
+        return out
+
+
+class Decimator:
+    """Anti-alias low-pass then keep every ``factor``-th sample, phase carried between calls."""
+
+    __slots__ = ("_filter", "_phase", "factor")
+
+    def __init__(self, fs_hz: float, target_fs_hz: float, cutoff_hz: float) -> None:
+        self.factor = max(1, int(fs_hz // target_fs_hz))
+        self._filter = (
+            CausalFilter(design_lowpass(min(cutoff_hz, 0.4 * fs_hz / self.factor), fs_hz, 4))
+            if self.factor > 1
+            else None
+        )
+        self._phase = 0
+
+    def reset(self) -> None:
+        """Restart after a gap."""
+        if self._filter is not None:
+            self._filter.reset()
+        self._phase = 0
+
+    def process(self, x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """Decimate ``x`` ``(rows, n)``; return kept samples and their indices into ``x``."""
+        n = x.shape[-1]
+        if self._filter is None:
+            return x, np.arange(n, dtype=np.int64)
+        y = self._filter.process(x)
+        first = (-self._phase) % self.factor
+        keep = np.arange(first, n, self.factor, dtype=np.int64)
+        self._phase = (self._phase + n) % self.factor
+        return y[:, keep], keep

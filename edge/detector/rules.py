@@ -1,0 +1,311 @@
+"""Event rules: turn each fused tick into apnoea, slowed-breathing, desaturation, stillness,
+occupancy, no-signal and recovery events (pure).
+
+Each condition is a small latch: it reports once when it starts, again if its severity rises,
+and a ``recovered`` event when it clears. Thresholds and their reasons are in :mod:`.const`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
+from edge.detector.fusion import ChannelView, TickView
+from edge.detector.settings import DetectorSettings
+
+_RD_CLEAR_MARGIN_BPM = 2.0
+"""Slowed breathing clears only at warning + 2/min (10/min by default): "RR >= 10" [2.6]."""
+
+
+@dataclass(slots=True)
+class _Latch:
+    """An active condition: when it started and how severe it has been."""
+
+    onset_s: float
+    severity: Severity
+    recovering_s: float | None = None
+    strong_breaths: int = 0
+
+
+class Rules:
+    """All event latches of one monitored person and room."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._s = settings
+        self._active: dict[EventKind | str, _Latch] = {}
+        self._spo2_low_since: float | None = None
+        self._spo2_crit_since: float | None = None
+        self._spo2_ok_since: float | None = None
+        self._spo2_base: list[float] = []
+        self._first_t: float | None = None
+        self._still_since: float | None = None
+        self._occupied_since: float | None = None
+        self._vacant_since: float | None = None
+        self._last_door_s: float | None = None
+        self._door_prev: float | None = None
+        self._unusable_since: dict[Source, float] = {}
+
+    def apply(self, v: TickView) -> list[DetectionEvent]:
+        """Update every latch with one tick and return the events it raised."""
+        if self._first_t is None:
+            self._first_t = v.t_end - 1.0
+        events: list[DetectionEvent] = []
+        events += self._apnoea(v)
+        events += self._slowed(v)
+        events += self._desaturation(v)
+        events += self._stillness(v)
+        events += self._occupancy(v)
+        events += self._no_signal(v)
+        return events
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _evidence(self, v: TickView, **extra: EvidenceValue) -> dict[str, EvidenceValue]:
+        rates = [c.breath.rate_bpm for c in v.channels if c.good and c.breath.rate_bpm]
+        ev: dict[str, EvidenceValue] = {
+            "rate_bpm": round(max(rates), 2) if rates else None,
+            "spo2_pct": v.spo2_pct,
+            "motion_g": round(v.motion_g, 4) if v.motion_g is not None else None,
+            "quality": ",".join(f"{c.key[0]}.{c.key[1]}={c.quality}" for c in v.channels) or None,
+        }
+        ev.update(extra)
+        return ev
+
+    def _raise(
+        self,
+        kind: EventKind,
+        severity: Severity,
+        onset: float,
+        v: TickView,
+        key: EventKind | str | None = None,
+        **extra: EvidenceValue,
+    ) -> list[DetectionEvent]:
+        """Start or escalate a latch; report only on start or a rise in severity."""
+        key = kind if key is None else key
+        latch = self._active.get(key)
+        onset = min(onset, v.t_end)
+        if latch is None:
+            self._active[key] = _Latch(onset, severity)
+        elif latch.severity is Severity.WARNING and severity is Severity.CRITICAL:
+            latch.severity = severity
+            onset = latch.onset_s
+        else:
+            latch.recovering_s = None
+            return []
+        return [DetectionEvent(kind, severity, v.t_end, onset, self._evidence(v, **extra))]
+
+    def _clear(
+        self,
+        kind: EventKind,
+        v: TickView,
+        key: EventKind | str | None = None,
+        **extra: EvidenceValue,
+    ) -> list[DetectionEvent]:
+        key = kind if key is None else key
+        latch = self._active.pop(key, None)
+        if latch is None:
+            return []
+        onset = latch.recovering_s if latch.recovering_s is not None else v.t_end
+        ev = self._evidence(v, cleared=str(kind), since_s=latch.onset_s, **extra)
+        return [DetectionEvent(EventKind.RECOVERED, latch.severity, v.t_end, onset, ev)]
+
+    # --- apnoea ----------------------------------------------------------------------------------
+    def _apnoea(self, v: TickView) -> list[DetectionEvent]:
+        s = self._s
+        latch = self._active.get(EventKind.APNOEA)
+        if latch is not None:
+            return self._apnoea_recovery(v, latch)
+        if any(c.breathing(v.t_end, s.apnoea_wearable_s) for c in v.channels):
+            return []
+        quiet = [c for c in v.channels if c.quiet_s(v.t_end) >= c.threshold_s]
+        if not quiet:
+            return []
+        agreeing = [c for c in v.channels if c.quiet_s(v.t_end) >= s.pause_s]
+        onset = max(_onset(c, v.t_end) for c in quiet)
+        sources = sorted({str(c.key[0]) for c in agreeing})
+        return self._raise(
+            EventKind.APNOEA,
+            Severity.CRITICAL,
+            onset,
+            v,
+            seconds_since_breath=round(v.t_end - onset, 2),
+            channels="+".join(sources),
+            agreement=float(len(sources)),
+        )
+
+    def _apnoea_recovery(self, v: TickView, latch: _Latch) -> list[DetectionEvent]:
+        strong = sum(c.breath.strong_breaths for c in v.channels if c.good)
+        if strong and latch.recovering_s is None:
+            latch.recovering_s = max(
+                (c.breath.last_breath_s or v.t_end) for c in v.channels if c.good
+            )
+        latch.strong_breaths += strong
+        if latch.strong_breaths >= self._s.recovery_breaths:
+            return self._clear(EventKind.APNOEA, v)
+        return []
+
+    # --- slowed breathing ------------------------------------------------------------------------
+    def _slowed(self, v: TickView) -> list[DetectionEvent]:
+        s = self._s
+        good = [c.breath for c in v.channels if c.good and c.breath.count_rate_bpm is not None]
+        if not good:
+            return []
+        # A breath seen on any good channel counts. The breath-by-breath rate must agree, so
+        # that the first seconds of an apnoea (fewer breaths in the window, normal intervals)
+        # are left to the apnoea rule.
+        rate = max(b.count_rate_bpm or 0.0 for b in good)
+        bb = max((b.rate_bpm or 0.0) for b in good)
+        if EventKind.RESPIRATORY_DEPRESSION in self._active and rate >= (
+            s.rd_warning_bpm + _RD_CLEAR_MARGIN_BPM
+        ):
+            return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
+        if max(rate, bb) > s.rd_warning_bpm or EventKind.APNOEA in self._active:
+            return []
+        low_spo2 = v.spo2_pct is not None and v.spo2_pct < s.spo2_warning_pct
+        critical = max(rate, bb) <= s.rd_critical_bpm or low_spo2
+        return self._raise(
+            EventKind.RESPIRATORY_DEPRESSION,
+            Severity.CRITICAL if critical else Severity.WARNING,
+            v.t_end - s.rate_window_s,
+            v,
+            rate_60s_bpm=rate,
+        )
+
+    # --- desaturation ----------------------------------------------------------------------------
+    def _desaturation(self, v: TickView) -> list[DetectionEvent]:
+        s = self._s
+        spo2 = v.spo2_pct
+        if spo2 is None:
+            return []  # NaN or implausible: neither starts nor breaks a run
+        if self._first_t is not None and v.t_end - self._first_t <= s.baseline_period_s:
+            self._spo2_base.append(spo2)
+        if spo2 < s.spo2_warning_pct:
+            self._spo2_ok_since = None
+            self._spo2_low_since = self._spo2_low_since or v.tick
+            if spo2 <= s.spo2_critical_pct:
+                self._spo2_crit_since = self._spo2_crit_since or v.tick
+            else:
+                self._spo2_crit_since = None
+        else:
+            self._spo2_low_since = self._spo2_crit_since = None
+            self._spo2_ok_since = self._spo2_ok_since or v.tick
+        if self._spo2_low_since is None:
+            if self._spo2_ok_since is not None and v.t_end - self._spo2_ok_since >= s.spo2_hold_s:
+                return self._clear(EventKind.DESATURATION, v)
+            return []
+        if v.t_end - self._spo2_low_since < s.spo2_hold_s:
+            return []
+        crit = (
+            self._spo2_crit_since is not None and v.t_end - self._spo2_crit_since >= s.spo2_hold_s
+        )
+        corroborated = (
+            EventKind.APNOEA in self._active or EventKind.RESPIRATORY_DEPRESSION in self._active
+        )
+        base = sorted(self._spo2_base)[len(self._spo2_base) // 2] if self._spo2_base else None
+        return self._raise(
+            EventKind.DESATURATION,
+            Severity.CRITICAL if crit or corroborated else Severity.WARNING,
+            float(self._spo2_low_since),
+            v,
+            spo2_baseline_pct=base,
+        )
+
+    # --- stillness (an amplifier) ----------------------------------------------------------------
+    def _stillness(self, v: TickView) -> list[DetectionEvent]:
+        s = self._s
+        still = self._is_still(v)
+        if still is None:
+            return []
+        if not still:
+            self._still_since = None
+            return self._clear(EventKind.STILLNESS, v)
+        self._still_since = self._still_since if self._still_since is not None else v.tick
+        if v.t_end - self._still_since < s.stillness_s:
+            return []
+        paused = any(c.quiet_s(v.t_end) >= s.pause_s for c in v.channels)
+        concern = paused or any(
+            k in self._active for k in (EventKind.RESPIRATORY_DEPRESSION, EventKind.DESATURATION)
+        )
+        door = self._last_door_s is not None and v.t_end - self._last_door_s <= (
+            s.stillness_context_s
+        )
+        if not (concern or door):
+            return []
+        return self._raise(
+            EventKind.STILLNESS,
+            Severity.WARNING,
+            self._still_since,
+            v,
+            still_s=v.t_end - self._still_since,
+            context="respiratory" if concern else "door",
+        )
+
+    def _is_still(self, v: TickView) -> bool | None:
+        s = self._s
+        if v.motion_g is not None:
+            return v.motion_g < s.stillness_g
+        if v.presence is not None and v.presence >= 0.5 and v.radar_motion is not None:
+            return v.radar_motion <= s.radar_motion_threshold
+        return None
+
+    # --- occupancy -------------------------------------------------------------------------------
+    def _occupancy(self, v: TickView) -> list[DetectionEvent]:
+        s = self._s
+        opened = v.door_open is not None and v.door_open >= 0.5
+        if opened and not (self._door_prev is not None and self._door_prev >= 0.5):
+            self._last_door_s = float(v.tick)
+            if self._occupied_since is not None:
+                self._occupied_since = float(v.tick)  # someone may have come or gone
+        if v.door_open is not None:
+            self._door_prev = v.door_open
+        if v.presence is None:
+            return []
+        if v.presence >= 0.5:
+            self._vacant_since = None
+            if self._occupied_since is None:
+                self._occupied_since = float(v.tick)
+        else:
+            self._vacant_since = self._vacant_since if self._vacant_since is not None else v.tick
+            if v.t_end - self._vacant_since >= s.vacancy_s:
+                self._occupied_since = None
+                return self._clear(EventKind.PROLONGED_OCCUPANCY, v)
+        if self._occupied_since is None or v.t_end - self._occupied_since < s.occupancy_s:
+            return []
+        still = self._still_since is not None and v.t_end - self._still_since >= s.stillness_s
+        return self._raise(
+            EventKind.PROLONGED_OCCUPANCY,
+            Severity.CRITICAL if still else Severity.WARNING,
+            self._occupied_since,
+            v,
+            occupied_s=v.t_end - self._occupied_since,
+        )
+
+    # --- no signal -------------------------------------------------------------------------------
+    def _no_signal(self, v: TickView) -> list[DetectionEvent]:
+        events: list[DetectionEvent] = []
+        for source in (Source.WEARABLE, Source.RADAR):
+            chans = [c for c in v.channels if c.key[0] is source]
+            if not chans:
+                continue
+            key = f"no_signal:{source}"
+            if any(c.quality in {"good", "motion", "absent", "warming_up"} for c in chans):
+                self._unusable_since.pop(source, None)
+                events += self._clear(EventKind.NO_SIGNAL, v, key, source=str(source))
+                continue
+            since = self._unusable_since.setdefault(source, float(v.tick))
+            if v.t_end - since >= self._s.no_signal_s:
+                reason = ",".join(sorted({c.quality for c in chans}))
+                events += self._raise(
+                    EventKind.NO_SIGNAL,
+                    Severity.WARNING,
+                    since,
+                    v,
+                    key,
+                    source=str(source),
+                    reason=reason,
+                )
+        return events
+
+
+def _onset(c: ChannelView, t_end: float) -> float:
+    """Estimated apnoea onset on a channel: its last breathing movement or good signal's start."""
+    return c.breath.quiet_since_s if c.breath.quiet_since_s is not None else t_end
