@@ -416,8 +416,18 @@ def decode_envelope(payload: bytes) -> Envelope:
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
         reason = f"unsupported schema version (this build speaks {SCHEMA_VERSION})"
         raise WireError("schema", reason)
-    allowed = {"schema", "id", "type", "site", "edge", "device", "participant", "created_at",
-               "sent_at", "body"}
+    allowed = {
+        "schema",
+        "id",
+        "type",
+        "site",
+        "edge",
+        "device",
+        "participant",
+        "created_at",
+        "sent_at",
+        "body",
+    }
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise WireError(unknown[0], "unknown envelope key")
@@ -477,7 +487,12 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
         raise WireError("body", "not a JSON object")
     fields: dict[MessageKind, set[str]] = {
         MessageKind.ALERT: {
-            "alert_kind", "severity", "detected_at", "onset_at", "evidence", "room"
+            "alert_kind",
+            "severity",
+            "detected_at",
+            "onset_at",
+            "evidence",
+            "room",
         },
         MessageKind.DEVICE: {"state", "battery_pct", "rssi_dbm"},
         MessageKind.STATUS: {"state", "conn"},

@@ -67,11 +67,14 @@ class Dispatcher:
             for responder in first_level:
                 for delivery in await self._notifier.send(responder, push):
                     self._store.record_delivery(
-                        alert.alert_id, delivery.responder_id, delivery.channel, delivery.ok,
-                        self._now(), delivery.detail,
+                        alert.alert_id,
+                        delivery.responder_id,
+                        delivery.channel,
+                        delivery.ok,
+                        self._now(),
+                        delivery.detail,
                     )
-                    self._hub.publish({"type": "delivery", "id": alert.alert_id,
-                                       "ok": delivery.ok})
+                    self._hub.publish({"type": "delivery", "id": alert.alert_id, "ok": delivery.ok})
         except Exception:  # task root: one alert's failure must not stop the others
             _LOGGER.exception("notifying about alert %s failed", alert.alert_id)
 

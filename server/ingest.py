@@ -141,8 +141,15 @@ class Ingest:
                 await self._ack(client, envelope, stored_at)
             case DeviceBody() as body:
                 if not self._store.insert_device_event(
-                    envelope.msg_id, envelope.site_id, envelope.edge_id, envelope.device_id,
-                    body.state, body.battery_pct, body.rssi_dbm, envelope.created_at, stored_at,
+                    envelope.msg_id,
+                    envelope.site_id,
+                    envelope.edge_id,
+                    envelope.device_id,
+                    body.state,
+                    body.battery_pct,
+                    body.rssi_dbm,
+                    envelope.created_at,
+                    stored_at,
                 ):
                     self.counts["duplicates"] += 1
                 await self._ack(client, envelope, stored_at)
@@ -150,8 +157,14 @@ class Ingest:
                 if self._store.set_edge_status(
                     envelope.site_id, envelope.edge_id, body.state.value, body.conn, stored_at
                 ):
-                    self._hub.publish({"type": "edge", "site": envelope.site_id,
-                                       "edge": envelope.edge_id, "state": body.state.value})
+                    self._hub.publish(
+                        {
+                            "type": "edge",
+                            "site": envelope.site_id,
+                            "edge": envelope.edge_id,
+                            "state": body.state.value,
+                        }
+                    )
             case _:
                 self.counts["rejected"] += 1
                 _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)

@@ -228,3 +228,30 @@ HANDLING_S: Final = 2.0
 """Taking the sensor off or putting it on moves it for about two seconds (modelling choice)."""
 HANDLING_FREQS_HZ: Final = (1.3, 1.9, 2.3)
 """Per-axis frequencies of the handling movement, in the 1-3 Hz band of body movement."""
+
+# --- Room radar and door --------------------------------------------------------------------
+
+RADAR_MM_PER_DEPTH: Final = 5.0
+"""Chest-wall displacement of a resting breath seen by radar: 4-12 mm is typical (modelling choice)."""
+RADAR_NOISE_MM: Final = 0.25
+"""Phase noise of the radar breathing waveform, a few percent of a breath (modelling choice)."""
+RADAR_MOTION_MM_PER_G: Final = 40.0
+"""Body movement swamps the breathing waveform: tens of mm per g of trunk motion (modelling choice)."""
+SHOWER_NOISE_MM: Final = 6.0
+"""Falling water is broadband clutter larger than a breath, so the radar cannot see breathing."""
+RADAR_ABSENT_HOLD_S: Final = 5.0
+"""Presence lingers after the person leaves: LD2410's default "no-one duration" is 5 s."""
+MOTION_ENERGY_PER_G: Final = 250.0
+"""Radar moving-target energy (0-100 scale, as LD2410 reports) per g of trunk movement."""
+STILL_ENERGY: Final = 3.0
+"""Moving energy of a still, breathing person: breathing alone barely registers as motion."""
+SHOWER_ENERGY: Final = 60.0
+"""Moving energy from running water and a person washing: high and steady (modelling choice)."""
+ENERGY_NOISE: Final = 1.5
+"""Per-second jitter of the reported energy."""
+ENERGY_MAX: Final = 100.0
+"""LD2410 energies are percentages."""
+ENERGY_SUBSAMPLES: Final = 10
+"""Movement is probed this many times per second to compute the 1 Hz energy."""
+DOOR_OPEN_S: Final = 3.0
+"""The door stays open this long when someone walks through (modelling choice)."""

@@ -18,41 +18,14 @@ from firmware_bridge.samples import Channel, SampleBlock
 from simulators import _physio_const as c
 from simulators._physio_params import Episode, EpisodeKind, Label, SubjectParams
 from simulators._physio_person import LABEL_CODE, LABELS, MOTION_OVERRIDES, FloatArray, Person
+from simulators._physio_room import RoomStream
+from simulators._physio_signal import Signal, sample_count, spawn_streams, to_sample_blocks
 
 LABEL_NAMES: npt.NDArray[np.str_] = np.array([label.value for label in LABELS])
 _OFF_CODE = float(LABEL_CODE[Label.OFF_BODY])
 _MOTION_CODE = float(LABEL_CODE[Label.MOTION])
 _TABLE_G = np.array(c.OFF_BODY_GRAVITY_G) / np.linalg.norm(c.OFF_BODY_GRAVITY_G)
 _HANDLING_FREQS = np.array(c.HANDLING_FREQS_HZ)
-_SPAWNED = 4
-"""Children spawned from the caller's generator: person, wearable noise, room, swapped wearers."""
-
-
-def sample_count(t_s: float, fs_hz: float) -> int:
-    """How many samples of a grid starting at 0 fall strictly before ``t_s``."""
-    return max(math.ceil(t_s * fs_hz - c.TIME_EPS_S), 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """Evenly spaced samples of one channel.
-
-    Attributes:
-        t0_s: time of the first sample (the next sample's time when ``values`` is empty).
-        fs_hz: sampling rate.
-        values: the samples; NaN marks "no reading".
-    """
-
-    t0_s: float
-    fs_hz: float
-    values: FloatArray
-
-    @property
-    def times_s(self) -> FloatArray:
-        """Time of each sample."""
-        return self.t0_s + np.arange(len(self.values)) / self.fs_hz
-
-
 @dataclass(frozen=True, slots=True)
 class ApnoeaInterval:
     """A breathing pause of at least 10 s (AASM, detection.md 1.2).
@@ -113,15 +86,6 @@ class Chunk:
         return to_sample_blocks(self.signals(), device_id)
 
 
-def to_sample_blocks(signals: Mapping[Channel, Signal], device_id: str) -> tuple[SampleBlock, ...]:
-    """Wrap non-empty signals as :class:`SampleBlock` s from ``device_id``."""
-    return tuple(
-        SampleBlock(device_id, channel, s.t0_s, s.fs_hz, tuple(s.values.tolist()))
-        for channel, s in signals.items()
-        if len(s.values)
-    )
-
-
 def _in_intervals(times: FloatArray, intervals: FloatArray) -> npt.NDArray[np.bool_]:
     """Which ``times`` fall inside any of the sorted, disjoint ``[start, end)`` rows."""
     if not len(intervals):
@@ -175,7 +139,7 @@ class PhysiologyStream:
         self.params = params
         self.episodes = tuple(episodes)
         self.fs_hz = float(fs_hz)
-        person_rng, self._noise_rng, self._room_rng, swap_rng = rng.spawn(_SPAWNED)
+        person_rng, self._noise_rng, self._room_rng, swap_rng = spawn_streams(rng)
         self.person = Person(params, self.episodes, person_rng)
         swaps = sorted(
             (e for e in self.episodes if e.kind is EpisodeKind.SENSOR_SWAPPED),
@@ -239,6 +203,14 @@ class PhysiologyStream:
     def advance_blocks(self, duration_s: float, device_id: str) -> tuple[SampleBlock, ...]:
         """:meth:`advance`, handed over as :class:`SampleBlock` s from ``device_id``."""
         return self.advance(duration_s).sample_blocks(device_id)
+
+    def room(self, fs_hz: float = c.RADAR_FS_HZ) -> RoomStream:
+        """The radar and door of this person's room, sharing the person (call at most once).
+
+        Equal to ``RoomStream(params, episodes, rng)`` built from the same seed, but the person
+        is generated once for both streams.
+        """
+        return RoomStream.watching(self.person, self._room_rng, fs_hz)
 
     def apnoea_intervals(self) -> tuple[ApnoeaInterval, ...]:
         """Every pause of at least 10 s of the original wearer known so far (see

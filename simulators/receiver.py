@@ -68,8 +68,9 @@ class NotificationReceiver:
                 if self.path in fail_paths:
                     self.send_error(500)
                     return
-                push = ReceivedPush(datetime.now(UTC), self.path, dict(self.headers.items()),
-                                    payload, text)
+                push = ReceivedPush(
+                    datetime.now(UTC), self.path, dict(self.headers.items()), payload, text
+                )
                 with receiver._lock:
                     receiver.pushes.append(push)
                     receiver._lock.notify_all()
@@ -83,8 +84,9 @@ class NotificationReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="notification-receiver")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="notification-receiver"
+        )
 
     def url(self, path: str = "/responder", scheme: str = "json") -> str:
         """An apprise URL that delivers to this receiver at ``path``."""

@@ -27,8 +27,14 @@ class MqttProbe:
             message = f"could not connect to {host}:{port}"
             raise TimeoutError(message)
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
-                    reason: object, properties: object) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: object,
+        reason: object,
+        properties: object,
+    ) -> None:
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         self._connected.set()
@@ -58,8 +64,12 @@ class MqttProbe:
     def __enter__(self) -> MqttProbe:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 

@@ -152,8 +152,15 @@ class Store:
     # -- device events and edges ----------------------------------------------------------------
 
     def insert_device_event(
-        self, msg_id: str, site_id: str, edge_id: str, device_id: str | None, state: str,
-        battery_pct: float | None, rssi_dbm: float | None, created_at: datetime,
+        self,
+        msg_id: str,
+        site_id: str,
+        edge_id: str,
+        device_id: str | None,
+        state: str,
+        battery_pct: float | None,
+        rssi_dbm: float | None,
+        created_at: datetime,
         stored_at: datetime,
     ) -> bool:
         """Store a device state change once per message id."""
@@ -161,8 +168,17 @@ class Store:
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO device_events (id, site_id, edge_id, device_id, state, "
                 "battery_pct, rssi_dbm, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [msg_id, site_id, edge_id, device_id, state, battery_pct, rssi_dbm,
-                 format_utc(created_at), format_utc(stored_at)],
+                [
+                    msg_id,
+                    site_id,
+                    edge_id,
+                    device_id,
+                    state,
+                    battery_pct,
+                    rssi_dbm,
+                    format_utc(created_at),
+                    format_utc(stored_at),
+                ],
             )
         return cursor.rowcount == 1
 
@@ -186,8 +202,13 @@ class Store:
             return False
         with self.db.conn:
             self.db["edges"].upsert(  # type: ignore[union-attr]
-                {"site_id": site_id, "edge_id": edge_id, "state": state, "conn": conn,
-                 "updated_at": format_utc(at)},
+                {
+                    "site_id": site_id,
+                    "edge_id": edge_id,
+                    "state": state,
+                    "conn": conn,
+                    "updated_at": format_utc(at),
+                },
                 pk=("site_id", "edge_id"),
             )
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -50,16 +51,26 @@ def test_envelope_round_trips_through_json() -> None:
 def test_envelope_topic_follows_kind() -> None:
     assert str(_alert().topic) == "odart/v1/hostel-1/pi-1/event"
     ack = wire.Envelope(
-        msg_id=wire.encode_ulid(1, 2), kind=wire.MessageKind.ACK, site_id="hostel-1",
-        edge_id="pi-1", created_at=NOW, body=wire.AckBody(of=ID_A, stored_at=NOW),
+        msg_id=wire.encode_ulid(1, 2),
+        kind=wire.MessageKind.ACK,
+        site_id="hostel-1",
+        edge_id="pi-1",
+        created_at=NOW,
+        body=wire.AckBody(of=ID_A, stored_at=NOW),
     )
     assert str(ack.topic) == "odart/v1/hostel-1/pi-1/ack"
 
 
 def test_parse_topic_rejects_foreign_and_wildcard_topics() -> None:
     assert wire.parse_topic("odart/v1/s/e/status") == wire.Topic("s", "e", wire.TopicKind.STATUS)
-    for bad in ["odart/v2/s/e/event", "odart/v1/s/e", "odart/v1/s/+/event", "odart/v1/s/e/raw",
-                "odart/v1/S/e/event", "x/odart/v1/s/e/event"]:
+    for bad in [
+        "odart/v2/s/e/event",
+        "odart/v1/s/e",
+        "odart/v1/s/+/event",
+        "odart/v1/s/e/raw",
+        "odart/v1/S/e/event",
+        "x/odart/v1/s/e/event",
+    ]:
         with pytest.raises(WireError) as caught:
             wire.parse_topic(bad)
         assert caught.value.field == "topic"
@@ -108,8 +119,11 @@ def test_decode_rejects_message_on_wrong_topic() -> None:
 def test_payload_limit_is_enforced_both_ways() -> None:
     big = {f"k{i}": "x" * 64 for i in range(wire.MAX_EVIDENCE_ITEMS)}
     with pytest.raises(WireError):
-        _alert(body=wire.AlertBody(wire.AlertKind.APNOEA, wire.Severity.CRITICAL, NOW, NOW,
-                                   {**big, "one_more": 1}))
+        _alert(
+            body=wire.AlertBody(
+                wire.AlertKind.APNOEA, wire.Severity.CRITICAL, NOW, NOW, {**big, "one_more": 1}
+            )
+        )
     with pytest.raises(WireError) as caught:
         wire.decode_envelope(b" " * (wire.MAX_PAYLOAD_BYTES + 1))
     assert caught.value.field == "payload"
@@ -117,29 +131,32 @@ def test_payload_limit_is_enforced_both_ways() -> None:
 
 def test_evidence_rejects_non_finite_numbers() -> None:
     with pytest.raises(WireError, match="finite"):
-        wire.AlertBody(wire.AlertKind.APNOEA, wire.Severity.CRITICAL, NOW, NOW,
-                       {"spo2_pct": float("nan")})
+        wire.AlertBody(
+            wire.AlertKind.APNOEA, wire.Severity.CRITICAL, NOW, NOW, {"spo2_pct": float("nan")}
+        )
     with pytest.raises(WireError):
         wire.decode_envelope(wire.encode_envelope(_alert()).replace(b'"good"', b"NaN"))
 
 
 @given(st.binary(max_size=600))
 def test_decode_arbitrary_bytes_raises_only_wire_error(payload: bytes) -> None:
-    try:
+    with contextlib.suppress(FirmwareBridgeError):
         wire.decode_message("odart/v1/s/e/event", payload)
-    except FirmwareBridgeError:
-        pass
 
 
-@given(st.dictionaries(st.sampled_from(["schema", "id", "type", "site", "edge", "body",
-                                        "created_at", "device"]),
-                       st.none() | st.integers() | st.text(max_size=30) | st.lists(st.integers())
-                       | st.dictionaries(st.text(max_size=10), st.text(max_size=10))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["schema", "id", "type", "site", "edge", "body", "created_at", "device"]),
+        st.none()
+        | st.integers()
+        | st.text(max_size=30)
+        | st.lists(st.integers())
+        | st.dictionaries(st.text(max_size=10), st.text(max_size=10)),
+    )
+)
 def test_decode_arbitrary_json_raises_only_wire_error(document: dict[str, object]) -> None:
-    try:
+    with contextlib.suppress(WireError):
         wire.decode_envelope(json.dumps(document).encode())
-    except WireError:
-        pass
 
 
 def test_id_minter_ids_are_unique_and_increasing_even_when_clock_stalls() -> None:

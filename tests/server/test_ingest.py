@@ -31,25 +31,40 @@ def _alert(n: int = 1, kind: wire.AlertKind = wire.AlertKind.APNOEA) -> wire.Env
         created_at=NOW,
         participant_id="p-0001",
         device_id="wearable-1",
-        body=wire.AlertBody(kind, wire.Severity.CRITICAL, NOW, NOW - timedelta(seconds=15),
-                            {"seconds_since_breath": 15.0}, room_id="room-3"),
+        body=wire.AlertBody(
+            kind,
+            wire.Severity.CRITICAL,
+            NOW,
+            NOW - timedelta(seconds=15),
+            {"seconds_since_breath": 15.0},
+            room_id="room-3",
+        ),
     )
 
 
 def _settings(broker: MosquittoBroker, urls: list[str]) -> Settings:
-    return settings_from_mapping({
-        "mqtt": {"host": broker.host, "port": broker.port},
-        "http": {"public_url": "http://panel.test"},
-        "sites": [{"id": "hostel-1", "name": "Hostel", "rooms": [{"id": "room-3", "label": "Room 3"}]}],
-        "responders": [{"id": "night-staff", "name": "Night staff", "urls": urls}],
-    })
+    return settings_from_mapping(
+        {
+            "mqtt": {"host": broker.host, "port": broker.port},
+            "http": {"public_url": "http://panel.test"},
+            "sites": [
+                {"id": "hostel-1", "name": "Hostel", "rooms": [{"id": "room-3", "label": "Room 3"}]}
+            ],
+            "responders": [{"id": "night-staff", "name": "Night staff", "urls": urls}],
+        }
+    )
 
 
 @pytest.fixture
-def running(mosquitto: MosquittoBroker, receiver: NotificationReceiver) -> Iterator[tuple[TestClient, Store, MqttProbe]]:
+def running(
+    mosquitto: MosquittoBroker, receiver: NotificationReceiver
+) -> Iterator[tuple[TestClient, Store, MqttProbe]]:
     store = Store(None)
     app = create_app(_settings(mosquitto, [receiver.url("/night-staff")]), store=store)
-    with TestClient(app) as client, MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack") as probe:
+    with (
+        TestClient(app) as client,
+        MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack") as probe,
+    ):
         assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
         yield client, store, probe
 
@@ -88,7 +103,13 @@ def test_ingest_stores_a_redelivered_alert_once_and_acks_each_copy(
 
 @pytest.mark.parametrize(
     "payload",
-    [b"not json", b"{}", b'{"schema": 99}', json.dumps({"schema": 1, "id": "x"}).encode(), b"\xff" * 5000],
+    [
+        b"not json",
+        b"{}",
+        b'{"schema": 99}',
+        json.dumps({"schema": 1, "id": "x"}).encode(),
+        b"\xff" * 5000,
+    ],
 )
 def test_ingest_rejects_bad_payload_and_keeps_serving(
     running: tuple[TestClient, Store, MqttProbe], payload: bytes, caplog: pytest.LogCaptureFixture
@@ -103,7 +124,9 @@ def test_ingest_rejects_bad_payload_and_keeps_serving(
     assert probe.wait_for(1)
 
 
-def test_alert_page_and_api_answer_404_for_unknown_alert(running: tuple[TestClient, Store, MqttProbe]) -> None:
+def test_alert_page_and_api_answer_404_for_unknown_alert(
+    running: tuple[TestClient, Store, MqttProbe],
+) -> None:
     client, _, _ = running
     response = client.get("/api/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV")
     assert response.status_code == 404

@@ -23,23 +23,38 @@ def test_apprise_notifier_falls_back_to_the_next_channel(receiver: NotificationR
     assert [push.path for push in receiver.wait_for(1, 5)] == ["/sam"]
 
 
-def test_apprise_notifier_stops_at_first_channel_that_accepts(receiver: NotificationReceiver) -> None:
+def test_apprise_notifier_stops_at_first_channel_that_accepts(
+    receiver: NotificationReceiver,
+) -> None:
     responder = ResponderConfig(id="sam", name="Sam", urls=[receiver.url("/a"), receiver.url("/b")])
     deliveries = asyncio.run(AppriseNotifier().send(responder, Push("T", "B")))
     assert [d.ok for d in deliveries] == [True]
     assert [push.path for push in receiver.wait_for(1, 5)] == ["/a"]
 
 
-def test_apprise_notifier_records_an_invalid_url_and_moves_on(receiver: NotificationReceiver) -> None:
+def test_apprise_notifier_records_an_invalid_url_and_moves_on(
+    receiver: NotificationReceiver,
+) -> None:
     responder = ResponderConfig(id="sam", name="Sam", urls=["nonsense", receiver.url("/ok")])
     deliveries = asyncio.run(AppriseNotifier().send(responder, Push("T", "B")))
-    assert [(d.channel, d.ok, d.detail) for d in deliveries][0] == ("invalid", False, "invalid URL")
+    first = deliveries[0]
+    assert (first.channel, first.ok, first.detail) == ("invalid", False, "invalid URL")
     assert deliveries[-1].ok
 
 
 def test_push_text_names_room_and_kind_but_no_person_or_value() -> None:
-    alert = Alert("01ARZ3NDEKTSV4RRFFQ69G5FAV", "s", "e", AlertKind.DESATURATION, Severity.CRITICAL,
-                  NOW, NOW, NOW, participant_id="p-77", evidence={"spo2_pct": 84.0})
+    alert = Alert(
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "s",
+        "e",
+        AlertKind.DESATURATION,
+        Severity.CRITICAL,
+        NOW,
+        NOW,
+        NOW,
+        participant_id="p-77",
+        evidence={"spo2_pct": 84.0},
+    )
     push = compose_push(alert, "Room 12", "https://panel/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV")
     text = push.title + push.body
     assert "Room 12" in text
