@@ -3,7 +3,9 @@
 Pure core, shell at the edges.
 """
 
+from simulators.library import LIBRARY, LibraryEntry, Preset
 from simulators.physiology import (
+    CSV_COLUMNS,
     ApnoeaInterval,
     Chunk,
     ChunkTruth,
@@ -13,20 +15,34 @@ from simulators.physiology import (
     Location,
     PhysiologyStream,
     Posture,
+    Recording,
+    RoomChunk,
+    RoomStream,
+    RoomTruth,
     Signal,
     SubjectParams,
+    simulate,
 )
 
 __all__ = [
+    "CSV_COLUMNS",
+    "LIBRARY",
     "ApnoeaInterval",
     "Chunk",
     "ChunkTruth",
     "Episode",
     "EpisodeKind",
     "Label",
+    "LibraryEntry",
     "Location",
     "PhysiologyStream",
     "Posture",
+    "Preset",
+    "Recording",
+    "RoomChunk",
+    "RoomStream",
+    "RoomTruth",
     "Signal",
     "SubjectParams",
+    "simulate",
 ]

@@ -232,11 +232,15 @@ HANDLING_FREQS_HZ: Final = (1.3, 1.9, 2.3)
 # --- Room radar and door --------------------------------------------------------------------
 
 RADAR_MM_PER_DEPTH: Final = 5.0
-"""Chest-wall displacement of a resting breath seen by radar: 4-12 mm is typical (modelling choice)."""
+"""Chest-wall displacement of a resting breath seen by radar: 4-12 mm is typical (modelling
+choice).
+"""
 RADAR_NOISE_MM: Final = 0.25
 """Phase noise of the radar breathing waveform, a few percent of a breath (modelling choice)."""
 RADAR_MOTION_MM_PER_G: Final = 40.0
-"""Body movement swamps the breathing waveform: tens of mm per g of trunk motion (modelling choice)."""
+"""Body movement swamps the breathing waveform: tens of mm per g of trunk motion (modelling
+choice).
+"""
 SHOWER_NOISE_MM: Final = 6.0
 """Falling water is broadband clutter larger than a breath, so the radar cannot see breathing."""
 RADAR_ABSENT_HOLD_S: Final = 5.0

@@ -48,7 +48,7 @@ class EpisodeKind(StrEnum):
     MOVEMENT = "movement"
     """Walking about or agitation: frequent motion bursts."""
     LEAVE_ROOM = "leave_room"
-    """The person leaves the radar's room through the door and comes back at the end."""
+    """The person walks out of the radar's room through the door, wearable on, and comes back."""
 
 
 class Label(StrEnum):

@@ -57,6 +57,7 @@ _ACTIVITY_KINDS = frozenset(
         EpisodeKind.PHONE_STILL,
         EpisodeKind.SHOWER,
         EpisodeKind.MOVEMENT,
+        EpisodeKind.LEAVE_ROOM,
     }
 )
 
@@ -259,4 +260,5 @@ _ACTIVITY_OF = {
     EpisodeKind.PHONE_STILL: _phone_still,
     EpisodeKind.SHOWER: _shower,
     EpisodeKind.MOVEMENT: _movement,
+    EpisodeKind.LEAVE_ROOM: _movement,
 }

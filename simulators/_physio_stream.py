@@ -26,6 +26,8 @@ _OFF_CODE = float(LABEL_CODE[Label.OFF_BODY])
 _MOTION_CODE = float(LABEL_CODE[Label.MOTION])
 _TABLE_G = np.array(c.OFF_BODY_GRAVITY_G) / np.linalg.norm(c.OFF_BODY_GRAVITY_G)
 _HANDLING_FREQS = np.array(c.HANDLING_FREQS_HZ)
+
+
 @dataclass(frozen=True, slots=True)
 class ApnoeaInterval:
     """A breathing pause of at least 10 s (AASM, detection.md 1.2).
@@ -210,7 +212,7 @@ class PhysiologyStream:
         Equal to ``RoomStream(params, episodes, rng)`` built from the same seed, but the person
         is generated once for both streams.
         """
-        return RoomStream.watching(self.person, self._room_rng, fs_hz)
+        return RoomStream._watching(self.person, self._room_rng, fs_hz)
 
     def apnoea_intervals(self) -> tuple[ApnoeaInterval, ...]:
         """Every pause of at least 10 s of the original wearer known so far (see
