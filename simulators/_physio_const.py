@@ -33,6 +33,13 @@ BREATH_PERIOD_CV: Final = 0.12
 """Breath-to-breath period variability at rest; quiet-breathing CV is about 10-20 % in adults."""
 BREATH_DEPTH_CV: Final = 0.10
 """Breath-to-breath tidal-volume variability at rest, same literature range as the period."""
+RATE_WANDER_CV: Final = 0.02
+"""Slow drift of the breathing rate around its set value, 2 % (modelling choice, small next to
+the breath-to-breath CV so the spectral peak stays within 0.5/min of the set rate)."""
+RATE_WANDER_TAU_S: Final = 30.0
+"""Correlation time of that drift: half a minute, like the slow waves of resting ventilation."""
+PERIOD_MIN_X: Final = 0.3
+"""No breath is shorter than 30 % of the nominal period (guard against negative periods)."""
 SIGHS_PER_MIN: Final = 0.2
 """Spontaneous sighs: about 12 per hour at rest (sigh physiology reviews), so 0.2 per minute."""
 SIGH_DEPTH_X: Final = 2.5
@@ -99,6 +106,8 @@ SLEEP_RATE_X: Final = 0.88
 """Non-REM sleep breathing is a little slower and very regular (modelling choice)."""
 SLEEP_PERIOD_CV: Final = 0.05
 """Non-REM breathing period CV is much lower than awake (modelling choice)."""
+SLEEP_SIGHS_PER_MIN: Final = 0.05
+"""Sighs are rarer in stable non-REM sleep, a few per hour (modelling choice)."""
 SLEEP_DEPTH_X: Final = 1.1
 """Slightly larger tidal swings in sleep on a chest sensor (modelling choice)."""
 SLEEP_HR_BPM: Final = -8.0
@@ -125,7 +134,7 @@ MOTION_PER_MIN_STILL: Final = 0.1
 """Someone absorbed in a phone barely moves the trunk (modelling choice)."""
 MOTION_PER_MIN_TALK: Final = 2.0
 """Gestures while talking (modelling choice)."""
-MOTION_PER_MIN_ACTIVE: Final = 12.0
+MOTION_PER_MIN_ACTIVE: Final = 20.0
 """Movement episode (walking about, agitation): a burst every few seconds (modelling choice)."""
 MOTION_G_REST: Final = 0.08
 """Peak amplitude of a fidget; slow walking has per-second std 0.15-0.23 g (detection.md 2.4)."""

@@ -83,6 +83,8 @@ class Person:
         self._holds = list(self.schedule.breath_holds)
         self._gasps_left = 0
         self._boost_x = 1.0
+        self._eps = 0.0
+        self._wander = 0.0
         self._last_rate_bpm = subject.rate_bpm
         first_period = 60.0 / subject.rate_bpm
         self._seg_end = -first_period * float(self._breath_rng.random())
@@ -119,6 +121,7 @@ class Person:
         if end - self._last_breath_end >= c.APNOEA_MIN_S and math.isinf(end):
             self._apnoeas.append((self._last_breath_end, math.inf, label))
         self._append(start, end, 0.0, 0.5, 0.5, label, rate)
+        self._eps = 0.0
 
     def _next_segment(self) -> None:
         s = self._seg_end
@@ -135,10 +138,17 @@ class Person:
             self._pause(s, s + hold.duration_s, Label.BREATH_HOLD, 0.0)
             self._boost_x = c.RECOVERY_BREATH_DEPTH_X
             return
-        z_period, z_depth = self._breath_rng.standard_normal(2)
+        z_period, z_depth, z_wander = self._breath_rng.standard_normal(3)
         u_sigh, u_pause, u_len = self._breath_rng.random(3)
-        rate = max(act.rate_bpm, c.MIN_RATE_BPM)
-        period = 60.0 / rate * math.exp(act.period_cv * z_period)
+        nominal = 60.0 / max(act.rate_bpm, c.MIN_RATE_BPM)
+        keep = math.exp(-nominal / c.RATE_WANDER_TAU_S)
+        self._wander = keep * self._wander + math.sqrt(1.0 - keep**2) * c.RATE_WANDER_CV * z_wander
+        nominal *= math.exp(self._wander)
+        # Jitter the breath *times* around a steady clock rather than each period on its own, so
+        # periods vary but the phase does not random-walk away from the set rate.
+        eps_next = act.period_cv * nominal / math.sqrt(2.0) * z_period
+        period = max(nominal + eps_next - self._eps, c.PERIOD_MIN_X * nominal)
+        self._eps += period - nominal
         depth = act.depth * self._boost_x * math.exp(act.depth_cv * z_depth)
         self._boost_x = 1.0
         pause_s = 0.0
@@ -146,6 +156,7 @@ class Person:
             self._gasps_left -= 1
             period = c.GASP_PERIOD_S * math.exp(act.period_cv * z_period)
             depth = self.subject.depth * c.GASP_DEPTH_X
+            self._eps = 0.0
         elif u_sigh < act.sighs_per_min * period / 60.0:
             depth *= c.SIGH_DEPTH_X
             pause_s = min(period * c.POST_SIGH_PAUSE_X, c.SHORT_PAUSE_MAX_S)

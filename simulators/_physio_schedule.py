@@ -219,6 +219,7 @@ def _sleep(act: Activity, subject: SubjectParams, episode: Episode) -> Activity:
         rate_bpm=subject.rate_bpm * c.SLEEP_RATE_X,
         depth=subject.depth * c.SLEEP_DEPTH_X,
         period_cv=c.SLEEP_PERIOD_CV,
+        sighs_per_min=c.SLEEP_SIGHS_PER_MIN,
         motion_per_min=c.MOTION_PER_MIN_SLEEP,
         hr_offset_bpm=c.SLEEP_HR_BPM,
     )

@@ -14,8 +14,7 @@ from simulators.physiology import (
     Posture,
     SubjectParams,
 )
-
-FS_HZ = 25.0
+from tests.simulators._signals import FS_HZ, band_power, peak_rate_bpm
 
 
 def _run(
@@ -27,12 +26,6 @@ def _run(
 
 def _concat(chunks: list[Chunk], name: str) -> np.ndarray:
     return np.concatenate([getattr(ch, name).values for ch in chunks])
-
-
-def _band_power(x: np.ndarray, fs: float, lo: float, hi: float) -> float:
-    spectrum = np.abs(np.fft.rfft(x - x.mean())) ** 2
-    freqs = np.fft.rfftfreq(len(x), 1.0 / fs)
-    return float(spectrum[(freqs >= lo) & (freqs <= hi)].sum() / len(x))
 
 
 def test_stream_same_seed_same_signal() -> None:
@@ -73,13 +66,7 @@ def test_stream_chunks_of_any_size_equal_one_go(step_s: float) -> None:
 @pytest.mark.parametrize("rate_bpm", [6.0, 12.0, 20.0])
 def test_stream_resp_spectral_peak_at_set_rate(rate_bpm: float) -> None:
     _, chunk = _run(SubjectParams(rate_bpm=rate_bpm), [], 600.0)
-    x = chunk.resp.values - chunk.resp.values.mean()
-    n = len(x) * 8
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)), n))
-    freqs = np.fft.rfftfreq(n, 1.0 / FS_HZ) * 60.0
-    band = (freqs > 2.0) & (freqs < 40.0)
-    peak_bpm = freqs[band][np.argmax(spectrum[band])]
-    assert abs(peak_bpm - rate_bpm) <= 0.5
+    assert abs(peak_rate_bpm(chunk.resp.values, FS_HZ) - rate_bpm) <= 0.5
 
 
 def test_stream_apnoea_is_flat_in_breathing_band() -> None:
@@ -91,8 +78,8 @@ def test_stream_apnoea_is_flat_in_breathing_band() -> None:
     t = chunk.resp.times_s
     breathing = chunk.resp.values[t < 60.0]
     apnoea = chunk.resp.values[t > interval.onset_s + 1.0]
-    normal_power = _band_power(breathing, FS_HZ, 0.08, 1.0)
-    apnoea_power = _band_power(apnoea, FS_HZ, 0.08, 1.0)
+    normal_power = band_power(breathing, FS_HZ, 0.08, 1.0)
+    apnoea_power = band_power(apnoea, FS_HZ, 0.08, 1.0)
     assert apnoea_power < 0.01 * normal_power
     assert np.all(chunk.truth.labels[t > interval.onset_s] == Label.APNOEA)
     assert np.all(chunk.truth.rate_bpm[t > interval.onset_s] == 0.0)
