@@ -15,7 +15,11 @@ from types import ModuleType
 
 # Sub-command name -> module. Keep sorted; tests/test_cli.py checks every entry answers --help.
 COMMANDS: dict[str, str] = {
+    "broker": "odart.commands.broker",
     "decode": "odart.commands.decode",
+    "demo": "odart.commands.demo",
+    "edge": "odart.commands.edge",
+    "server": "odart.commands.server",
 }
 
 EXIT_OK = 0

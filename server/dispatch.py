@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from server.config import Settings
-from server.domain.alerts import Alert, compose_push
+from server.domain.alerts import Alert, compose_push, should_page
 from server.live import LiveHub
 from server.notify.base import Notifier
 from server.store.db import Store
@@ -43,14 +43,16 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, alert: Alert) -> None:
-        """Start notifying about ``alert``; returns at once."""
+        """Start notifying about ``alert`` if its kind pages anyone; returns at once."""
+        if not should_page(alert):
+            return
         task = asyncio.get_running_loop().create_task(self._notify(alert), name=alert.alert_id)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def resume_unsent(self) -> int:
         """Submit every stored alert that has no delivery attempt yet; returns how many."""
-        pending = self._store.alerts_without_deliveries()
+        pending = [a for a in self._store.alerts_without_deliveries() if should_page(a)]
         for alert in pending:
             _LOGGER.warning("alert %s was stored but never sent; sending now", alert.alert_id)
             self.submit(alert)

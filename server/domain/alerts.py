@@ -35,6 +35,20 @@ KIND_LABELS: Final[dict[AlertKind, str]] = {
 """Plain words for staff; a label says what was seen, never a health value."""
 
 
+PAGED_KINDS: Final = frozenset(
+    {
+        AlertKind.APNOEA,
+        AlertKind.RESPIRATORY_DEPRESSION,
+        AlertKind.DESATURATION,
+        AlertKind.PROLONGED_OCCUPANCY,
+        AlertKind.BUTTON,
+        AlertKind.TEST,
+    }
+)
+"""Kinds that page responders. Stillness only amplifies other signs, recovery is good news, and
+a silent sensor is a device-health matter for staff: those are stored and shown, not paged."""
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """An alert as stored: the edge's detection plus where it is in its lifecycle."""
@@ -53,6 +67,11 @@ class Alert:
     published_at: datetime | None = None
     evidence: dict[str, TextValue] = field(default_factory=dict)
     state: AlertState = AlertState.TRIGGERED
+
+
+def should_page(alert: Alert) -> bool:
+    """Whether responders are paged for ``alert`` (see :data:`PAGED_KINDS`)."""
+    return alert.kind in PAGED_KINDS and alert.severity is not Severity.INFO
 
 
 def alert_from_envelope(envelope: Envelope, stored_at: datetime) -> Alert:
