@@ -176,7 +176,7 @@ def test_episode_rejects_nonsense(kwargs: dict[str, object], match: str) -> None
 )
 def test_subject_params_reject_out_of_range(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
-        SubjectParams(**kwargs)
+        SubjectParams(**kwargs)  # type: ignore[arg-type]
 
 
 def test_stream_rejects_bad_rates_and_durations() -> None:
