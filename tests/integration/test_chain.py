@@ -1,0 +1,153 @@
+"""The whole chain: virtual wearable -> edge -> Mosquitto -> server -> apprise -> HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from odart.broker import MosquittoBroker, find_mosquitto
+from server.app import create_app
+from server.config import settings_from_mapping
+from server.store.db import Store
+from simulators.receiver import NotificationReceiver
+from tests.conftest import require
+from tests.mqtt_probe import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_delivers_the_scripted_apnoea_once_with_every_hop() -> None:
+    require("mosquitto", find_mosquitto() is not None, "apt-get install mosquitto")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "odart.cli",
+            "demo",
+            "--headless",
+            "--json",
+            "--duration",
+            "100",
+            "--speed",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True
+    assert summary["broker"] == "mosquitto"
+    apnoeas = [alert for alert in summary["alerts"] if alert["kind"] == "apnoea"]
+    assert len(apnoeas) == 1
+    (apnoea,) = apnoeas
+    assert apnoea["room"] == "room-3"
+    assert apnoea["severity"] == "critical"
+    hops = apnoea["hops"]
+    assert all(
+        hops[name]
+        for name in ("onset_at", "detected_at", "published_at", "stored_at", "notified_at")
+    )
+    assert hops["onset_at"] <= hops["detected_at"] <= hops["published_at"]
+    assert hops["published_at"] <= hops["stored_at"] <= hops["notified_at"]
+    # Nobody else stopped breathing: the other two wearers raised nothing that pages.
+    assert summary["notifications_received"] == 1
+    assert "odart demo" not in result.stdout  # progress goes to stderr, JSON alone to stdout
+    assert "stops breathing" in result.stderr
+
+
+def _edge_config(path: Path, broker: MosquittoBroker, outbox: Path, *, apnoea: bool) -> Path:
+    episodes = '[{ kind = "abrupt_apnoea", start_s = 30 }]' if apnoea else "[]"
+    path.write_text(f"""
+site = "hostel-1"
+edge = "pi-1"
+outbox = "{outbox}"
+
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+
+[[people]]
+participant = "p-0009"
+room = "room-9"
+devices = ["wearable-9"]
+
+[[devices]]
+id = "wearable-9"
+role = "wearable"
+link = "virtual"
+[devices.virtual]
+seed = 9
+speed = 10
+episodes = {episodes}
+""")
+    return path
+
+
+def _outbox_rows(outbox: Path) -> list[tuple[str, int]]:
+    if not outbox.exists():
+        return []
+    with sqlite3.connect(outbox) as db:
+        return db.execute("SELECT msg_id, attempts FROM outbox").fetchall()
+
+
+def _start_edge(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "odart.cli", "edge", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
+    tmp_path: Path, mosquitto: MosquittoBroker, receiver: NotificationReceiver
+) -> None:
+    outbox = tmp_path / "outbox.db"
+    # 1. The edge detects and publishes while no server is listening: nobody acks.
+    edge = _start_edge(_edge_config(tmp_path / "edge.toml", mosquitto, outbox, apnoea=True))
+    try:
+        assert wait_until(
+            lambda: any(attempts >= 1 for _, attempts in _outbox_rows(outbox)), timeout_s=60
+        ), "the edge never published an alert"
+    finally:
+        edge.send_signal(signal.SIGKILL)
+        edge.wait()
+        assert edge.stderr is not None
+        edge.stderr.close()
+    (alert_id, _), *others = _outbox_rows(outbox)
+    assert others == []
+
+    # 2. The server comes up; the edge restarts (no new apnoea) and drains its outbox.
+    settings = settings_from_mapping(
+        {
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
+        }
+    )
+    store = Store(None)
+    with TestClient(create_app(settings, store=store)):
+        edge = _start_edge(_edge_config(tmp_path / "edge2.toml", mosquitto, outbox, apnoea=False))
+        try:
+            assert wait_until(lambda: _outbox_rows(outbox) == [], timeout_s=30)
+            pushes = receiver.wait_for(1, timeout_s=10)
+            time.sleep(1.0)  # a duplicate would arrive within a resend interval's fraction
+        finally:
+            edge.terminate()
+            edge.wait(10)
+            assert edge.stderr is not None
+            edge.stderr.close()
+        assert [alert.alert_id for alert in store.alerts()] == [alert_id]
+        assert [push.alert_id for push in receiver.pushes] == [alert_id]
+        assert len(pushes) == 1
