@@ -16,9 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge.detector import const
 from edge.detector.settings import DetectorSettings
 
 FloatArray = npt.NDArray[np.float64]
+
+_NOISE_WINDOW_S = 30
+"""Seconds of noise-floor readings whose median sets the smallest believable breath."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,8 @@ class BreathSecond:
         count_rate_bpm: breaths counted in the rate window scaled to a minute, or None if the
             window is not covered well enough by good signal.
         amplitude: current baseline breath amplitude in signal units, or None.
+        noisy: the baseline breath is too close to the noise floor for the channel to be
+            trusted either way.
     """
 
     good: bool
@@ -47,6 +53,7 @@ class BreathSecond:
     rate_bpm: float | None
     count_rate_bpm: float | None
     amplitude: float | None
+    noisy: bool = False
 
 
 class BreathTracker:
@@ -58,6 +65,7 @@ class BreathTracker:
         self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
         self._breath_times: deque[float] = deque()
         self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
+        self._noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
         self._boot_hi: list[float] = []
         self._boot_lo: list[float] = []
         self._baseline: float | None = None
@@ -69,6 +77,7 @@ class BreathTracker:
         self._good_since: float | None = None
         self._strong = 0
         self._last_swing: float | None = None
+        self._extreme_t = -np.inf
 
     def reset(self) -> None:
         """Forget the breathing phase after a data gap; the baseline amplitude is kept."""
@@ -98,9 +107,20 @@ class BreathTracker:
             amplitude=self._baseline,
         )
 
-    def good_second(self, y: FloatArray, t: FloatArray, t_end: float) -> BreathSecond:
-        """Process one usable second: band-passed ``y`` at times ``t``, ending at ``t_end``."""
+    def good_second(
+        self, y: FloatArray, t: FloatArray, t_end: float, noise: float | None = None
+    ) -> BreathSecond:
+        """Process one usable second.
+
+        Args:
+            y: band-passed samples.
+            t: their times.
+            t_end: end of the second.
+            noise: noise standard deviation in the breathing band, if the stream measured it.
+        """
         breaths = strong = 0
+        if noise is not None:
+            self._noise.append(noise)
         self._good_seconds.append(self._baseline is not None)
         if self._baseline is None:
             self._bootstrap(y)
@@ -112,7 +132,9 @@ class BreathTracker:
         if self._good_since is not None:
             quiet = self._good_since
             if self._last_swing is not None and self._last_swing > quiet:
-                quiet = self._last_swing
+                # The pause runs from the end of the last breath: the extreme of the phase that
+                # followed the last swing (the end-expiratory trough, whatever the polarity).
+                quiet = max(self._last_swing, self._extreme_t)
         window_start = t_end - self._s.rate_window_s
         while self._breath_times and self._breath_times[0] <= window_start:
             self._breath_times.popleft()
@@ -120,8 +142,10 @@ class BreathTracker:
         count_rate = None
         if self._baseline is not None and coverage >= self._s.rd_min_coverage:
             count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
+        floor = self._min_swing()
+        noisy = self._baseline is not None and self._baseline < const.MIN_SNR * floor
         return BreathSecond(
-            good=self._baseline is not None,
+            good=self._baseline is not None and not noisy,
             breaths=breaths,
             strong_breaths=strong,
             last_breath_s=self._last_breath,
@@ -129,7 +153,13 @@ class BreathTracker:
             rate_bpm=self._rate_bpm(),
             count_rate_bpm=count_rate,
             amplitude=self._baseline,
+            noisy=noisy,
         )
+
+    def _min_swing(self) -> float:
+        """Smallest swing that can be a breath: above the noise floor and the sensor floor."""
+        noise = float(np.median(self._noise)) if self._noise else 0.0
+        return max(const.NOISE_SWING_K * noise, self._min_amplitude)
 
     def _bootstrap(self, y: FloatArray) -> None:
         if y.size:
@@ -137,17 +167,17 @@ class BreathTracker:
             self._boot_lo.append(float(y.min()))
         if len(self._boot_hi) >= self._s.bootstrap_s:
             swing = float(np.median(self._boot_hi) - np.median(self._boot_lo))
-            self._baseline = max(swing, self._min_amplitude)
+            self._baseline = max(swing, self._min_swing())
             self._boot_hi.clear()
             self._boot_lo.clear()
 
     def _trigger(self, y: FloatArray, t: FloatArray) -> tuple[int, int]:
         assert self._baseline is not None
-        h = 0.5 * self._s.rel_amp * self._baseline
+        h = 0.5 * max(self._s.rel_amp * self._baseline, self._min_swing())
         raw = np.where(y > h, 1, 0) - np.where(y < -h, 1, 0)
         nz = raw != 0
         if not nz.any():
-            self._extend_phase(y)
+            self._extend_phase(y, t)
             return 0, 0
         idx = np.where(nz, np.arange(y.size), -1)
         np.maximum.accumulate(idx, out=idx)
@@ -175,16 +205,24 @@ class BreathTracker:
                     self._phase_max = -np.inf
                 else:
                     self._phase_min = np.inf
+                self._extreme_t = float(t[lo])
                 self._state = new_state
             if hi > lo:
-                self._extend_phase(y[lo:hi])
+                self._extend_phase(y[lo:hi], t[lo:hi])
         return breaths, strong
 
-    def _extend_phase(self, seg: FloatArray) -> None:
+    def _extend_phase(self, seg: FloatArray, t: FloatArray) -> None:
+        """Follow the current phase's extreme; after a swing its time is where the breath ended."""
         if self._state == 1:
-            self._phase_max = max(self._phase_max, float(seg.max()))
+            k = int(seg.argmax())
+            if seg[k] > self._phase_max:
+                self._phase_max = float(seg[k])
+                self._extreme_t = float(t[k])
         elif self._state == -1:
-            self._phase_min = min(self._phase_min, float(seg.min()))
+            k = int(seg.argmin())
+            if seg[k] < self._phase_min:
+                self._phase_min = float(seg[k])
+                self._extreme_t = float(t[k])
             self._last_trough = self._phase_min
 
     def _close_breath(self) -> bool:
@@ -196,7 +234,7 @@ class BreathTracker:
         self._strong = int(swing >= self._s.recovery_amp * self._baseline)
         self._amplitudes.append(swing)
         if len(self._amplitudes) >= 3:
-            self._baseline = max(float(np.median(self._amplitudes)), self._min_amplitude)
+            self._baseline = max(float(np.median(self._amplitudes)), self._min_swing())
         return True
 
     def _rate_bpm(self) -> float | None:

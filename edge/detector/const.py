@@ -24,6 +24,16 @@ ANTI_ALIAS_FRACTION: Final = 0.4
 """Anti-alias cut-off before decimating, as a fraction of the internal rate: 10 Hz at 25 Hz,
 below its 12.5 Hz Nyquist."""
 
+NOISE_BAND_LOW_HZ: Final = 2.0
+"""Above 2 Hz a respiration channel holds no breathing (and little cardiac power): what is there
+is sensor noise, used to set the smallest swing that can count as a breath."""
+NOISE_SWING_K: Final = 7.0
+"""A breath must swing >= 7 noise standard deviations (scaled to the breathing band): Gaussian
+noise reaches +-3.5 sigma about once in 2,000 samples, so noise alone rarely fakes a breath."""
+MIN_SNR: Final = 1.5
+"""A channel whose baseline breath is < 1.5x the smallest believable swing is too noisy to
+claim either breathing or its absence."""
+
 # --- Breath detection ----------------------------------------------------------------------------
 REL_AMP: Final = 0.25
 """A breath counts when its peak-to-trough swing is >= this fraction of the baseline amplitude;
@@ -86,9 +96,10 @@ STILLNESS_S: Final = 60.0
 """Stillness counts once sustained for 60 s [2.4, 2.7]."""
 STILLNESS_CONTEXT_S: Final = 600.0
 """Stillness within 10 min of a door event is worth a warning (SIF/Brave logic) [2.6 WATCH]."""
-RADAR_MOTION_THRESHOLD: Final = 0.5
-"""Radar motion values above this count as motion (the channel is 0 when still; a 0/1 flag
-crosses it)."""
+RADAR_MOTION_THRESHOLD: Final = 15.0
+"""Radar motion above this counts as gross motion. On the LD2410's 0-100 moving-target energy a
+still, breathing person reads about 3 and trunk movement adds roughly 250 per g, so 15 is about
+0.05 g of movement; a device that reports a 0/1 flag should set 0.5."""
 OCCUPANCY_S: Final = 1200.0
 """Prolonged occupancy of a room: 20 minutes (Brave uses a set occupancy time; the issue's
 default) [1.1]."""

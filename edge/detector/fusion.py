@@ -29,7 +29,8 @@ class ChannelView:
     Attributes:
         key: the stream.
         quality: ``good``, or why not: ``no_data``, ``motion``, ``clipped``, ``static``,
-            ``no_contact``, ``absent`` (radar subject gone), ``warming_up``.
+            ``no_contact``, ``absent`` (radar subject gone), ``noisy`` (breaths barely above
+            the noise floor), ``warming_up``.
         breath: the breath tracker's output for the tick.
         threshold_s: seconds without a breath that make an apnoea on this channel.
     """
@@ -112,8 +113,10 @@ class Fusion:
             radar = key[0] is Source.RADAR
             quality = self._quality(second, radar, motion, no_contact, presence, radar_motion)
             if quality == "good" and second is not None:
-                breath = tracker.good_second(second.y, second.t, t_end)
-                if not breath.good:
+                breath = tracker.good_second(second.y, second.t, t_end, second.noise)
+                if breath.noisy:
+                    quality = "noisy"
+                elif not breath.good:
                     quality = "warming_up"
             else:
                 breath = tracker.bad_second(t_end)

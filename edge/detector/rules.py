@@ -7,6 +7,7 @@ and a ``recovered`` event when it clears. Thresholds and their reasons are in :m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
@@ -25,6 +26,7 @@ class _Latch:
     severity: Severity
     recovering_s: float | None = None
     strong_breaths: int = 0
+    last_strong_s: float = -math.inf
 
 
 class Rules:
@@ -44,6 +46,7 @@ class Rules:
         self._last_door_s: float | None = None
         self._door_prev: float | None = None
         self._unusable_since: dict[Source, float] = {}
+        self._apnoea_cleared_s = -math.inf
 
     def apply(self, v: TickView) -> list[DetectionEvent]:
         """Update every latch with one tick and return the events it raised."""
@@ -134,12 +137,20 @@ class Rules:
 
     def _apnoea_recovery(self, v: TickView, latch: _Latch) -> list[DetectionEvent]:
         strong = sum(c.breath.strong_breaths for c in v.channels if c.good)
-        if strong and latch.recovering_s is None:
+        if latch.recovering_s is not None and v.t_end - latch.last_strong_s > self._s.pause_s:
+            # Isolated swings far apart are not breathing resuming (noise, a gasp).
+            latch.recovering_s = None
+            latch.strong_breaths = 0
+        if not strong:
+            return []
+        latch.last_strong_s = v.t_end
+        if latch.recovering_s is None:
             latch.recovering_s = max(
                 (c.breath.last_breath_s or v.t_end) for c in v.channels if c.good
             )
         latch.strong_breaths += strong
         if latch.strong_breaths >= self._s.recovery_breaths:
+            self._apnoea_cleared_s = v.t_end
             return self._clear(EventKind.APNOEA, v)
         return []
 
@@ -160,8 +171,12 @@ class Rules:
             return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
         if max(rate, bb) > s.rd_warning_bpm or EventKind.APNOEA in self._active:
             return []
+        if v.t_end - self._apnoea_cleared_s < s.rate_window_s:
+            return []  # the rate window still holds the apnoea that was just reported
         low_spo2 = v.spo2_pct is not None and v.spo2_pct < s.spo2_warning_pct
-        critical = max(rate, bb) <= s.rd_critical_bpm or low_spo2
+        # Agreement raises severity: low SpO2, or a minute without gross movement (stillness
+        # is the amplifier that turns slow breathing into the overdose picture) [2.4, 2.6].
+        critical = max(rate, bb) <= s.rd_critical_bpm or low_spo2 or self._still_for(v)
         return self._raise(
             EventKind.RESPIRATORY_DEPRESSION,
             Severity.CRITICAL if critical else Severity.WARNING,
@@ -221,9 +236,9 @@ class Rules:
         self._still_since = self._still_since if self._still_since is not None else v.tick
         if v.t_end - self._still_since < s.stillness_s:
             return []
-        paused = any(c.quiet_s(v.t_end) >= s.pause_s for c in v.channels)
-        concern = paused or any(
-            k in self._active for k in (EventKind.RESPIRATORY_DEPRESSION, EventKind.DESATURATION)
+        concern = any(
+            k in self._active
+            for k in (EventKind.APNOEA, EventKind.RESPIRATORY_DEPRESSION, EventKind.DESATURATION)
         )
         door = self._last_door_s is not None and v.t_end - self._last_door_s <= (
             s.stillness_context_s
@@ -237,6 +252,12 @@ class Rules:
             v,
             still_s=v.t_end - self._still_since,
             context="respiratory" if concern else "door",
+        )
+
+    def _still_for(self, v: TickView) -> bool:
+        """Still (no gross movement) for at least ``stillness_s``."""
+        return self._still_since is not None and v.t_end - self._still_since >= (
+            self._s.stillness_s
         )
 
     def _is_still(self, v: TickView) -> bool | None:
@@ -270,10 +291,9 @@ class Rules:
                 return self._clear(EventKind.PROLONGED_OCCUPANCY, v)
         if self._occupied_since is None or v.t_end - self._occupied_since < s.occupancy_s:
             return []
-        still = self._still_since is not None and v.t_end - self._still_since >= s.stillness_s
         return self._raise(
             EventKind.PROLONGED_OCCUPANCY,
-            Severity.CRITICAL if still else Severity.WARNING,
+            Severity.CRITICAL if self._still_for(v) else Severity.WARNING,
             self._occupied_since,
             v,
             occupied_s=v.t_end - self._occupied_since,

@@ -17,7 +17,13 @@ import numpy.typing as npt
 
 from edge.detector import const
 from edge.detector.errors import InputError
-from edge.detector.filters import CausalFilter, Decimator, FloatArray, design_bandpass
+from edge.detector.filters import (
+    CausalFilter,
+    Decimator,
+    FloatArray,
+    design_bandpass,
+    design_highpass,
+)
 from edge.detector.settings import DetectorSettings
 
 _PCA_WINDOW_S = 30
@@ -38,6 +44,8 @@ class Second:
         clipped: a sample reached the sensor's full scale.
         static: the raw signal did not move at all (stuck sensor or lying on a table).
         value: summary of a scalar channel (median of valid readings), else None.
+        noise: noise standard deviation in the breathing band, estimated from the signal above
+            it (respiration streams), else None.
     """
 
     tick: int
@@ -48,6 +56,11 @@ class Second:
     clipped: bool = False
     static: bool = False
     value: float | None = None
+    noise: float | None = None
+
+
+def _rms(x: FloatArray) -> float:
+    return float(np.sqrt(np.mean(x * x)))
 
 
 def fill_forward(x: FloatArray, last: FloatArray) -> FloatArray:
@@ -184,6 +197,8 @@ class RespStream(Stream):
         super().__init__(settings)
         self._dec: Decimator | None = None
         self._bp: CausalFilter | None = None
+        self._hf: CausalFilter | None = None
+        self._noise_scale = 1.0
         self._last = np.zeros(self.rows)
         self._y: list[FloatArray] = []
         self._yi: list[npt.NDArray[np.int64]] = []
@@ -201,13 +216,19 @@ class RespStream(Stream):
         self._bp = CausalFilter(
             design_bandpass(s.resp_band_low_hz, s.resp_band_high_hz, fs_int, s.filter_order)
         )
+        self._hf = CausalFilter(design_highpass(const.NOISE_BAND_LOW_HZ, fs_int))
+        # White noise measured above NOISE_BAND_LOW_HZ, rescaled to the breathing band's width.
+        upper = (const.ANTI_ALIAS_FRACTION if self._dec.factor > 1 else 0.5) * fs_int
+        band = s.resp_band_high_hz - s.resp_band_low_hz
+        self._noise_scale = math.sqrt(band / max(upper - const.NOISE_BAND_LOW_HZ, band))
         self._y, self._yi = [], []
         self._first = True
 
     def _condition(self, x: FloatArray) -> FloatArray:
-        """Band-passed respiration signal ``(rows, n)`` from decimated input (subclass hook)."""
+        """Band-passed rows stacked over the noise-band rows: ``(2 * rows, n)``."""
         assert self._bp is not None
-        return self._bp.process(x)
+        assert self._hf is not None
+        return np.concatenate([self._bp.process(x), self._hf.process(x)], axis=0)
 
     def _ingest(self, values: FloatArray) -> None:
         assert self._dec is not None
@@ -225,20 +246,28 @@ class RespStream(Stream):
 
     def _take(self, lo: int, hi: int) -> tuple[FloatArray, FloatArray]:
         if not self._y:
-            return _EMPTY, _EMPTY
+            return np.empty((2, 0)), _EMPTY
         y = np.concatenate(self._y, axis=1) if len(self._y) > 1 else self._y[0]
         yi = np.concatenate(self._yi) if len(self._yi) > 1 else self._yi[0]
         a = int(np.searchsorted(yi, lo))
         b = int(np.searchsorted(yi, hi))
         self._y, self._yi = [y[:, b:]], [yi[b:]]
         assert self.fs is not None
-        return y[0, a:b], self._t_start + yi[a:b] / self.fs
+        return y[:, a:b], self._t_start + yi[a:b] / self.fs
 
     def _second(self, tick: int, seg: FloatArray, lo: int, hi: int) -> Second:
         y, t = self._take(lo, hi)
         ok = seg[0][~np.isnan(seg[0])]
         static = ok.size > 1 and bool(np.ptp(ok) == 0.0)
-        return Second(tick=tick, coverage=self._coverage(seg), y=y, t=t, static=static)
+        noise = _rms(y[1]) * self._noise_scale if y.size else None
+        return Second(
+            tick=tick,
+            coverage=self._coverage(seg),
+            y=y[0] if y.size else _EMPTY,
+            t=t,
+            static=static,
+            noise=noise,
+        )
 
 
 class AccStream(RespStream):
@@ -251,13 +280,13 @@ class AccStream(RespStream):
         self._last = np.zeros(3)
         self._cov: deque[FloatArray] = deque(maxlen=_PCA_WINDOW_S)
         self._axis = np.array([1.0, 0.0, 0.0])
-        self._bp3: FloatArray = np.empty((3, 0))
+        self._bp3: FloatArray = np.empty((6, 0))
         self._bp3_i: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
 
     def _reset_filters(self) -> None:
         super()._reset_filters()
         self._cov.clear()
-        self._bp3 = np.empty((3, 0))
+        self._bp3 = np.empty((6, 0))
         self._bp3_i = np.empty(0, dtype=np.int64)
 
     def _ingest(self, values: FloatArray) -> None:
@@ -286,9 +315,17 @@ class AccStream(RespStream):
             # Bit-identical readings on every axis for a whole second: a real sensor on a body
             # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
             static = bool(np.ptp(good, axis=1).max() == 0.0)
-        y = self._project(y3, motion)
+        y = self._project(y3[:3], motion)
+        noise = _rms(self._axis @ y3[3:]) * self._noise_scale if y3.shape[1] else None
         return Second(
-            tick=tick, coverage=coverage, y=y, t=t, motion_g=motion, clipped=clipped, static=static
+            tick=tick,
+            coverage=coverage,
+            y=y,
+            t=t,
+            motion_g=motion,
+            clipped=clipped,
+            static=static,
+            noise=noise,
         )
 
     def _project(self, y3: FloatArray, motion: float | None) -> FloatArray:
