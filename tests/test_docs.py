@@ -1,0 +1,53 @@
+"""Docs that can go stale are checked against the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from firmware_bridge import wire
+from odart.cli import COMMANDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "member",
+    [*wire.TopicKind, *wire.MessageKind, *wire.AlertKind, *wire.Severity, *wire.EdgeState],
+)
+def test_docs_wire_reference_names_every_wire_value(member: str) -> None:
+    assert f"`{member}`" in (ROOT / "docs" / "wire.md").read_text()
+
+
+def test_docs_wire_reference_states_the_limits() -> None:
+    text = (ROOT / "docs" / "wire.md").read_text()
+    assert f"{wire.MAX_PAYLOAD_BYTES} bytes" in text
+    assert f"schema {wire.SCHEMA_VERSION}" in text
+    assert f"≤ {wire.MAX_EVIDENCE_ITEMS} scalar items" in text
+
+
+def test_docs_readme_lists_every_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in COMMANDS:
+        assert f"`odart {name}" in readme, name
+
+
+def test_docs_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = re.findall(r"^(\./scripts/\w+)\b", readme, flags=re.MULTILINE)
+    assert commands[:2] == ["./scripts/demo", "./scripts/test"]
+    assert re.search(r"^\./scripts/test$", ci, flags=re.MULTILINE)
+
+
+def test_docs_architecture_lists_every_module() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    missing = [
+        str(path.relative_to(ROOT))
+        for package in ("firmware_bridge", "edge", "server", "simulators", "odart")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.name != "__init__.py" and f"`{path.relative_to(ROOT)}`" not in text
+    ]
+    assert missing == []
