@@ -90,6 +90,11 @@ class Person:
         self._seg_end = -first_period * float(self._breath_rng.random())
         self._last_breath_end = self._seg_end
         self._posture_changes = self.schedule.posture_changes()
+        self._posture_table = (
+            np.array([t for t, _ in self._posture_changes]),
+            np.array([_GRAVITY[p][0] for _, p in self._posture_changes]),
+            np.array([_GRAVITY[p][1] for _, p in self._posture_changes]),
+        )
         self._init_motion()
         self._init_vitals()
 
@@ -281,10 +286,18 @@ class Person:
 
     def _vitals_step(self, k: int) -> None:
         t = float(k)
-        wave, _code, _rate = self.breathing(np.array([t]))
+        self._ensure_breaths(t)
         idx = int(np.searchsorted(self._cols["start"].view, t, side="right")) - 1
-        depth = self._cols["depth"].view[idx]
-        period = self._cols["end"].view[idx] - self._cols["start"].view[idx]
+        start = float(self._cols["start"].data[idx])
+        period = float(self._cols["end"].data[idx]) - start
+        depth = float(self._cols["depth"].data[idx])
+        insp = float(self._cols["insp"].data[idx])
+        u = (t - start) / period
+        if u < insp:
+            wave = depth * 0.5 * (1.0 - math.cos(math.pi * u / insp))
+        else:
+            fall = min((u - insp) / float(self._cols["exp"].data[idx]), 1.0)
+            wave = depth * 0.5 * (1.0 + math.cos(math.pi * fall))
         vent_now = depth / period / self._base_vent
         self._vent += (vent_now - self._vent) * (1.0 - math.exp(-1.0 / c.VENT_TAU_S))
         vent = max(self._vent, 1e-3)
@@ -307,7 +320,7 @@ class Person:
             self.subject.hr_bpm
             + act.hr_offset_bpm
             + self._drift
-            + c.RSA_BPM * (2.0 * float(wave[0]) - depth)
+            + c.RSA_BPM * (2.0 * wave - depth)
             - hypoxic
             + c.HR_NOISE_BPM * z_hr
         )
@@ -330,16 +343,14 @@ class Person:
     # --- posture --------------------------------------------------------------------------
 
     def gravity(self, times: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Gravity (n, 3) in g as the chest sensor reads it, and the breathing-tilt direction."""
-        changes = self._posture_changes
-        if len(changes) == 1:
-            g, d = _GRAVITY[changes[0][1]]
-            n = len(times)
-            return np.tile(g, (n, 1)), np.tile(d, (n, 1))
-        starts = np.array([t for t, _ in changes])
+        """Gravity in g as the chest sensor reads it, and the breathing-tilt direction.
+
+        Both are (n, 3), or (1, 3) when the posture is the same throughout (they broadcast).
+        """
+        starts, g_now, d_now = self._posture_table
+        if len(starts) == 1:
+            return g_now, d_now
         idx = np.searchsorted(starts, times, side="right") - 1
-        g_now = np.array([_GRAVITY[p][0] for _, p in changes])
-        d_now = np.array([_GRAVITY[p][1] for _, p in changes])
         prev = np.maximum(idx - 1, 0)
         w = np.clip((times - starts[idx]) / c.POSTURE_TRANSITION_S, 0.0, 1.0)[:, None]
         g = (1.0 - w) * g_now[prev] + w * g_now[idx]

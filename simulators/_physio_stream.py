@@ -289,6 +289,8 @@ class PhysiologyStream:
         spo2 = np.full(len(seconds), np.nan)
         if not len(seconds):
             return hr, spo2
+        for person in self._wearers[1:]:
+            person.ensure_vitals(int(seconds[-1]))  # keep swapped-in wearers warm, no hiccup later
         for person, sl in self._wearer_slices(seconds):
             k = seconds[sl].astype(np.int64)
             person.ensure_vitals(int(k[-1]))
