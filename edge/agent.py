@@ -137,7 +137,7 @@ class EdgeAgent:
             )
         except WireError as error:
             # Never lose a detection over its evidence: send it without, and say why.
-            _LOGGER.error(
+            _LOGGER.error(  # noqa: TRY400 - an expected input problem, not a crash
                 "evidence for %s did not fit the wire (%s); sent without", event.kind, error
             )
             body = AlertBody(

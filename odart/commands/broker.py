@@ -1,4 +1,4 @@
-"""``odart broker``: run Mosquitto with the project's config, or print that config for production."""
+"""``odart broker``: run Mosquitto with the project's config, or print it for production."""
 
 from __future__ import annotations
 

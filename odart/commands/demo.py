@@ -1,4 +1,4 @@
-"""``odart demo``: broker, server, panel, an edge with virtual wearables, and a scripted overdose."""
+"""``odart demo``: broker, server, panel, an edge with virtual wearables, a scripted overdose."""
 
 from __future__ import annotations
 
