@@ -140,6 +140,8 @@ MOTION_G_REST: Final = 0.08
 """Peak amplitude of a fidget; slow walking has per-second std 0.15-0.23 g (detection.md 2.4)."""
 MOTION_G_ACTIVE: Final = 0.25
 """Peak amplitude of an active burst, in the slow-walking range of detection.md 2.4."""
+MOTION_AMP_MIN_X: Final = 0.5
+"""A burst's peak is uniform between 0.5x and 1.5x the activity's typical amplitude."""
 MOTION_MIN_S: Final = 1.0
 """Shortest motion burst."""
 MOTION_MAX_S: Final = 4.0
@@ -180,6 +182,9 @@ HILL_P50_MMHG: Final = 26.8
 """Oxygen tension at 50 % haemoglobin saturation (standard adult dissociation curve)."""
 HILL_N: Final = 2.7
 """Hill coefficient of the dissociation curve (Severinghaus approximation range)."""
+PAO2_ROOM_AIR_MAX_MMHG: Final = 105.0
+"""Highest resting PaO2 on room air (healthy young adult 90-105 mmHg); higher readings come
+from the curve's gain, not from extra oxygen in store, so 99 % does not buy a longer apnoea."""
 PAO2_FLOOR_MMHG: Final = 20.0
 """Arterial O2 tends towards mixed-venous tension in prolonged apnoea (modelling choice)."""
 PAO2_MAX_RISE_MMHG: Final = 10.0
@@ -192,6 +197,8 @@ O2_FALL_TAU_S: Final = 65.0
 """
 O2_RISE_TAU_S: Final = 8.0
 """PaO2 rises within a few breaths once ventilation returns (modelling choice)."""
+VENT_FLOOR: Final = 1e-3
+"""Smallest ventilation ratio used, so 1/ventilation stays finite in apnoea (guard)."""
 VENT_TAU_S: Final = 5.0
 """Smoothing of ventilation so the pause inside each breath does not count as hypoventilation."""
 SPO2_DELAY_S: Final = 15

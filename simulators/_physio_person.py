@@ -40,11 +40,15 @@ _GRAVITY: dict[Posture, tuple[tuple[float, float, float], tuple[float, float, fl
 }
 
 
+_INITIAL_CAPACITY = 256
+"""Rows a column starts with: about 15 minutes of breaths before the first doubling."""
+
+
 class _Grow:
     """A float column that grows by doubling: cheap appends, views for reading."""
 
     def __init__(self) -> None:
-        self.data = np.empty(256)
+        self.data = np.empty(_INITIAL_CAPACITY)
         self.size = 0
 
     def append(self, value: float) -> None:
@@ -56,6 +60,12 @@ class _Grow:
     @property
     def view(self) -> FloatArray:
         return self.data[: self.size]
+
+
+def _hill_pct(pao2_mmhg: float) -> float:
+    """Haemoglobin saturation (%) at an oxygen tension, by the Hill equation."""
+    ratio = (pao2_mmhg / c.HILL_P50_MMHG) ** c.HILL_N
+    return 100.0 * ratio / (1.0 + ratio)
 
 
 def breath_shape(u: FloatArray, insp: FloatArray, exp: FloatArray) -> FloatArray:
@@ -243,7 +253,9 @@ class Person:
             act = self.schedule.activity(self._motion_t)
             if u_keep * _MOTION_CAP_PER_MIN < act.motion_per_min:
                 duration = c.MOTION_MIN_S + (c.MOTION_MAX_S - c.MOTION_MIN_S) * u_len
-                self._add_burst(self._motion_t, duration, act.motion_g * (0.5 + u_amp))
+                self._add_burst(
+                    self._motion_t, duration, act.motion_g * (c.MOTION_AMP_MIN_X + u_amp)
+                )
 
     def motion(self, times: FloatArray) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
         """Movement acceleration (n, 3) in g at sorted ``times``, and where a burst is under way."""
@@ -271,7 +283,11 @@ class Person:
 
     def _init_vitals(self) -> None:
         s = min(self.subject.spo2_pct, c.SPO2_MAX_INPUT_PCT) / 100.0
-        self._pao2_base = c.HILL_P50_MMHG * (s / (1.0 - s)) ** (1.0 / c.HILL_N)
+        pao2 = c.HILL_P50_MMHG * (s / (1.0 - s)) ** (1.0 / c.HILL_N)
+        self._pao2_base = min(pao2, c.PAO2_ROOM_AIR_MAX_MMHG)
+        # The simple Hill curve under-reads near the top; a gain puts the baseline reading back
+        # on the subject's spo2_pct without pretending the PaO2 is hyperoxic.
+        self._spo2_gain = self.subject.spo2_pct / _hill_pct(self._pao2_base)
         self._pao2 = self._pao2_base
         self._vent = 1.0
         self._drift = 0.0
@@ -300,15 +316,14 @@ class Person:
             wave = depth * 0.5 * (1.0 + math.cos(math.pi * fall))
         vent_now = depth / period / self._base_vent
         self._vent += (vent_now - self._vent) * (1.0 - math.exp(-1.0 / c.VENT_TAU_S))
-        vent = max(self._vent, 1e-3)
+        vent = max(self._vent, c.VENT_FLOOR)
         target = min(
             max(self._pao2_base - c.HYPOVENT_MMHG * (1.0 / vent - 1.0), c.PAO2_FLOOR_MMHG),
             self._pao2_base + c.PAO2_MAX_RISE_MMHG,
         )
         tau = c.O2_FALL_TAU_S if target < self._pao2 else c.O2_RISE_TAU_S
         self._pao2 += (target - self._pao2) * (1.0 - math.exp(-1.0 / tau))
-        ratio = (self._pao2 / c.HILL_P50_MMHG) ** c.HILL_N
-        self._sao2.append(100.0 * ratio / (1.0 + ratio))
+        self._sao2.append(self._spo2_gain * _hill_pct(self._pao2))
         z_spo2, z_drift, z_hr = self._vitals_rng.standard_normal(3)
         delayed = float(self._sao2.view[max(k - c.SPO2_DELAY_S, 0)])
         self.spo2.append(float(np.clip(round(delayed + c.SPO2_NOISE_PCT * z_spo2), 0.0, 100.0)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
+from simulators._physio_const import NALOXONE_DELAY_S, RECOVERY_S
 from simulators.physiology import Episode, EpisodeKind, Posture, SubjectParams
 
 LEAD_IN_S: Final = 120.0
@@ -33,6 +34,14 @@ BREATH_HOLD_GAP_S: Final = 120.0
 """Two minutes of normal breathing between holds, so each recovers fully."""
 SHOWER_S: Final = 600.0
 """A ten-minute shower."""
+AWAY_S: Final = 120.0
+"""Two minutes out of the room."""
+SLEEP_BEFORE_ROLL_S: Final = 2 * LEAD_IN_S + 300.0
+"""Nine minutes on one side before rolling onto the back."""
+AFTERMATH_S: Final = 180.0
+"""Three minutes after the event: enough for an apnoea alarm, desaturation and escalation."""
+QUIET_S: Final = 600.0
+"""Ten minutes of a condition with no event: long enough to count false alarms."""
 SWAP_SUBJECT: Final = SubjectParams(
     rate_bpm=18.0, depth=0.8, hr_bpm=88.0, spo2_pct=98.0, posture=Posture.SITTING
 )
@@ -103,8 +112,8 @@ def sleep() -> Preset:
     return Preset(
         SubjectParams(rate_bpm=12.0, hr_bpm=62.0, posture=Posture.SIDE),
         (
-            Episode(EpisodeKind.SLEEP, 0.0, 2 * LEAD_IN_S + 300.0, posture=Posture.SIDE),
-            Episode(EpisodeKind.SLEEP, 2 * LEAD_IN_S + 300.0, posture=Posture.SUPINE),
+            Episode(EpisodeKind.SLEEP, 0.0, SLEEP_BEFORE_ROLL_S, posture=Posture.SIDE),
+            Episode(EpisodeKind.SLEEP, SLEEP_BEFORE_ROLL_S, posture=Posture.SUPINE),
         ),
     )
 
@@ -137,7 +146,7 @@ def sensor_swapped() -> Preset:
 
 def leave_room() -> Preset:
     """Walks out of the room for two minutes and comes back (door, presence, motion)."""
-    return Preset(SubjectParams(), (Episode(EpisodeKind.LEAVE_ROOM, LEAD_IN_S, 120.0),))
+    return Preset(SubjectParams(), (Episode(EpisodeKind.LEAVE_ROOM, LEAD_IN_S, AWAY_S),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,18 +170,22 @@ class LibraryEntry:
 
 
 _ENTRIES: Final = (
-    LibraryEntry("abrupt_apnoea", abrupt_apnoea, LEAD_IN_S + 180.0),
+    LibraryEntry("abrupt_apnoea", abrupt_apnoea, LEAD_IN_S + AFTERMATH_S),
     LibraryEntry("breath_hold", breath_hold, LEAD_IN_S + len(BREATH_HOLDS_S) * BREATH_HOLD_GAP_S),
-    LibraryEntry("gradual_overdose", gradual_overdose, LEAD_IN_S + OVERDOSE_RAMP_S + 180.0),
-    LibraryEntry("leave_room", leave_room, LEAD_IN_S + 240.0),
-    LibraryEntry("naloxone_recovery", naloxone_recovery, LEAD_IN_S + 420.0),
-    LibraryEntry("normal_rest", normal_rest, 600.0),
-    LibraryEntry("phone_still", phone_still, 600.0),
-    LibraryEntry("sensor_removed", sensor_removed, LEAD_IN_S + 180.0),
-    LibraryEntry("sensor_swapped", sensor_swapped, LEAD_IN_S + 180.0),
-    LibraryEntry("shower", shower, LEAD_IN_S + SHOWER_S + 120.0),
-    LibraryEntry("sleep", sleep, 2 * LEAD_IN_S + 600.0),
-    LibraryEntry("talking", talking, LEAD_IN_S + 300.0),
+    LibraryEntry("gradual_overdose", gradual_overdose, LEAD_IN_S + OVERDOSE_RAMP_S + AFTERMATH_S),
+    LibraryEntry("leave_room", leave_room, LEAD_IN_S + AWAY_S + LEAD_IN_S),
+    LibraryEntry(
+        "naloxone_recovery",
+        naloxone_recovery,
+        LEAD_IN_S + NALOXONE_AFTER_APNOEA_S + NALOXONE_DELAY_S + RECOVERY_S + AFTERMATH_S,
+    ),
+    LibraryEntry("normal_rest", normal_rest, QUIET_S),
+    LibraryEntry("phone_still", phone_still, QUIET_S),
+    LibraryEntry("sensor_removed", sensor_removed, LEAD_IN_S + AFTERMATH_S),
+    LibraryEntry("sensor_swapped", sensor_swapped, LEAD_IN_S + AFTERMATH_S),
+    LibraryEntry("shower", shower, LEAD_IN_S + SHOWER_S + LEAD_IN_S),
+    LibraryEntry("sleep", sleep, SLEEP_BEFORE_ROLL_S + QUIET_S / 2),
+    LibraryEntry("talking", talking, LEAD_IN_S + QUIET_S / 2),
 )
 LIBRARY: Final[Mapping[str, LibraryEntry]] = MappingProxyType({e.name: e for e in _ENTRIES})
 """Every preset by name, in alphabetical order."""
