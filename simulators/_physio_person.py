@@ -64,7 +64,7 @@ class _Grow:
 
 def _hill_pct(pao2_mmhg: float) -> float:
     """Haemoglobin saturation (%) at an oxygen tension, by the Hill equation."""
-    ratio = (pao2_mmhg / c.HILL_P50_MMHG) ** c.HILL_N
+    ratio = float((pao2_mmhg / c.HILL_P50_MMHG) ** c.HILL_N)
     return 100.0 * ratio / (1.0 + ratio)
 
 
