@@ -15,10 +15,12 @@ from types import ModuleType
 
 # Sub-command name -> module. Keep sorted; tests/test_cli.py checks every entry answers --help.
 COMMANDS: dict[str, str] = {
+    "bench": "odart.commands.bench",
     "broker": "odart.commands.broker",
     "decode": "odart.commands.decode",
     "demo": "odart.commands.demo",
     "edge": "odart.commands.edge",
+    "replay": "odart.commands.replay",
     "server": "odart.commands.server",
 }
 

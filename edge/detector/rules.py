@@ -85,7 +85,7 @@ class Rules:
         """Start or escalate a latch; report only on start or a rise in severity."""
         key = kind if key is None else key
         latch = self._active.get(key)
-        onset = min(onset, v.t_end)
+        onset = float(min(onset, v.t_end))
         if latch is None:
             self._active[key] = _Latch(onset, severity)
         elif latch.severity is Severity.WARNING and severity is Severity.CRITICAL:
