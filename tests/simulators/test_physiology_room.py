@@ -100,3 +100,26 @@ def test_room_sample_blocks_split_radar_and_door_devices() -> None:
     assert by_channel[Channel.RESP].device_id == "radar-1"
     assert len(by_channel[Channel.RESP].values) == 40
     assert by_channel[Channel.PRESENCE].fs_hz == 1.0
+
+
+def test_room_and_wearable_interleaved_in_any_order_stay_the_same() -> None:
+    episodes = [Episode(EpisodeKind.MOVEMENT, 10.0, 20.0)]
+    wearable = PhysiologyStream(SubjectParams(), episodes, np.random.default_rng(4))
+    room = wearable.room(RADAR_FS_HZ)
+    worn, seen = [], []
+    while room.t_s < 60.0 - 1e-9:
+        seen.append(room.advance(0.7 if room.t_s + 0.7 <= 60.0 else 60.0 - room.t_s))
+        if wearable.t_s < 60.0 - 1e-9:
+            worn.append(wearable.advance(min(1.3, 60.0 - wearable.t_s)))
+    alone_worn = PhysiologyStream(SubjectParams(), episodes, np.random.default_rng(4)).advance(60.0)
+    alone_seen = RoomStream(SubjectParams(), episodes, np.random.default_rng(4), RADAR_FS_HZ)
+    seen_once = alone_seen.advance(60.0)
+    np.testing.assert_array_equal(
+        np.concatenate([c.acc_z.values for c in worn]), alone_worn.acc_z.values
+    )
+    np.testing.assert_array_equal(
+        np.concatenate([c.resp.values for c in seen]), seen_once.resp.values
+    )
+    np.testing.assert_array_equal(
+        np.concatenate([c.motion.values for c in seen]), seen_once.motion.values
+    )

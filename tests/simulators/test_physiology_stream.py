@@ -134,3 +134,18 @@ def test_stream_gravity_is_one_g_with_breathing_tilt(posture: Posture) -> None:
         smooth = np.convolve(acc[:, axis], kernel, mode="same")[still][50:-50]
         swings.append(np.percentile(smooth, 95) - np.percentile(smooth, 5))
     assert 5.0 <= 1000 * max(swings) <= 20.0
+
+
+def test_stream_heart_rate_swings_with_breathing() -> None:
+    _, chunk = _run(SubjectParams(rate_bpm=12.0, hr_bpm=65.0), [], 600.0)
+    hr = chunk.hr.values
+    assert np.mean(hr) == pytest.approx(65.0, abs=3.0)
+    assert abs(peak_rate_bpm(hr, 1.0) - 12.0) <= 1.0  # respiratory sinus arrhythmia
+
+
+def test_stream_sighs_now_and_then() -> None:
+    _, chunk = _run(SubjectParams(), [], 7200.0)
+    peaks = chunk.truth.breath_times_s
+    depth = chunk.resp.values[np.round(peaks * FS_HZ).astype(int)]
+    sighs = np.count_nonzero(depth > 2.0 * np.median(depth))
+    assert 10 <= sighs <= 40  # about 12 an hour at rest
