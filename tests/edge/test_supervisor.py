@@ -92,21 +92,21 @@ def test_supervise_turns_losses_into_statuses_and_backs_off() -> None:
             raise outcome
         raise PermanentLinkError("device lost its service")
 
-    async def collect() -> list[LinkEvent]:
-        events: list[LinkEvent] = []
-        with pytest.raises(PermanentLinkError):
-            async for event in supervise(
-                "wearable-1",
-                session,
-                policy=POLICY,
-                clock=clock,
-                jitter=lambda: 0.0,
-                sleep=clock.sleep,
-            ):
-                events.append(event)
-        return events
+    events: list[LinkEvent] = []
 
-    events = asyncio.run(collect())
+    async def collect() -> None:
+        async for event in supervise(
+            "wearable-1",
+            session,
+            policy=POLICY,
+            clock=clock,
+            jitter=lambda: 0.0,
+            sleep=clock.sleep,
+        ):
+            events.append(event)
+
+    with pytest.raises(PermanentLinkError):
+        asyncio.run(collect())
     states = [e.state for e in events if isinstance(e, DeviceStatus)]
     assert states == [
         LinkState.CONNECTED,

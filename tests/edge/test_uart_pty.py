@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 from collections.abc import AsyncIterator
@@ -29,10 +30,8 @@ def pty_pair() -> AsyncIterator[tuple[int, str]]:
     name = os.ttyname(slave)
     yield master, name
     for fd in (master, slave):
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 async def _write_fragmented(master: int, data: bytes, seed: int) -> None:

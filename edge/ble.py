@@ -1,0 +1,337 @@
+"""BLE links on bleak: one shared scanner, one supervised link per enrolled wearable (shell).
+
+This is the only module that imports bleak. :class:`BleScanner` runs the site's single
+``BleakScanner`` and remembers the latest advertisement of *enrolled* addresses only; everything
+else is ignored without being logged. Each :class:`BleakDeviceLink` waits for its device to
+advertise, connects through bleak-retry-connector, subscribes to every known data characteristic
+(again after every reconnect), and turns notifications into sample blocks. Silence trips a
+watchdog, a drop becomes a "disconnected" status, and :func:`edge.supervisor.supervise` retries
+with capped, jittered backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import math
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Final
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
+from bleak_retry_connector import establish_connection
+
+from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
+from edge.transport import DeviceStatus, LinkEvent, LinkState
+from firmware_bridge import (
+    AccelSamples,
+    FrameError,
+    HeartRateMeasurement,
+    PlxContinuous,
+    SensorContact,
+    decode_battery_level,
+    decode_heart_rate,
+    decode_plx_continuous,
+    decode_wearable,
+    frames_dropped,
+)
+from firmware_bridge._wearable import DATA_CHAR_UUID, MG_PER_G
+from firmware_bridge.samples import Channel, SampleBlock
+
+_LOGGER = logging.getLogger(__name__)
+
+# Bluetooth SIG 16-bit UUIDs on the base UUID (Assigned Numbers §3.8).
+HEART_RATE_MEASUREMENT_UUID: Final = "00002a37-0000-1000-8000-00805f9b34fb"
+PLX_CONTINUOUS_UUID: Final = "00002a5f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID: Final = "00002a19-0000-1000-8000-00805f9b34fb"
+ODART_DATA_UUID: Final = DATA_CHAR_UUID
+DATA_UUIDS: Final = (HEART_RATE_MEASUREMENT_UUID, PLX_CONTINUOUS_UUID, ODART_DATA_UUID)
+
+# Heart rate notifies at 1 Hz and our wearable at >= 2 Hz; 10 s of silence is a lost link even
+# when BlueZ has not noticed yet (its supervision timeout can take several seconds).
+DEFAULT_NO_DATA_TIMEOUT_S: Final = 10.0
+# How long a session waits for the device to advertise before counting a failed attempt.
+DEFAULT_SCAN_WAIT_S: Final = 30.0
+# bleak-retry-connector tries each connection for up to 20 s (its BLEAK_TIMEOUT); two tries, then
+# our own backoff takes over. The outer bound covers its 60 s safety timeout.
+CONNECT_ATTEMPTS: Final = 2
+CONNECT_TIMEOUT_S: Final = 60.0
+# A GATT read, subscribe or disconnect on a live link answers within a few connection intervals.
+GATT_TIMEOUT_S: Final = 10.0
+# A single reading (heart rate, SpO2) is one sample; its nominal rate only has to be positive.
+SINGLE_READING_FS_HZ: Final = 1.0
+
+
+def _single(device_id: str, channel: Channel, t_s: float, value: float | None) -> SampleBlock:
+    return SampleBlock(device_id, channel, t_s, SINGLE_READING_FS_HZ, (_or_nan(value),))
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def notification_samples(device_id: str, message: object, t_s: float) -> list[SampleBlock]:
+    """Samples with units carried by one decoded notification received at ``t_s`` (pure).
+
+    Heart rate without skin contact and SFLOAT "no reading" codes become NaN, never 0.
+    """
+    if isinstance(message, HeartRateMeasurement):
+        bpm = None if message.contact is SensorContact.NOT_DETECTED else message.bpm
+        return [_single(device_id, Channel.HR, t_s, bpm)]
+    if isinstance(message, PlxContinuous):
+        return [
+            _single(device_id, Channel.SPO2, t_s, message.normal.spo2_pct.value),
+            _single(device_id, Channel.HR, t_s, message.normal.pulse_rate_bpm.value),
+        ]
+    if isinstance(message, AccelSamples) and message.samples_mg:
+        t0_s = t_s - len(message.samples_mg) / message.fs_hz
+        axes = zip(*message.samples_mg, strict=True)
+        channels = (Channel.ACC_X, Channel.ACC_Y, Channel.ACC_Z)
+        return [
+            SampleBlock(device_id, channel, t0_s, message.fs_hz, tuple(v / MG_PER_G for v in axis))
+            for channel, axis in zip(channels, axes, strict=True)
+        ]
+    return []
+
+
+_DECODERS: Final[dict[str, Callable[[bytes], object]]] = {
+    HEART_RATE_MEASUREMENT_UUID: decode_heart_rate,
+    PLX_CONTINUOUS_UUID: decode_plx_continuous,
+    ODART_DATA_UUID: decode_wearable,
+}
+
+
+class BleScanner:
+    """The site's one BLE scanner; remembers the latest advertisement of enrolled devices only."""
+
+    def __init__(self, enrolled_addresses: Iterable[str], *, adapter: str | None = None) -> None:
+        """Prepare to scan for ``enrolled_addresses`` on ``adapter`` (e.g. ``"hci0"``)."""
+        self._enrolled = frozenset(address.upper() for address in enrolled_addresses)
+        self._bluez: dict[str, Any] = {"bluez": {"adapter": adapter}} if adapter else {}
+        self._seen: dict[str, tuple[BLEDevice, int | None]] = {}
+        self._arrived: dict[str, asyncio.Event] = {}
+        self._scanner: BleakScanner | None = None
+        self.connect_lock = asyncio.Lock()
+        """Held while connecting: concurrent ``Connect()`` on one controller fails InProgress."""
+
+    @property
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every ``BleakClient`` on this adapter needs."""
+        return dict(self._bluez)
+
+    async def __aenter__(self) -> BleScanner:
+        """Start scanning."""
+        self._scanner = BleakScanner(self._on_advertisement, scanning_mode="active", **self._bluez)
+        await self._scanner.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop scanning."""
+        if self._scanner is not None:
+            with contextlib.suppress(BleakError):
+                await self._scanner.stop()
+            self._scanner = None
+
+    def _on_advertisement(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
+        address = device.address.upper()
+        if address not in self._enrolled:
+            return  # not ours: never connected, never logged
+        self._seen[address] = (device, advertisement.rssi)
+        self._event(address).set()
+
+    def _event(self, address: str) -> asyncio.Event:
+        return self._arrived.setdefault(address, asyncio.Event())
+
+    def latest(self, address: str) -> BLEDevice | None:
+        """The most recent advertisement's device handle for ``address``."""
+        seen = self._seen.get(address.upper())
+        return None if seen is None else seen[0]
+
+    def rssi_dbm(self, address: str) -> int | None:
+        """The most recent advertised RSSI for ``address``."""
+        seen = self._seen.get(address.upper())
+        return None if seen is None else seen[1]
+
+    async def wait_for(self, address: str, timeout_s: float) -> BLEDevice:
+        """Return the device once it has advertised at least once.
+
+        Raises:
+            LinkLost: it did not advertise within ``timeout_s``.
+        """
+        address = address.upper()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._event(address).wait()
+        except TimeoutError:
+            message = f"not advertising for {timeout_s} s"
+            raise LinkLost(message) from None
+        device = self.latest(address)
+        assert device is not None  # the event is only set after storing it
+        return device
+
+
+_LOST: Final = object()
+
+
+class BleakDeviceLink:
+    """A :class:`~edge.transport.DeviceLink` for one enrolled BLE wearable."""
+
+    def __init__(
+        self,
+        device_id: str,
+        address: str,
+        scanner: BleScanner,
+        *,
+        no_data_timeout_s: float = DEFAULT_NO_DATA_TIMEOUT_S,
+        scan_wait_s: float = DEFAULT_SCAN_WAIT_S,
+        policy: BackoffPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        """Describe the link; nothing connects until :meth:`stream` runs."""
+        self.device_id = device_id
+        self.address = address.upper()
+        self._scanner = scanner
+        self.no_data_timeout_s = no_data_timeout_s
+        self.scan_wait_s = scan_wait_s
+        self._policy = policy
+        self._clock = clock
+        self._jitter = jitter
+        self._battery_pct: int | None = None
+        self._last_seq: int | None = None
+        self.frames_dropped = 0
+        self.connections = 0
+
+    def stream(self) -> AsyncIterator[LinkEvent]:
+        """Yield samples and status changes until cancelled, reconnecting as needed."""
+        return supervise(
+            self.device_id,
+            self._session,
+            policy=self._policy,
+            clock=self._clock,
+            jitter=self._jitter,
+        )
+
+    def _status(self) -> DeviceStatus:
+        return DeviceStatus(
+            self.device_id,
+            LinkState.CONNECTED,
+            self._clock(),
+            battery_pct=self._battery_pct,
+            rssi_dbm=self._scanner.rssi_dbm(self.address),
+            frames_dropped=self.frames_dropped,
+        )
+
+    async def _session(self) -> AsyncIterator[LinkEvent]:
+        device = await self._scanner.wait_for(self.address, self.scan_wait_s)
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        client = await self._connect(device, queue)
+        try:
+            await self._subscribe(client, queue)
+            yield self._status()
+            watchdog = Watchdog(self.no_data_timeout_s, self._clock())
+            while True:
+                try:
+                    async with asyncio.timeout(watchdog.remaining_s(self._clock())):
+                        item = await queue.get()
+                except TimeoutError:
+                    message = f"no data for {self.no_data_timeout_s} s"
+                    raise LinkSilent(message) from None
+                if item is _LOST:
+                    message = "disconnected"
+                    raise LinkLost(message)
+                if isinstance(item, SampleBlock):
+                    watchdog.feed(self._clock())
+                assert isinstance(item, SampleBlock | DeviceStatus)
+                yield item
+        finally:
+            with contextlib.suppress(BleakError, TimeoutError, OSError):
+                async with asyncio.timeout(GATT_TIMEOUT_S):
+                    await client.disconnect()
+
+    async def _connect(self, device: BLEDevice, queue: asyncio.Queue[object]) -> BleakClient:
+        def lost(_client: BleakClient) -> None:
+            queue.put_nowait(_LOST)
+
+        async with self._scanner.connect_lock:
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    client = await establish_connection(
+                        BleakClient,
+                        device,
+                        self.device_id,
+                        disconnected_callback=lost,
+                        max_attempts=CONNECT_ATTEMPTS,
+                        ble_device_callback=lambda: self._scanner.latest(self.address) or device,
+                        use_services_cache=False,
+                        **self._scanner.client_kwargs,
+                    )
+            except (BleakError, TimeoutError) as exc:
+                message = f"connect failed: {exc.__class__.__name__}"
+                raise LinkLost(message) from exc
+        self.connections += 1
+        _LOGGER.info("device %s: connected (#%d)", self.device_id, self.connections)
+        return client
+
+    async def _subscribe(self, client: BleakClient, queue: asyncio.Queue[object]) -> None:
+        """Subscribe to every known characteristic the device has; read the battery first."""
+        try:
+            async with asyncio.timeout(GATT_TIMEOUT_S):
+                battery = client.services.get_characteristic(BATTERY_LEVEL_UUID)
+                if battery is not None and "read" in battery.properties:
+                    self._on_battery(queue, battery, await client.read_gatt_char(battery))
+                if battery is not None and "notify" in battery.properties:
+                    await client.start_notify(battery, functools.partial(self._on_battery, queue))
+                subscribed = 0
+                for uuid in DATA_UUIDS:
+                    char = client.services.get_characteristic(uuid)
+                    if char is not None and {"notify", "indicate"} & set(char.properties):
+                        callback = functools.partial(self._on_data, queue, _DECODERS[uuid])
+                        await client.start_notify(char, callback)
+                        subscribed += 1
+        except (BleakError, TimeoutError) as exc:
+            message = f"subscribe failed: {exc.__class__.__name__}"
+            raise LinkLost(message) from exc
+        if not subscribed:
+            # Services can be missing while the device restarts; retry rather than give up.
+            message = "no known data characteristic"
+            raise LinkLost(message)
+
+    def _on_battery(
+        self, queue: asyncio.Queue[object], _char: BleakGATTCharacteristic, data: bytearray
+    ) -> None:
+        try:
+            percent = decode_battery_level(bytes(data)).percent
+        except FrameError:
+            return
+        if percent != self._battery_pct:
+            self._battery_pct = percent
+            queue.put_nowait(self._status())
+
+    def _on_data(
+        self,
+        queue: asyncio.Queue[object],
+        decode: Callable[[bytes], object],
+        _char: BleakGATTCharacteristic,
+        data: bytearray,
+    ) -> None:
+        now_s = self._clock()
+        try:
+            message = decode(bytes(data))
+        except FrameError:
+            self.frames_dropped += 1
+            return
+        seq = getattr(message, "seq", None)
+        if seq is not None:
+            if self._last_seq is not None:
+                self.frames_dropped += frames_dropped(self._last_seq, seq)
+            self._last_seq = seq
+        for block in notification_samples(self.device_id, message, now_s):
+            queue.put_nowait(block)

@@ -1,0 +1,194 @@
+"""BLE end to end: unmodified bleak against BlueZoo on a private D-Bus, with emulated wearables.
+
+No Bluetooth hardware or kernel support exists on the CI machine (ble.md §1), so BlueZ itself is
+replaced by BlueZoo, which speaks BlueZ's D-Bus API; bleak, bleak-retry-connector and our link
+run exactly the code they run on a Raspberry Pi. BlueZoo's reconnect gaps are patched at test
+time only (tests/bluez/bluezoo_patched.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.ble import BleakDeviceLink, BleScanner
+from edge.supervisor import BackoffPolicy
+from edge.transport import DeviceStatus, LinkEvent, LinkState
+from firmware_bridge.samples import Channel, SampleBlock
+from tests.bluez.harness import BluezStandIn, dbus_daemon_path, drop_link
+from tests.bluez.wearable import BATTERY_PCT, BPM, EmulatedWearable
+from tests.conftest import require
+
+pytestmark = pytest.mark.integration
+
+EDGE = "00:00:00:00:00:01"
+WEARABLE = "A0:9E:1A:00:00:01"
+STRANGER = "A0:9E:1A:00:00:99"
+FAST = BackoffPolicy(base_s=0.2, cap_s=1.0, healthy_after_s=30.0)
+# Data must resume this soon after the wearable is back in range: one BlueZoo scan (1 s), at
+# most one capped backoff (1 s) and a connection, with room for a loaded 2-core CI machine.
+RESUME_BOUND_S = 10.0
+
+
+@pytest.fixture
+def bluez(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BluezStandIn]:
+    require("dbus-daemon", dbus_daemon_path() is not None, "apt-get install dbus-daemon")
+    require(
+        "bluezoo",
+        importlib.util.find_spec("bluezoo") is not None,
+        "pip install -e '.[test]' (bluezoo is a test extra)",
+    )
+    with BluezStandIn(tmp_path, [EDGE, WEARABLE, STRANGER]) as stand_in:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", stand_in.address)
+        yield stand_in
+
+
+class _Recorder:
+    """Consumes a link's stream in a task and lets the test wait for conditions on it."""
+
+    def __init__(self, link: BleakDeviceLink) -> None:
+        self.events: list[tuple[float, LinkEvent]] = []
+        self._task = asyncio.create_task(self._run(link))
+
+    async def _run(self, link: BleakDeviceLink) -> None:
+        async for event in link.stream():
+            self.events.append((time.monotonic(), event))
+
+    def since(self, t0: float) -> list[LinkEvent]:
+        return [event for t, event in self.events if t >= t0]
+
+    async def wait(self, what: str, done: Callable[[], bool], timeout_s: float) -> float:
+        start = time.monotonic()
+        while not done():
+            if self._task.done():
+                self._task.result()
+            if time.monotonic() - start > timeout_s:
+                message = (
+                    f"timed out after {timeout_s} s waiting for {what}; got {self.events[-5:]}"
+                )
+                raise AssertionError(message)
+            await asyncio.sleep(0.05)
+        return time.monotonic() - start
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def _blocks(events: list[LinkEvent], channel: Channel) -> list[SampleBlock]:
+    return [e for e in events if isinstance(e, SampleBlock) and e.channel is channel]
+
+
+def _states(events: list[LinkEvent]) -> list[LinkState]:
+    return [e.state for e in events if isinstance(e, DeviceStatus)]
+
+
+def _streaming(recorder: _Recorder, t0: float) -> Callable[[], bool]:
+    def done() -> bool:
+        events = recorder.since(t0)
+        return len(_blocks(events, Channel.HR)) >= 3 and len(_blocks(events, Channel.ACC_Z)) >= 3
+
+    return done
+
+
+def test_ble_wearable_streams_vanishes_and_resumes(
+    bluez: BluezStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="edge")
+
+    async def scenario() -> float:
+        wearable = EmulatedWearable(bluez.address, adapter_index=1)
+        stranger = EmulatedWearable(bluez.address, adapter_index=2, name="NOT-ENROLLED")
+        await wearable.start()
+        await stranger.start()
+        async with BleScanner([WEARABLE], adapter="hci0") as scanner:
+            link = BleakDeviceLink(
+                "wearable-1", WEARABLE, scanner, no_data_timeout_s=5.0, policy=FAST
+            )
+            recorder = _Recorder(link)
+            try:
+                await recorder.wait("first data", _streaming(recorder, 0.0), 20.0)
+                events = recorder.since(0.0)
+                first = events[0]
+                assert isinstance(first, DeviceStatus)
+                assert first.state is LinkState.CONNECTED
+                assert first.battery_pct == BATTERY_PCT
+                assert first.rssi_dbm is not None
+                assert {b.values[0] for b in _blocks(events, Channel.HR)} == {float(BPM)}
+                acc_z = _blocks(events, Channel.ACC_Z)[0]
+                assert acc_z.fs_hz == 25.0
+                assert acc_z.values == pytest.approx((1.0, 1.001, 1.002))
+
+                # The wearable walks out of range: it stops advertising and the link drops.
+                await wearable.stop()
+                gone_at = time.monotonic()
+                await drop_link(bluez.address, 0, WEARABLE)
+                await recorder.wait(
+                    "disconnected status",
+                    lambda: LinkState.DISCONNECTED in _states(recorder.since(gone_at)),
+                    10.0,
+                )
+                await asyncio.sleep(2.0)  # several failed reconnects while it is away
+                away = recorder.since(gone_at)
+                assert not [e for e in away if isinstance(e, SampleBlock)], "no data while gone"
+                assert LinkState.CONNECTED not in _states(away)
+
+                # It comes back: data resumes within a bounded time, subscriptions renewed.
+                back_at = time.monotonic()
+                await wearable.start()
+                resumed_s = await recorder.wait(
+                    "data after return", _streaming(recorder, back_at), RESUME_BOUND_S
+                )
+                assert _states(recorder.since(back_at))[0] is LinkState.CONNECTED
+                assert link.connections >= 2  # a reconnect raced the departure at most once
+                return resumed_s
+            finally:
+                await recorder.close()
+                await wearable.stop()
+                await stranger.stop()
+
+    resumed_s = asyncio.run(scenario())
+    assert resumed_s < RESUME_BOUND_S
+    assert f"Connecting device[{STRANGER}]" not in bluez.log(), "only enrolled devices connect"
+    assert STRANGER not in caplog.text
+    assert STRANGER.lower() not in caplog.text
+
+
+def test_ble_silent_wearable_reports_no_data_and_resubscribes(bluez: BluezStandIn) -> None:
+    async def scenario() -> None:
+        wearable = EmulatedWearable(bluez.address, adapter_index=1)
+        await wearable.start()
+        async with BleScanner([WEARABLE], adapter="hci0") as scanner:
+            link = BleakDeviceLink(
+                "wearable-1", WEARABLE, scanner, no_data_timeout_s=1.0, policy=FAST
+            )
+            recorder = _Recorder(link)
+            try:
+                await recorder.wait("first data", _streaming(recorder, 0.0), 20.0)
+                wearable.pause()  # hung firmware: still connected, nothing sent
+                hung_at = time.monotonic()
+                await recorder.wait(
+                    "no-data status",
+                    lambda: LinkState.NO_DATA in _states(recorder.since(hung_at)),
+                    5.0,
+                )
+                wearable.pause(False)
+                back_at = time.monotonic()
+                await recorder.wait(
+                    "data after resubscribe", _streaming(recorder, back_at), RESUME_BOUND_S
+                )
+                assert link.connections >= 2  # the watchdog forced a reconnect and re-subscribe
+                assert link.frames_dropped == 0
+            finally:
+                await recorder.close()
+                await wearable.stop()
+
+    asyncio.run(scenario())
