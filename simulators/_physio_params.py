@@ -147,7 +147,7 @@ class Episode:
     duration_s: float | None = None
     posture: Posture | None = None
     subject: SubjectParams | None = None
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         kind = EpisodeKind(self.kind)

@@ -153,8 +153,8 @@ class Person:
             self._pause(s, s + hold.duration_s, Label.BREATH_HOLD, 0.0)
             self._boost_x = c.RECOVERY_BREATH_DEPTH_X
             return
-        z_period, z_depth, z_wander = self._breath_rng.standard_normal(3)
-        u_sigh, u_pause, u_len = self._breath_rng.random(3)
+        z_period, z_depth, z_wander = self._breath_rng.standard_normal(3).tolist()
+        u_sigh, u_pause, u_len = self._breath_rng.random(3).tolist()
         nominal = 60.0 / max(act.rate_bpm, c.MIN_RATE_BPM)
         keep = math.exp(-nominal / c.RATE_WANDER_TAU_S)
         self._wander = keep * self._wander + math.sqrt(1.0 - keep**2) * c.RATE_WANDER_CV * z_wander
@@ -248,7 +248,7 @@ class Person:
     def _ensure_motion(self, t_s: float) -> None:
         cap_per_s = _MOTION_CAP_PER_MIN / 60.0
         while self._motion_t <= t_s:
-            gap, u_keep, u_len, u_amp = self._motion_rng.random(4)
+            gap, u_keep, u_len, u_amp = self._motion_rng.random(4).tolist()
             self._motion_t += -math.log1p(-gap) / cap_per_s
             act = self.schedule.activity(self._motion_t)
             if u_keep * _MOTION_CAP_PER_MIN < act.motion_per_min:
@@ -324,7 +324,7 @@ class Person:
         tau = c.O2_FALL_TAU_S if target < self._pao2 else c.O2_RISE_TAU_S
         self._pao2 += (target - self._pao2) * (1.0 - math.exp(-1.0 / tau))
         self._sao2.append(self._spo2_gain * _hill_pct(self._pao2))
-        z_spo2, z_drift, z_hr = self._vitals_rng.standard_normal(3)
+        z_spo2, z_drift, z_hr = self._vitals_rng.standard_normal(3).tolist()
         delayed = float(self._sao2.view[max(k - c.SPO2_DELAY_S, 0)])
         self.spo2.append(float(np.clip(round(delayed + c.SPO2_NOISE_PCT * z_spo2), 0.0, 100.0)))
         keep = math.exp(-1.0 / c.HR_DRIFT_TAU_S)

@@ -50,7 +50,8 @@ class ChunkTruth:
     Attributes:
         labels: per-sample :class:`Label` values (a numpy string array, compare with ``==``).
         rate_bpm: per-sample true breathing rate of the wearer (0 in apnoea, NaN off-body).
-        breath_times_s: end-inspiration times of the wearer's breaths in the chunk.
+        breath_times_s: end-inspiration times of the wearer's breaths in the chunk (none while
+            the wearable is off-body).
     """
 
     labels: npt.NDArray[np.str_]
@@ -261,6 +262,8 @@ class PhysiologyStream:
             rate[sl] = r
             peaks.append(person.breath_peaks(float(t[0]), float(t[-1]) + 1.0 / self.fs_hz))
         off = _in_intervals(times, self._off)
+        seen = np.concatenate(peaks)
+        seen = seen[~_in_intervals(seen, self._off)]
         acc[off] = _TABLE_G
         chest[off] = 0.0
         codes[off] = _OFF_CODE
@@ -268,7 +271,7 @@ class PhysiologyStream:
         acc += self._handling_motion(times) + c.ACC_NOISE_G * noise[:, 1:]
         chest += c.RESP_NOISE * noise[:, 0]
         labels = LABEL_NAMES[codes.astype(np.int64)]
-        return chest, acc, labels, rate, np.concatenate(peaks)
+        return chest, acc, labels, rate, seen
 
     def _handling_motion(self, times: FloatArray) -> FloatArray:
         out = np.zeros((len(times), 3))

@@ -45,6 +45,7 @@ def test_off_body_reads_nan_vitals_and_no_breathing() -> None:
     on, off = t < 58.0, t >= 65.0
     assert np.all(chunk.truth.labels[off] == Label.OFF_BODY)
     assert np.all(np.isnan(chunk.truth.rate_bpm[off]))
+    assert chunk.truth.breath_times_s.max() < 60.0
     acc = _acc(chunk)
     tilt_axis = max(range(3), key=lambda axis: band_power(acc[on, axis], FS_HZ, 0.1, 0.7))
     breathing_on = band_power(acc[on, tilt_axis], FS_HZ, 0.1, 0.7)
