@@ -51,9 +51,7 @@ _CSV_FORMATS: Final = (
 
 
 def _runs(values: npt.NDArray[np.str_], t0_s: float, fs_hz: float) -> list[dict[str, Any]]:
-    """Run-length encode per-sample labels as ``{start_s, end_s, label}`` rows."""
-    if not len(values):
-        return []
+    """Run-length encode non-empty per-sample labels as ``{start_s, end_s, label}`` rows."""
     change = np.flatnonzero(values[1:] != values[:-1]) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(values)]])
@@ -190,7 +188,13 @@ def simulate(
 
     Equal, sample for sample, to advancing ``PhysiologyStream(params, episodes,
     numpy.random.default_rng(seed), fs_hz)`` and its :meth:`~PhysiologyStream.room`.
+
+    Raises:
+        ValueError: ``duration_s`` is not a positive finite time, or a rate is not positive.
     """
+    if not (math.isfinite(duration_s) and duration_s > 0):
+        message = f"duration_s must be finite and > 0, got {duration_s!r}"
+        raise ValueError(message)
     stream = PhysiologyStream(params, episodes, np.random.default_rng(seed), fs_hz)
     room_stream = stream.room(radar_fs_hz)
     chunk = stream.advance(duration_s)

@@ -13,6 +13,7 @@ from simulators.physiology import (
     PhysiologyStream,
     Posture,
     SubjectParams,
+    simulate,
 )
 from tests.simulators._signals import FS_HZ, band_power, peak_rate_bpm
 
@@ -186,3 +187,37 @@ def test_stream_rejects_bad_rates_and_durations() -> None:
     stream = PhysiologyStream(SubjectParams(), [], np.random.default_rng(0))
     with pytest.raises(ValueError, match="duration_s"):
         stream.advance(-1.0)
+
+
+def test_streams_accept_empty_chunks_and_reject_bad_input() -> None:
+    stream = PhysiologyStream(SubjectParams(), [], np.random.default_rng(0))
+    room = stream.room()
+    empty = stream.advance(0.0)
+    assert len(empty.resp.values) == len(empty.hr.values) == len(empty.truth.labels) == 0
+    assert empty.sample_blocks("w") == ()
+    assert len(room.advance(0.0).resp.values) == 0
+    with pytest.raises(ValueError, match="duration_s"):
+        room.advance(float("inf"))
+    with pytest.raises(ValueError, match="fs_hz"):
+        stream.room(fs_hz=-1.0)
+    with pytest.raises(TypeError, match="Posture"):
+        SubjectParams(posture="upside_down")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="duration_s"):
+        Episode(EpisodeKind.SLEEP, 0.0, float("nan"))
+    with pytest.raises(ValueError, match="duration_s"):
+        simulate(SubjectParams(), [], 0.0, seed=1)
+
+
+def test_overlapping_removals_and_a_hold_lost_in_apnoea() -> None:
+    episodes = [
+        Episode(EpisodeKind.SENSOR_REMOVED, 10.0, 20.0),
+        Episode(EpisodeKind.SENSOR_REMOVED, 20.0, 20.0),
+        Episode(EpisodeKind.ABRUPT_APNOEA, 60.0, 40.0),
+        Episode(EpisodeKind.BREATH_HOLD, 70.0, 15.0),
+    ]
+    stream, chunk = _run(SubjectParams(), episodes, 150.0)
+    t = chunk.resp.times_s
+    assert np.all(chunk.truth.labels[(t >= 10.0) & (t < 40.0)] == Label.OFF_BODY)
+    assert chunk.truth.labels[t == 40.0][0] != Label.OFF_BODY
+    causes = [a.cause for a in stream.apnoea_intervals()]
+    assert causes == [Label.APNOEA]  # the hold fell inside the apnoea: nothing to hold
