@@ -1,0 +1,194 @@
+"""Door-contact links: a GPIO reed switch (gpiozero) and zigbee2mqtt sensors (aiomqtt) (shell).
+
+Both yield :data:`~firmware_bridge.samples.Channel.DOOR` samples (1.0 open, 0.0 closed) on every
+change and repeat the current state every ``report_period_s``, so the detector always has a
+fresh door reading. Decoding is pure and lives in :mod:`firmware_bridge` (``door_from_gpio``,
+``decode_contact``: ``contact: true`` means closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final
+
+import aiomqtt
+
+from edge.supervisor import BackoffPolicy, LinkLost, supervise
+from edge.transport import DeviceStatus, LinkEvent, LinkState
+from firmware_bridge import DoorState, FrameError, decode_contact, door_from_gpio
+from firmware_bridge.samples import Channel, SampleBlock
+
+_LOGGER = logging.getLogger(__name__)
+
+# Repeat the door state once a second: the detector's door rule works on 1 s steps.
+DEFAULT_REPORT_PERIOD_S: Final = 1.0
+# Reed switches bounce for a few ms; 50 ms debounce (gpiozero's bounce_time) hides it.
+REED_BOUNCE_S: Final = 0.05
+# Every MQTT await is bounded; a loopback or LAN broker answers in milliseconds.
+MQTT_TIMEOUT_S: Final = 10.0
+# zigbee2mqtt's base topic (its ``mqtt.base_topic`` default).
+Z2M_BASE_TOPIC: Final = "zigbee2mqtt"
+
+
+def door_sample(device_id: str, state: DoorState, t_s: float, period_s: float) -> SampleBlock:
+    """One door reading as a sample block (pure)."""
+    return SampleBlock(device_id, Channel.DOOR, t_s, 1.0 / period_s, (state.value,))
+
+
+class GpioDoorLink:
+    """A :class:`~edge.transport.DeviceLink` for a reed switch on a GPIO pin (to GND, pull-up)."""
+
+    def __init__(
+        self,
+        device_id: str,
+        pin: int | str,
+        *,
+        pin_factory: Any = None,
+        closed_level_high: bool = False,
+        report_period_s: float = DEFAULT_REPORT_PERIOD_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Describe the link; ``pin_factory`` is gpiozero's (``None`` = the Pi's default)."""
+        self.device_id = device_id
+        self.pin = pin
+        self._pin_factory = pin_factory
+        self._closed_level_high = closed_level_high
+        self.report_period_s = report_period_s
+        self._clock = clock
+
+    async def stream(self) -> AsyncIterator[LinkEvent]:
+        """Yield the door state on every change and every ``report_period_s``."""
+        from gpiozero import DigitalInputDevice  # type: ignore[import-untyped]
+
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        # pull_up=True: a closed reed pulls the pin to ground.
+        device = DigitalInputDevice(
+            self.pin, pull_up=True, bounce_time=REED_BOUNCE_S, pin_factory=self._pin_factory
+        )
+
+        def on_edge() -> None:  # gpiozero calls this from its own thread
+            loop.call_soon_threadsafe(changed.set)
+
+        device.when_activated = on_edge
+        device.when_deactivated = on_edge
+        try:
+            yield DeviceStatus(self.device_id, LinkState.CONNECTED, self._clock())
+            while True:
+                # value 1 = active = pulled low with pull_up=True; raw level high = not active
+                level_high = not device.value
+                state = door_from_gpio(level_high, closed_level_high=self._closed_level_high)
+                yield door_sample(self.device_id, state, self._clock(), self.report_period_s)
+                changed.clear()
+                try:
+                    async with asyncio.timeout(self.report_period_s):
+                        await changed.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            device.close()
+
+
+class Zigbee2MqttDoorLink:
+    """A :class:`~edge.transport.DeviceLink` for a zigbee2mqtt contact sensor."""
+
+    def __init__(
+        self,
+        device_id: str,
+        friendly_name: str,
+        *,
+        host: str,
+        port: int = 1883,
+        username: str | None = None,
+        password: str | None = None,
+        base_topic: str = Z2M_BASE_TOPIC,
+        report_period_s: float = DEFAULT_REPORT_PERIOD_S,
+        policy: BackoffPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        """Describe the link; nothing connects until :meth:`stream` runs."""
+        self.device_id = device_id
+        self.topic = f"{base_topic}/{friendly_name}"
+        self.host = host
+        self.port = port
+        self._username = username
+        self._password = password
+        self.report_period_s = report_period_s
+        self._policy = policy
+        self._clock = clock
+        self._jitter = jitter
+        self.battery_pct: int | None = None
+        self.bad_messages = 0
+
+    def stream(self) -> AsyncIterator[LinkEvent]:
+        """Yield door samples and battery status until cancelled, reconnecting to the broker."""
+        return supervise(
+            self.device_id,
+            self._session,
+            policy=self._policy,
+            clock=self._clock,
+            jitter=self._jitter,
+        )
+
+    async def _session(self) -> AsyncIterator[LinkEvent]:
+        try:
+            async with aiomqtt.Client(
+                self.host,
+                self.port,
+                username=self._username,
+                password=self._password,
+                timeout=MQTT_TIMEOUT_S,
+            ) as client:
+                async with asyncio.timeout(MQTT_TIMEOUT_S):
+                    await client.subscribe(self.topic, qos=1)
+                yield DeviceStatus(self.device_id, LinkState.CONNECTED, self._clock())
+                state: DoorState | None = None
+                messages = aiter(client.messages)
+                while True:
+                    try:
+                        async with asyncio.timeout(self.report_period_s):
+                            message = await anext(messages)
+                    except TimeoutError:
+                        if state is not None:  # repeat the last known state
+                            yield self._sample(state)
+                        continue
+                    for event in self._handle(message.payload):
+                        if isinstance(event, SampleBlock):
+                            state = DoorState(event.values[0])
+                        yield event
+        except aiomqtt.MqttError as exc:
+            message_text = f"broker: {exc.__class__.__name__}"
+            raise LinkLost(message_text) from exc
+
+    def _sample(self, state: DoorState) -> SampleBlock:
+        return door_sample(self.device_id, state, self._clock(), self.report_period_s)
+
+    def _handle(self, payload: object) -> list[LinkEvent]:
+        if not isinstance(payload, bytes | str):
+            self.bad_messages += 1
+            return []
+        try:
+            report = decode_contact(payload)
+        except FrameError as error:
+            self.bad_messages += 1
+            _LOGGER.warning("device %s: ignored zigbee2mqtt message: %s", self.device_id, error)
+            return []
+        events: list[LinkEvent] = []
+        if report.battery_pct is not None and report.battery_pct != self.battery_pct:
+            self.battery_pct = report.battery_pct
+            events.append(
+                DeviceStatus(
+                    self.device_id,
+                    LinkState.CONNECTED,
+                    self._clock(),
+                    battery_pct=report.battery_pct,
+                )
+            )
+        if report.door is not None:
+            events.append(self._sample(report.door))
+        return events

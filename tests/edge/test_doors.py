@@ -1,0 +1,118 @@
+"""Door contacts: a reed switch on gpiozero's mock pins, and zigbee2mqtt through real Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from edge.doors import GpioDoorLink, Zigbee2MqttDoorLink
+from edge.supervisor import BackoffPolicy
+from edge.transport import DeviceStatus, LinkEvent, LinkState
+from firmware_bridge import ContactReport, DoorState, decode_contact, door_from_gpio
+from firmware_bridge.samples import Channel, SampleBlock
+from odart.broker import MosquittoBroker
+
+FAST = BackoffPolicy(base_s=0.05, cap_s=0.2)
+
+
+def test_doors_contact_true_means_closed() -> None:
+    assert decode_contact('{"contact": true, "battery": 97}').door is DoorState.CLOSED
+    assert decode_contact(b'{"contact": false, "linkquality": 120}').door is DoorState.OPEN
+    assert decode_contact('{"battery": 50, "unknown_key": [1]}') == ContactReport(None, 50)
+
+
+def test_doors_reed_switch_low_means_closed() -> None:
+    assert door_from_gpio(level_high=False) is DoorState.CLOSED
+    assert door_from_gpio(level_high=True) is DoorState.OPEN
+    assert door_from_gpio(level_high=True, closed_level_high=True) is DoorState.CLOSED
+
+
+async def _door_values(stream: AsyncIterator[LinkEvent], count: int) -> list[float]:
+    values: list[float] = []
+    async with asyncio.timeout(10):
+        async for event in stream:
+            if isinstance(event, SampleBlock):
+                assert event.channel is Channel.DOOR
+                values.append(event.values[0])
+                if len(values) == count:
+                    return values
+    return values
+
+
+def test_doors_gpio_reed_reports_changes_and_repeats() -> None:
+    factory = MockFactory()
+    link = GpioDoorLink("door-1", 17, pin_factory=factory, report_period_s=0.05)
+
+    async def run() -> tuple[list[float], list[float]]:
+        stream = link.stream()
+        try:
+            opened = await _door_values(stream, 2)  # pulled up, no magnet: open, then a repeat
+            factory.pin(17).drive_low()  # the door closes: the reed pulls the pin to ground
+            closed: list[float] = []
+            while closed[-1:] != [0.0]:
+                closed += await _door_values(stream, 1)
+        finally:
+            await stream.aclose()
+        return opened, closed
+
+    opened, closed = asyncio.run(run())
+    assert opened == [1.0, 1.0]
+    assert closed[-1] == 0.0
+    assert len(closed) <= 3  # the change is reported promptly, not a period late
+    factory.close()
+
+
+@pytest.mark.integration
+def test_doors_zigbee2mqtt_through_mosquitto(mosquitto: MosquittoBroker) -> None:
+    link = Zigbee2MqttDoorLink(
+        "door-2",
+        "hall_door",
+        host=mosquitto.host,
+        port=mosquitto.port,
+        report_period_s=0.2,
+        policy=FAST,
+    )
+
+    async def publish(payloads: list[object]) -> None:
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
+            for payload in payloads:
+                text = payload if isinstance(payload, str) else json.dumps(payload)
+                await client.publish("zigbee2mqtt/hall_door", text, qos=1)
+
+    async def run() -> list[LinkEvent]:
+        events: list[LinkEvent] = []
+        stream = link.stream()
+        try:
+            async with asyncio.timeout(15):
+                async for event in stream:
+                    events.append(event)
+                    if isinstance(event, DeviceStatus) and event.battery_pct is None:
+                        await publish(
+                            [
+                                {"contact": True, "battery": 97, "linkquality": 120},
+                                "not json",
+                                {"contact": False},
+                            ]
+                        )
+                    doors = [e.values[0] for e in events if isinstance(e, SampleBlock)]
+                    if len(doors) >= 3:
+                        break
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+        return events
+
+    events = asyncio.run(run())
+    statuses = [e for e in events if isinstance(e, DeviceStatus)]
+    assert statuses[0].state is LinkState.CONNECTED
+    assert any(s.battery_pct == 97 for s in statuses)
+    doors = [e.values[0] for e in events if isinstance(e, SampleBlock)]
+    assert doors[:2] == [0.0, 1.0]  # closed (contact: true), then open
+    assert doors[2] == 1.0  # the last state repeats while nothing new arrives
+    assert link.bad_messages == 1
