@@ -14,7 +14,7 @@ Topics (``{site}`` and ``{edge}`` are ids, see :data:`ID_PATTERN`)::
 
 The envelope (``schema`` 1)::
 
-    {"schema": 1, "id": "<26-char ULID>", "type": "alert", "site": "...", "edge": "...",
+    {"schema": 2, "id": "<26-char ULID>", "type": "alert", "site": "...", "edge": "...",
      "device": "..." | null, "participant": "<pseudonym>" | null,
      "created_at": "2026-11-22T16:35:59.123Z", "sent_at": "..." | null, "body": {...}}
 
@@ -34,7 +34,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 from firmware_bridge.errors import WireError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """Bumped in the same change that alters the envelope or a body; see CHANGELOG.md."""
 
 TOPIC_ROOT: Final = "odart/v1"
@@ -43,6 +43,9 @@ TOPIC_ROOT: Final = "odart/v1"
 MAX_PAYLOAD_BYTES: Final = 4096
 """Upper bound on one message: a derived event is a few hundred bytes, and a small cap keeps a raw
 waveform from ever fitting through by accident (data minimisation) and bounds parsing work."""
+
+MAX_CHECKIN_S: Final = 300.0
+"""A check-in longer than five minutes would leave an apnoea unanswered far too long."""
 
 MAX_EVIDENCE_ITEMS: Final = 16
 """Evidence is a handful of summary features (time since breath, rate, SpO2, quality), not data."""
@@ -80,6 +83,8 @@ class MessageKind(StrEnum):
     """The edge itself is online or offline (retained, and the Last Will)."""
     ACK = "ack"
     """The server stored a message; the edge may now delete it from its outbox."""
+    UPDATE = "update"
+    """Something happened to an alert already sent (a check-in was answered or ran out)."""
     CMD = "cmd"
     """An instruction or a state for the edge (consent, configuration)."""
 
@@ -98,6 +103,23 @@ class AlertKind(StrEnum):
     """The wearer pressed the help button."""
     TEST = "test"
     """A training or drill alert: clearly marked, never a real emergency."""
+    EDGE_OFFLINE = "edge_offline"
+    """Raised by the server: an edge went silent (its Last Will arrived, or no heartbeat)."""
+    DEVICE_FAULT = "device_fault"
+    """A device disconnected, stopped sending, or reports a fault."""
+    LOW_BATTERY = "low_battery"
+    """A device's battery fell below the low mark."""
+
+
+class AlertUpdate(StrEnum):
+    """What became of an alert after it was sent (an ``update`` message)."""
+
+    CANCELLED_BY_WEARER = "cancelled_by_wearer"
+    """The wearer pressed the button during the check-in window: they are OK."""
+    CHECKIN_EXPIRED = "checkin_expired"
+    """Nobody answered the check-in: page responders now."""
+    CONDITION_CLEARED = "condition_cleared"
+    """The detector sees breathing again; a timeline note only, never a state change."""
 
 
 class Severity(StrEnum):
@@ -232,8 +254,12 @@ class AlertBody:
     onset_at: datetime
     evidence: Mapping[str, TextValue] = field(default_factory=dict)
     room_id: str | None = None
+    checkin_s: float | None = None
+    """Seconds the edge checks in with the wearer before responders are paged; None pages now."""
 
     def __post_init__(self) -> None:
+        if self.checkin_s is not None and not 0 < self.checkin_s <= MAX_CHECKIN_S:
+            raise WireError("checkin_s", f"must be between 0 and {MAX_CHECKIN_S:.0f} seconds")
         _check_utc("detected_at", self.detected_at)
         _check_utc("onset_at", self.onset_at)
         if self.onset_at > self.detected_at:
@@ -283,6 +309,19 @@ class AckBody:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateBody:
+    """Alert ``of`` had something happen to it at ``at``."""
+
+    of: str
+    update: AlertUpdate
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _check_ulid("of", self.of)
+        _check_utc("at", self.at)
+
+
+@dataclass(frozen=True, slots=True)
 class CommandBody:
     """An instruction or a piece of state for the edge, with small scalar arguments."""
 
@@ -294,13 +333,14 @@ class CommandBody:
         _check_evidence(self.args, name="args")
 
 
-Body: TypeAlias = AlertBody | DeviceBody | StatusBody | AckBody | CommandBody
+Body: TypeAlias = AlertBody | DeviceBody | StatusBody | AckBody | UpdateBody | CommandBody
 
 _BODY_TYPES: Final[dict[MessageKind, type[Any]]] = {
     MessageKind.ALERT: AlertBody,
     MessageKind.DEVICE: DeviceBody,
     MessageKind.STATUS: StatusBody,
     MessageKind.ACK: AckBody,
+    MessageKind.UPDATE: UpdateBody,
     MessageKind.CMD: CommandBody,
 }
 
@@ -309,6 +349,7 @@ _TOPIC_OF: Final[dict[MessageKind, TopicKind]] = {
     MessageKind.DEVICE: TopicKind.EVENT,
     MessageKind.STATUS: TopicKind.STATUS,
     MessageKind.ACK: TopicKind.ACK,
+    MessageKind.UPDATE: TopicKind.EVENT,
     MessageKind.CMD: TopicKind.CMD,
 }
 
@@ -471,6 +512,7 @@ def _body_to_json(body: Body) -> dict[str, Any]:
                 "onset_at": format_utc(body.onset_at),
                 "evidence": dict(body.evidence),
                 "room": body.room_id,
+                "checkin_s": body.checkin_s,
             }
         case DeviceBody():
             return {"state": body.state, "battery_pct": body.battery_pct, "rssi_dbm": body.rssi_dbm}
@@ -478,6 +520,8 @@ def _body_to_json(body: Body) -> dict[str, Any]:
             return {"state": body.state.value, "conn": body.conn}
         case AckBody():
             return {"of": body.of, "stored_at": format_utc(body.stored_at)}
+        case UpdateBody():
+            return {"of": body.of, "update": body.update.value, "at": format_utc(body.at)}
         case CommandBody():
             return {"command": body.command, "args": dict(body.args)}
 
@@ -493,10 +537,12 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
             "onset_at",
             "evidence",
             "room",
+            "checkin_s",
         },
         MessageKind.DEVICE: {"state", "battery_pct", "rssi_dbm"},
         MessageKind.STATUS: {"state", "conn"},
         MessageKind.ACK: {"of", "stored_at"},
+        MessageKind.UPDATE: {"of", "update", "at"},
         MessageKind.CMD: {"command", "args"},
     }
     unknown = sorted(set(raw) - fields[kind])
@@ -514,6 +560,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
                 onset_at=parse_utc(raw.get("onset_at"), "body.onset_at"),  # type: ignore[arg-type]
                 evidence=evidence,
                 room_id=_optional_str(raw, "room", "body.room"),
+                checkin_s=_optional_number(raw, "checkin_s"),
             )
         case MessageKind.DEVICE:
             return DeviceBody(
@@ -530,6 +577,12 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
             return AckBody(
                 of=_str(raw, "of", "body.of"),
                 stored_at=parse_utc(raw.get("stored_at"), "body.stored_at"),  # type: ignore[arg-type]
+            )
+        case MessageKind.UPDATE:
+            return UpdateBody(
+                of=_str(raw, "of", "body.of"),
+                update=_enum(AlertUpdate, raw.get("update"), "body.update"),
+                at=parse_utc(raw.get("at"), "body.at"),  # type: ignore[arg-type]
             )
         case MessageKind.CMD:
             args = raw.get("args", {})

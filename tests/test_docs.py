@@ -15,7 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     "member",
-    [*wire.TopicKind, *wire.MessageKind, *wire.AlertKind, *wire.Severity, *wire.EdgeState],
+    [
+        *wire.TopicKind,
+        *wire.MessageKind,
+        *wire.AlertKind,
+        *wire.Severity,
+        *wire.EdgeState,
+        *wire.AlertUpdate,
+    ],
 )
 def test_docs_wire_reference_names_every_wire_value(member: str) -> None:
     assert f"`{member}`" in (ROOT / "docs" / "wire.md").read_text()

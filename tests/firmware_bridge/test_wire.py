@@ -86,7 +86,7 @@ def test_topic_filter_uses_wildcards_only_when_asked() -> None:
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda d: d.update(schema=2), "schema"),
+        (lambda d: d.update(schema=wire.SCHEMA_VERSION + 1), "schema"),
         (lambda d: d.update(schema=True), "schema"),
         (lambda d: d.update(id="not-a-ulid"), "id"),
         (lambda d: d.update(type="gossip"), "type"),
@@ -179,3 +179,32 @@ def test_format_utc_converts_offsets_to_z() -> None:
     moment = datetime(2026, 1, 1, 12, 0, 0, 5000, tzinfo=timezone(timedelta(hours=2)))
     assert wire.format_utc(moment) == "2026-01-01T10:00:00.005Z"
     assert wire.parse_utc("2026-01-01T10:00:00.005Z") == moment
+
+
+def test_update_message_round_trips_on_the_event_topic() -> None:
+    update = wire.Envelope(
+        msg_id=wire.encode_ulid(5, 5),
+        kind=wire.MessageKind.UPDATE,
+        site_id="hostel-1",
+        edge_id="pi-1",
+        created_at=NOW,
+        body=wire.UpdateBody(of=ID_A, update=wire.AlertUpdate.CANCELLED_BY_WEARER, at=NOW),
+    )
+    payload = wire.encode_envelope(update)
+    assert wire.decode_message("odart/v1/hostel-1/pi-1/event", payload) == update
+
+
+def test_alert_checkin_window_is_bounded() -> None:
+    body = wire.AlertBody(wire.AlertKind.STILLNESS, wire.Severity.WARNING, NOW, NOW, checkin_s=20)
+    assert body.checkin_s == 20
+    for bad in (0.0, -1.0, wire.MAX_CHECKIN_S + 1):
+        with pytest.raises(WireError) as caught:
+            wire.AlertBody(wire.AlertKind.APNOEA, wire.Severity.WARNING, NOW, NOW, checkin_s=bad)
+        assert caught.value.field == "checkin_s"
+
+
+def test_detector_event_kinds_all_exist_on_the_wire() -> None:
+    from edge.detector import EventKind, Severity
+
+    assert {kind.value for kind in EventKind} <= {kind.value for kind in wire.AlertKind}
+    assert {s.value for s in Severity} <= {s.value for s in wire.Severity}

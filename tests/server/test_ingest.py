@@ -107,7 +107,7 @@ def test_ingest_stores_a_redelivered_alert_once_and_acks_each_copy(
         b"not json",
         b"{}",
         b'{"schema": 99}',
-        json.dumps({"schema": 1, "id": "x"}).encode(),
+        json.dumps({"schema": wire.SCHEMA_VERSION, "id": "x"}).encode(),
         b"\xff" * 5000,
     ],
 )
