@@ -110,7 +110,7 @@ class RoomStream:
         if not (math.isfinite(fs_hz) and fs_hz > 0):
             message = f"fs_hz must be a positive finite rate, got {fs_hz!r}"
             raise ValueError(message)
-        self.person = person
+        self._person = person
         self.fs_hz = float(fs_hz)
         self._wave_rng, self._energy_rng = rng.spawn(2)
         schedule = person.schedule
@@ -171,8 +171,8 @@ class RoomStream:
         noise = self._wave_rng.standard_normal((len(times), 2))
         if not len(times):
             return np.empty(0), np.empty(0)
-        chest, _codes, _rate = self.person.breathing(times)
-        motion, _moving = self.person.motion(times)
+        chest, _codes, _rate = self._person.breathing(times)
+        motion, _moving = self._person.motion(times)
         location = self._location(times)
         seen = location != _AWAY
         wave = np.where(
@@ -180,7 +180,7 @@ class RoomStream:
         )
         water = np.where(location == _SHOWER, c.SHOWER_NOISE_MM, 0.0)
         wave += c.RADAR_NOISE_MM * noise[:, 0] + water * noise[:, 1]
-        peaks = self.person.breath_peaks(float(times[0]), float(times[-1]) + 1.0 / self.fs_hz)
+        peaks = self._person.breath_peaks(float(times[0]), float(times[-1]) + 1.0 / self.fs_hz)
         return wave, peaks
 
     def _per_second(
@@ -197,7 +197,7 @@ class RoomStream:
             seconds[:, None] - 1.0 + np.arange(c.ENERGY_SUBSAMPLES) / c.ENERGY_SUBSAMPLES
         ).ravel()
         probe = np.maximum(probe, 0.0)
-        motion, _moving = self.person.motion(probe)
+        motion, _moving = self._person.motion(probe)
         peak_g = np.linalg.norm(motion, axis=1).reshape(len(seconds), -1).max(axis=1)
         energy = c.STILL_ENERGY + c.MOTION_ENERGY_PER_G * peak_g
         energy = np.where(location == _SHOWER, c.SHOWER_ENERGY, energy)

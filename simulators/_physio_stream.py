@@ -143,12 +143,12 @@ class PhysiologyStream:
         self.episodes = tuple(episodes)
         self.fs_hz = float(fs_hz)
         person_rng, self._noise_rng, self._room_rng, swap_rng = spawn_streams(rng)
-        self.person = Person(params, self.episodes, person_rng)
+        self._person = Person(params, self.episodes, person_rng)
         swaps = sorted(
             (e for e in self.episodes if e.kind is EpisodeKind.SENSOR_SWAPPED),
             key=lambda e: e.start_s,
         )
-        self._wearers = [self.person]
+        self._wearers = [self._person]
         self._wear_starts = [0.0]
         for episode, child in zip(swaps, swap_rng.spawn(len(swaps)), strict=True):
             assert episode.subject is not None  # validated by Episode
@@ -213,7 +213,7 @@ class PhysiologyStream:
         Equal to ``RoomStream(params, episodes, rng)`` built from the same seed, but the person
         is generated once for both streams.
         """
-        return RoomStream._watching(self.person, self._room_rng, fs_hz)
+        return RoomStream._watching(self._person, self._room_rng, fs_hz)
 
     def apnoea_intervals(self) -> tuple[ApnoeaInterval, ...]:
         """Every pause of at least 10 s of the original wearer known so far (see
@@ -221,7 +221,7 @@ class PhysiologyStream:
         """
         return tuple(
             ApnoeaInterval(onset, end, cause)
-            for onset, end, cause in self.person.apnoea_intervals(self._t_s)
+            for onset, end, cause in self._person.apnoea_intervals(self._t_s)
         )
 
     def _wearer_slices(self, times: FloatArray) -> list[tuple[Person, slice]]:
