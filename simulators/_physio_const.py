@@ -108,6 +108,9 @@ SLEEP_PERIOD_CV: Final = 0.05
 """Non-REM breathing period CV is much lower than awake (modelling choice)."""
 SLEEP_SIGHS_PER_MIN: Final = 0.05
 """Sighs are rarer in stable non-REM sleep, a few per hour (modelling choice)."""
+SLEEP_PAUSE_PROB: Final = 0.01
+"""Brief central pauses in sleep (after a sigh or an arousal): about 7 an hour, all under 8 s,
+so a detector must not call them apnoeas (modelling choice)."""
 SLEEP_DEPTH_X: Final = 1.1
 """Slightly larger tidal swings in sleep on a chest sensor (modelling choice)."""
 SLEEP_HR_BPM: Final = -8.0

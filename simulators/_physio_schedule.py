@@ -220,6 +220,8 @@ def _sleep(act: Activity, subject: SubjectParams, episode: Episode) -> Activity:
         depth=subject.depth * c.SLEEP_DEPTH_X,
         period_cv=c.SLEEP_PERIOD_CV,
         sighs_per_min=c.SLEEP_SIGHS_PER_MIN,
+        pause_prob=c.SLEEP_PAUSE_PROB,
+        pause_max_s=c.SHORT_PAUSE_MAX_S,
         motion_per_min=c.MOTION_PER_MIN_SLEEP,
         hr_offset_bpm=c.SLEEP_HR_BPM,
     )
