@@ -100,14 +100,22 @@ def _check_header(seq: int, t_ms: int) -> None:
     check_range("t_ms", t_ms, 0, 0xFFFF_FFFF)
 
 
+def _crc_table_entry(byte: int) -> int:
+    crc = byte << 8
+    for _ in range(8):
+        crc = ((crc << 1) ^ _CRC_POLY) if crc & 0x8000 else crc << 1
+    return crc & 0xFFFF
+
+
+# One table lookup per byte instead of eight shifts (the classic byte-wise CRC).
+_CRC_TABLE: Final = tuple(_crc_table_entry(byte) for byte in range(256))
+
+
 def crc16_ccitt_false(data: bytes) -> int:
     """CRC-16/CCITT-FALSE of ``data`` (the wearable frame's trailer)."""
     crc = _CRC_INIT
     for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ _CRC_POLY) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
     return crc
 
 
