@@ -10,6 +10,7 @@ of how the samples were chunked.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -22,7 +23,8 @@ from edge.detector.settings import DetectorSettings
 FloatArray = npt.NDArray[np.float64]
 
 _NOISE_WINDOW_S = 30
-"""Seconds of noise-floor readings whose median sets the smallest believable breath."""
+"""Seconds of noise-floor readings whose mean sets the smallest believable breath (seconds with
+motion or artefact never reach the tracker, so a mean is robust enough here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,9 @@ class BreathTracker:
         self._breath_times: deque[float] = deque()
         self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
         self._noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
+        self._noise_sum = 0.0
+        self._good_count = 0
+        self._rate_cache: float | None = None
         self._boot_hi: list[float] = []
         self._boot_lo: list[float] = []
         self._baseline: float | None = None
@@ -94,7 +99,7 @@ class BreathTracker:
 
     def bad_second(self, t_end: float) -> BreathSecond:
         """Record a second that could not be used (gap, motion, artefact)."""
-        self._good_seconds.append(False)
+        self._push_good(False)
         self.reset()
         return BreathSecond(
             good=False,
@@ -120,8 +125,11 @@ class BreathTracker:
         """
         breaths = strong = 0
         if noise is not None:
+            if len(self._noise) == self._noise.maxlen:
+                self._noise_sum -= self._noise[0]
             self._noise.append(noise)
-        self._good_seconds.append(self._baseline is not None)
+            self._noise_sum += noise
+        self._push_good(self._baseline is not None)
         if self._baseline is None:
             self._bootstrap(y)
         else:
@@ -136,9 +144,11 @@ class BreathTracker:
                 # followed the last swing (the end-expiratory trough, whatever the polarity).
                 quiet = max(self._last_swing, self._extreme_t)
         window_start = t_end - self._s.rate_window_s
-        while self._breath_times and self._breath_times[0] <= window_start:
-            self._breath_times.popleft()
-        coverage = sum(self._good_seconds) / self._s.rate_window_s
+        if self._breath_times and self._breath_times[0] <= window_start:
+            while self._breath_times and self._breath_times[0] <= window_start:
+                self._breath_times.popleft()
+            self._update_rate()
+        coverage = self._good_count / self._s.rate_window_s
         count_rate = None
         if self._baseline is not None and coverage >= self._s.rd_min_coverage:
             count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
@@ -158,7 +168,7 @@ class BreathTracker:
 
     def _min_swing(self) -> float:
         """Smallest swing that can be a breath: above the noise floor and the sensor floor."""
-        noise = float(np.median(self._noise)) if self._noise else 0.0
+        noise = self._noise_sum / len(self._noise) if self._noise else 0.0
         return max(const.NOISE_SWING_K * noise, self._min_amplitude)
 
     def _bootstrap(self, y: FloatArray) -> None:
@@ -172,44 +182,56 @@ class BreathTracker:
             self._boot_lo.clear()
 
     def _trigger(self, y: FloatArray, t: FloatArray) -> tuple[int, int]:
+        """Run the Schmitt trigger over one second; return (breaths, strong breaths)."""
         assert self._baseline is not None
         h = 0.5 * max(self._s.rel_amp * self._baseline, self._min_swing())
-        raw = np.where(y > h, 1, 0) - np.where(y < -h, 1, 0)
-        nz = raw != 0
-        if not nz.any():
-            self._extend_phase(y, t)
-            return 0, 0
-        idx = np.where(nz, np.arange(y.size), -1)
-        np.maximum.accumulate(idx, out=idx)
-        filled = np.where(idx >= 0, raw[np.maximum(idx, 0)], self._state)
-        changes = np.flatnonzero(np.diff(filled, prepend=self._state))
-        bounds = [0, *changes.tolist(), y.size]
+        above = y > h
+        below = y < -h
         breaths = strong = 0
-        for k in range(len(bounds) - 1):
-            lo, hi = bounds[k], bounds[k + 1]
-            if k > 0:
-                new_state = int(filled[lo])
-                if self._state != 0:
-                    # A full swing across both thresholds in either direction is respiratory
-                    # movement. The accelerometer's polarity is arbitrary, so the pause is
-                    # timed from the last swing, not from the last confirmed peak.
-                    self._last_swing = float(t[lo])
-                if new_state == -1 and self._state == 1 and self._close_breath():
-                    # The signal fell from above +h to below -h after a trough: the breath's
-                    # peak is confirmed now, in mid-expiration [detection.md 2.3 step 2].
-                    breaths += 1
-                    strong += self._strong
-                    self._last_breath = float(t[lo])
-                    self._breath_times.append(self._last_breath)
-                if new_state == 1:
-                    self._phase_max = -np.inf
-                else:
-                    self._phase_min = np.inf
-                self._extreme_t = float(t[lo])
-                self._state = new_state
-            if hi > lo:
-                self._extend_phase(y[lo:hi], t[lo:hi])
+        pos, n = 0, y.size
+        while pos < n:
+            # Jump straight to the next crossing of the threshold this state is waiting for.
+            if self._state == 1:
+                wait = below[pos:]
+            elif self._state == -1:
+                wait = above[pos:]
+            else:
+                wait = above[pos:] | below[pos:]
+            k = int(wait.argmax()) if wait.size else 0
+            if not wait.size or not wait[k]:
+                self._extend_phase(y[pos:], t[pos:])
+                break
+            at = pos + k
+            if at > pos:
+                self._extend_phase(y[pos:at], t[pos:at])
+            b, st = self._cross(1 if above[at] else -1, float(t[at]))
+            breaths += b
+            strong += st
+            pos = at
         return breaths, strong
+
+    def _cross(self, new_state: int, when: float) -> tuple[int, int]:
+        """The signal crossed into ``new_state`` at ``when``; return (breath, strong breath)."""
+        breath = strong = 0
+        if self._state != 0:
+            # A full swing across both thresholds in either direction is respiratory movement.
+            # The accelerometer's polarity is arbitrary, so the pause is timed from the last
+            # swing, not from the last confirmed peak.
+            self._last_swing = when
+        if new_state == -1 and self._state == 1 and self._close_breath():
+            # The signal fell from above +h to below -h after a trough: the breath's peak is
+            # confirmed now, in mid-expiration [detection.md 2.3 step 2].
+            breath, strong = 1, self._strong
+            self._last_breath = when
+            self._breath_times.append(when)
+            self._update_rate()
+        if new_state == 1:
+            self._phase_max = -np.inf
+        else:
+            self._phase_min = np.inf
+        self._extreme_t = when
+        self._state = new_state
+        return breath, strong
 
     def _extend_phase(self, seg: FloatArray, t: FloatArray) -> None:
         """Follow the current phase's extreme; after a swing its time is where the breath ended."""
@@ -237,10 +259,21 @@ class BreathTracker:
             self._baseline = max(float(np.median(self._amplitudes)), self._min_swing())
         return True
 
+    def _push_good(self, good: bool) -> None:
+        if len(self._good_seconds) == self._good_seconds.maxlen and self._good_seconds[0]:
+            self._good_count -= 1
+        self._good_seconds.append(good)
+        self._good_count += good
+
     def _rate_bpm(self) -> float | None:
+        return self._rate_cache
+
+    def _update_rate(self) -> None:
+        """Breath-by-breath rate: 60 / median of the last few intervals (on each new breath)."""
         n = self._s.rate_breaths
         if len(self._breath_times) < n + 1:
-            return None
+            self._rate_cache = None
+            return
         times = list(self._breath_times)[-(n + 1) :]
-        ibi = float(np.median(np.diff(times)))
-        return 60.0 / ibi if ibi > 0 else None
+        ibi = sorted(b - a for a, b in itertools.pairwise(times))[n // 2]
+        self._rate_cache = 60.0 / ibi if ibi > 0 else None

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from edge.detector.errors import InputError
 from edge.detector.events import DetectionEvent, Source
+from edge.detector.filters import FloatArray
 from edge.detector.fusion import Fusion, StreamKey, TickView
 from edge.detector.rules import Rules
 from edge.detector.settings import DetectorSettings
@@ -45,35 +46,28 @@ _NON_BLOCKING = frozenset({"door"})
 
 
 class _AccAssembler:
-    """Collects the three accelerometer axes, which arrive as separate blocks."""
+    """Joins the three accelerometer axes, which arrive as separate blocks, into ``(3, n)``."""
 
     def __init__(self) -> None:
-        self.parts: dict[int, deque[SampleBlock]] = {0: deque(), 1: deque(), 2: deque()}
+        self._parts: tuple[deque[tuple[float, float, FloatArray]], ...] = (
+            deque(),
+            deque(),
+            deque(),
+        )
 
-    def add(self, axis: int, block: SampleBlock) -> list[SampleBlock]:
-        self.parts[axis].append(block)
-        out: list[SampleBlock] = []
-        while all(self.parts.values()):
-            heads = [self.parts[i][0] for i in range(3)]
-            n = min(len(h.values) for h in heads)
-            t0 = heads[0].t0_s
-            rows = [h.values[:n] for h in heads]
-            for i, h in enumerate(heads):
-                self.parts[i].popleft()
-                if len(h.values) > n:
-                    rest = SampleBlock(
-                        h.device_id, h.channel, h.t0_s + n / h.fs_hz, h.fs_hz, h.values[n:]
-                    )
-                    self.parts[i].appendleft(rest)
-            out.append(
-                SampleBlock(
-                    heads[0].device_id,
-                    Channel.ACC_X,
-                    t0,
-                    heads[0].fs_hz,
-                    tuple(v for row in rows for v in row),
-                )
-            )
+    def add(self, axis: int, block: SampleBlock) -> list[tuple[float, float, FloatArray]]:
+        """Queue one axis; return every ``(t0, fs, samples)`` now complete on all three."""
+        self._parts[axis].append((block.t0_s, block.fs_hz, np.asarray(block.values, float)))
+        out: list[tuple[float, float, FloatArray]] = []
+        while all(self._parts):
+            heads = [p[0] for p in self._parts]
+            n = min(h[2].size for h in heads)
+            for part, (t0, fs, x) in zip(self._parts, heads, strict=True):
+                part.popleft()
+                if x.size > n:
+                    part.appendleft((t0 + n / fs, fs, x[n:]))
+            t0, fs, _ = heads[0]
+            out.append((t0, fs, np.stack([h[2][:n] for h in heads])))
         return out
 
 
@@ -100,7 +94,9 @@ class Detector:
         self._fusion = Fusion(self.settings)
         self._rules = Rules(self.settings)
         self._next_tick: int | None = None
-        self._horizon = -math.inf
+        self._horizon = -math.inf  # latest time known: data or advance()
+        self._data_end = -math.inf  # latest sample time received
+        self._blocking: list[Stream] = []
         self._keep_trace = trace
         self.trace: list[TickView] = []
 
@@ -119,9 +115,8 @@ class Detector:
             source = _DEFAULT_SOURCE[group]
         if group == "acc":
             assembler = self._acc.setdefault(source, _AccAssembler())
-            for joined in assembler.add(_ACC[channel], block):
-                values = np.asarray(joined.values, dtype=np.float64).reshape(3, -1)
-                self._feed((source, "acc"), joined.t0_s, joined.fs_hz, values)
+            for t0, fs, values in assembler.add(_ACC[channel], block):
+                self._feed((source, "acc"), t0, fs, values)
         else:
             values = np.asarray(block.values, dtype=np.float64).reshape(1, -1)
             self._feed((source, group), block.t0_s, block.fs_hz, values)
@@ -191,39 +186,35 @@ class Detector:
             elif key[1] == "resp":
                 stream = RespStream(self.settings)
             else:
-                stream = ScalarStream(self.settings, reduce="max" if key[1] == "door" else "median")
+                stream = ScalarStream(self.settings, reduce_max=key[1] == "door")
             self._streams[key] = stream
             self._pending[key] = deque()
+            if key[1] not in _NON_BLOCKING:
+                self._blocking.append(stream)
         if self._next_tick is None:
             self._next_tick = math.floor(t0)
         seconds = stream.feed(t0, fs, values)
-        self._pending[key].extend(s for s in seconds if s.tick >= self._next_tick)
-        self._horizon = max(self._horizon, stream.end_s)
+        if seconds:
+            self._pending[key].extend(s for s in seconds if s.tick >= self._next_tick)
+        if stream.end_s > self._data_end:
+            self._data_end = stream.end_s
+            if stream.end_s > self._horizon:
+                self._horizon = stream.end_s
 
     def _ready(self, tick: int) -> bool:
-        limit = self._horizon - self.settings.max_channel_lag_s
-        for key, stream in self._streams.items():
-            if key[1] in _NON_BLOCKING:
-                continue
-            covered = stream.end_s >= tick + 1
-            if not covered and limit < tick + 1:
-                return False
-        return (
-            any(
-                stream.end_s >= tick + 1
-                for key, stream in self._streams.items()
-                if key[1] not in _NON_BLOCKING
-            )
-            or self._horizon >= tick + 1 + self.settings.max_channel_lag_s
-        )
+        """Every stream covered ``tick``, or the silent ones are ``max_channel_lag_s`` behind."""
+        need = tick + 1
+        if self._horizon - self.settings.max_channel_lag_s >= need:
+            return True
+        return all(stream.end_s >= need for stream in self._blocking)
 
     def _decide(self) -> list[DetectionEvent]:
         events: list[DetectionEvent] = []
         if self._next_tick is None:
             return events
-        last = max((s.end_s for s in self._streams.values()), default=-math.inf)
-        if math.isfinite(self._horizon):
-            last = max(last, self._horizon)
+        last = self._data_end
+        if math.isfinite(self._horizon) and self._horizon > last:
+            last = self._horizon
         while self._next_tick + 1 <= last and self._ready(self._next_tick):
             tick = self._next_tick
             seconds: dict[StreamKey, Second | None] = {}

@@ -3,7 +3,8 @@
 A stream turns sample blocks of one channel group into one :class:`Second` per whole second of
 the sample clock. Respiration streams band-pass their signal (the accelerometer group is first
 projected onto its main breathing axis); scalar streams summarise each second. Gaps shorter than
-``gap_s`` are padded with missing samples; longer gaps restart the filters.
+``gap_s`` are padded with missing samples; longer gaps restart the filters. Everything here runs
+once per block or once per second, never once per sample.
 """
 
 from __future__ import annotations
@@ -17,18 +18,16 @@ import numpy.typing as npt
 
 from edge.detector import const
 from edge.detector.errors import InputError
-from edge.detector.filters import (
-    CausalFilter,
-    Decimator,
-    FloatArray,
-    design_bandpass,
-    design_highpass,
-)
+from edge.detector.filters import CausalFilter, Decimator, FloatArray, design_bandpass
 from edge.detector.settings import DetectorSettings
+
+IndexArray = npt.NDArray[np.int64]
 
 _PCA_WINDOW_S = 30
 """Seconds of band-passed acceleration used for the breathing axis (about six breaths)."""
-_EMPTY = np.empty(0)
+_PCA_REFRESH_S = 30
+"""A full eigen-decomposition every 30 s; one power-iteration step per second in between."""
+_EMPTY: FloatArray = np.empty(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +43,8 @@ class Second:
         clipped: a sample reached the sensor's full scale.
         static: the raw signal did not move at all (stuck sensor or lying on a table).
         value: summary of a scalar channel (median of valid readings), else None.
-        noise: noise standard deviation in the breathing band, estimated from the signal above
-            it (respiration streams), else None.
+        noise: noise standard deviation in the breathing band, estimated from the signal's
+            second difference (respiration streams), else None.
     """
 
     tick: int
@@ -59,10 +58,6 @@ class Second:
     noise: float | None = None
 
 
-def _rms(x: FloatArray) -> float:
-    return float(np.sqrt(np.mean(x * x)))
-
-
 def fill_forward(x: FloatArray, last: FloatArray) -> FloatArray:
     """Replace NaNs in ``x`` ``(rows, n)`` by the previous valid value (``last`` at the start)."""
     bad = np.isnan(x)
@@ -72,7 +67,8 @@ def fill_forward(x: FloatArray, last: FloatArray) -> FloatArray:
     np.maximum.accumulate(idx, axis=1, out=idx)
     rows = np.arange(x.shape[0])[:, None]
     filled = x[rows, np.maximum(idx, 0)]
-    return np.where(idx >= 0, filled, last[:, None])
+    out: FloatArray = np.where(idx >= 0, filled, last[:, None])
+    return out
 
 
 class Stream:
@@ -86,14 +82,13 @@ class Stream:
         self._t_start = 0.0
         self._n = 0  # samples since _t_start
         self._tick = 0  # next second to emit
-        self._raw: list[FloatArray] = []
-        self._raw_start = 0  # sample index of the first buffered raw sample
+        self._raw: FloatArray = np.empty((self.rows, 0))
+        self._raw_start = 0  # sample index of _raw[:, 0]
         self.end_s = -math.inf  # time just after the last sample received
 
     def feed(self, t0: float, fs: float, values: FloatArray) -> list[Second]:
         """Add samples ``(rows, n)`` starting at ``t0``; return the seconds completed."""
-        n = values.shape[1]
-        if n == 0:
+        if values.shape[1] == 0:
             return []
         out: list[Second] = []
         expected = self._t_start + self._n / fs if self.fs is not None else -math.inf
@@ -104,12 +99,11 @@ class Stream:
             pad = round((t0 - expected) * fs)
             values = np.concatenate([np.full((self.rows, pad), np.nan), values], axis=1)
         elif t0 < expected - 0.5 / fs:
-            drop = round((expected - t0) * fs)
-            values = values[:, drop:]
-        if values.shape[1] == 0:
-            return out
+            values = values[:, round((expected - t0) * fs) :]
+            if values.shape[1] == 0:
+                return out
         self._ingest(values)
-        self._raw.append(values)
+        self._raw = np.concatenate((self._raw, values), axis=1) if self._raw.size else values
         self._n += values.shape[1]
         self.end_s = self._t_start + self._n / fs
         out.extend(self._cut())
@@ -119,7 +113,7 @@ class Stream:
         self.fs = fs
         self._t_start = t0
         self._n = 0
-        self._raw = []
+        self._raw = np.empty((self.rows, 0))
         self._raw_start = 0
         self._tick = max(self._tick, math.floor(t0))
         self._reset_filters()
@@ -130,34 +124,33 @@ class Stream:
 
     def _cut(self) -> list[Second]:
         out: list[Second] = []
-        if self._index(self._tick + 1) > self._n:
-            return out
-        raw = np.concatenate(self._raw, axis=1) if len(self._raw) > 1 else self._raw[0]
+        lo = max(self._index(self._tick), self._raw_start)
         while (hi := self._index(self._tick + 1)) <= self._n:
-            lo = max(self._index(self._tick), self._raw_start)
-            seg = raw[:, lo - self._raw_start : hi - self._raw_start]
+            seg = self._raw[:, lo - self._raw_start : hi - self._raw_start]
             out.append(self._second(self._tick, seg, lo, hi))
             self._tick += 1
-        keep_from = max(self._index(self._tick), self._raw_start)
-        self._raw = [raw[:, keep_from - self._raw_start :]]
-        self._raw_start = keep_from
+            lo = hi
+        if lo > self._raw_start:
+            self._raw = self._raw[:, lo - self._raw_start :]
+            self._raw_start = lo
         return out
 
     def _flush(self) -> list[Second]:
         """Emit the partial last second before a restart."""
         if self.fs is None or self._n == 0:
             return []
-        raw = np.concatenate(self._raw, axis=1)
         lo = max(self._index(self._tick), self._raw_start)
-        seg = raw[:, lo - self._raw_start :]
+        seg = self._raw[:, lo - self._raw_start :]
         out = [self._second(self._tick, seg, lo, self._n)] if seg.shape[1] else []
         self._tick += 1
         return out
 
     def _coverage(self, seg: FloatArray) -> float:
         assert self.fs is not None
-        valid = int(np.count_nonzero(~np.isnan(seg).any(axis=0)))
-        return min(1.0, valid / max(1.0, self.fs))
+        n = seg.shape[1]
+        if np.isnan(seg).any():
+            n = int(np.count_nonzero(~np.isnan(seg).any(axis=0)))
+        return float(min(1.0, n / max(1.0, self.fs)))
 
     # Hooks for subclasses.
     def _reset_filters(self) -> None:
@@ -171,23 +164,24 @@ class Stream:
 
 
 class ScalarStream(Stream):
-    """SpO2, HR, presence, radar motion or door: the per-second median of valid readings."""
+    """SpO2, HR, presence, radar motion or door: the per-second median (or max) of readings."""
 
-    def __init__(self, settings: DetectorSettings, *, reduce: str = "median") -> None:
+    def __init__(self, settings: DetectorSettings, *, reduce_max: bool = False) -> None:
         super().__init__(settings)
-        self._reduce = reduce
-
-    def _coverage(self, seg: FloatArray) -> float:
-        # Slow channels (1 Hz SpO2) are present if the second holds any reading slot at all.
-        return 1.0 if seg.shape[1] else 0.0
+        self._reduce_max = reduce_max
 
     def _second(self, tick: int, seg: FloatArray, lo: int, hi: int) -> Second:
         row = seg[0]
-        valid = row[~np.isnan(row)]
-        value: float | None = None
-        if valid.size:
-            value = float(valid.max() if self._reduce == "max" else np.median(valid))
-        return Second(tick=tick, coverage=self._coverage(seg), value=value)
+        if row.size == 1:
+            v = float(row[0])
+            value = None if math.isnan(v) else v
+        else:
+            valid = row[~np.isnan(row)]
+            value = None
+            if valid.size:
+                value = float(valid.max() if self._reduce_max else np.median(valid))
+        # Slow channels (1 Hz SpO2) count as present if the second holds any reading slot.
+        return Second(tick=tick, coverage=1.0 if row.size else 0.0, value=value)
 
 
 class RespStream(Stream):
@@ -197,41 +191,36 @@ class RespStream(Stream):
         super().__init__(settings)
         self._dec: Decimator | None = None
         self._bp: CausalFilter | None = None
-        self._hf: CausalFilter | None = None
-        self._noise_scale = 1.0
         self._last = np.zeros(self.rows)
-        self._y: list[FloatArray] = []
-        self._yi: list[npt.NDArray[np.int64]] = []
+        self._first = True
+        self._noise_scale = 1.0
+        # Rows: band-passed signal, then the decimated raw signal (for the noise probe).
+        self._y: FloatArray = np.empty((2 * self.rows, 0))
+        self._yi: IndexArray = np.empty(0, dtype=np.int64)
 
     def _reset_filters(self) -> None:
         assert self.fs is not None
         s = self._s
-        self._dec = Decimator(
-            self.fs, s.internal_fs_hz, const.ANTI_ALIAS_FRACTION * s.internal_fs_hz
-        )
+        cutoff = const.ANTI_ALIAS_FRACTION * s.internal_fs_hz
+        self._dec = Decimator(self.fs, s.internal_fs_hz, cutoff)
         fs_int = self.fs / self._dec.factor
         if s.resp_band_high_hz >= fs_int / 2:
-            reason = f"sampling rate {self.fs} Hz is too low for a respiration channel"
+            reason = f"sampling rate {self.fs:g} Hz is too low for a respiration channel"
             raise InputError(reason)
         self._bp = CausalFilter(
             design_bandpass(s.resp_band_low_hz, s.resp_band_high_hz, fs_int, s.filter_order)
         )
-        self._hf = CausalFilter(design_highpass(const.NOISE_BAND_LOW_HZ, fs_int))
-        # White noise measured above NOISE_BAND_LOW_HZ, rescaled to the breathing band's width.
-        upper = (const.ANTI_ALIAS_FRACTION if self._dec.factor > 1 else 0.5) * fs_int
+        # White noise of std sigma gives a second difference of std sqrt(6) * sigma; the part
+        # of it inside the breathing band is sqrt(band / Nyquist) of the whole.
         band = s.resp_band_high_hz - s.resp_band_low_hz
-        self._noise_scale = math.sqrt(band / max(upper - const.NOISE_BAND_LOW_HZ, band))
-        self._y, self._yi = [], []
+        self._noise_scale = math.sqrt(band / (fs_int / 2)) / math.sqrt(6.0)
+        self._y = np.empty((2 * self.rows, 0))
+        self._yi = np.empty(0, dtype=np.int64)
         self._first = True
-
-    def _condition(self, x: FloatArray) -> FloatArray:
-        """Band-passed rows stacked over the noise-band rows: ``(2 * rows, n)``."""
-        assert self._bp is not None
-        assert self._hf is not None
-        return np.concatenate([self._bp.process(x), self._hf.process(x)], axis=0)
 
     def _ingest(self, values: FloatArray) -> None:
         assert self._dec is not None
+        assert self._bp is not None
         if self._first:
             valid = values[:, ~np.isnan(values).any(axis=0)]
             if valid.shape[1] == 0:
@@ -241,32 +230,40 @@ class RespStream(Stream):
         filled = fill_forward(values, self._last)
         self._last = filled[:, -1].copy()
         dec, keep = self._dec.process(filled)
-        self._y.append(self._condition(dec))
-        self._yi.append(keep + self._n)
+        y = np.concatenate((self._bp.process(dec), dec), axis=0)
+        self._y = np.concatenate((self._y, y), axis=1) if self._y.size else y
+        keep = keep + self._n
+        self._yi = np.concatenate((self._yi, keep)) if self._yi.size else keep
 
     def _take(self, lo: int, hi: int) -> tuple[FloatArray, FloatArray]:
-        if not self._y:
-            return np.empty((2, 0)), _EMPTY
-        y = np.concatenate(self._y, axis=1) if len(self._y) > 1 else self._y[0]
-        yi = np.concatenate(self._yi) if len(self._yi) > 1 else self._yi[0]
-        a = int(np.searchsorted(yi, lo))
-        b = int(np.searchsorted(yi, hi))
-        self._y, self._yi = [y[:, b:]], [yi[b:]]
+        """The conditioned rows and times of samples ``[lo, hi)``; drops what came before."""
+        a = int(np.searchsorted(self._yi, lo))
+        b = int(np.searchsorted(self._yi, hi))
+        y = self._y[:, a:b]
         assert self.fs is not None
-        return y[:, a:b], self._t_start + yi[a:b] / self.fs
+        t = self._t_start + self._yi[a:b] / self.fs
+        self._y = self._y[:, b:]
+        self._yi = self._yi[b:]
+        return y, t
+
+    def _noise(self, raw: FloatArray) -> float | None:
+        if raw.size < 4:
+            return None
+        d2 = raw[2:] - 2.0 * raw[1:-1] + raw[:-2]
+        return math.sqrt(float(d2 @ d2) / d2.size) * self._noise_scale
 
     def _second(self, tick: int, seg: FloatArray, lo: int, hi: int) -> Second:
         y, t = self._take(lo, hi)
-        ok = seg[0][~np.isnan(seg[0])]
-        static = ok.size > 1 and bool(np.ptp(ok) == 0.0)
-        noise = _rms(y[1]) * self._noise_scale if y.size else None
+        row = seg[0]
+        ok = row[~np.isnan(row)] if np.isnan(row).any() else row
+        static = ok.size > 1 and bool(ok.max() == ok.min())
         return Second(
             tick=tick,
             coverage=self._coverage(seg),
-            y=y[0] if y.size else _EMPTY,
+            y=y[0],
             t=t,
             static=static,
-            noise=noise,
+            noise=self._noise(y[1]),
         )
 
 
@@ -278,64 +275,60 @@ class AccStream(RespStream):
     def __init__(self, settings: DetectorSettings) -> None:
         super().__init__(settings)
         self._last = np.zeros(3)
-        self._cov: deque[FloatArray] = deque(maxlen=_PCA_WINDOW_S)
+        self._covs: deque[FloatArray] = deque()
+        self._cov_sum = np.zeros((3, 3))
         self._axis = np.array([1.0, 0.0, 0.0])
-        self._bp3: FloatArray = np.empty((6, 0))
-        self._bp3_i: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._since_eig = _PCA_REFRESH_S
 
     def _reset_filters(self) -> None:
         super()._reset_filters()
-        self._cov.clear()
-        self._bp3 = np.empty((6, 0))
-        self._bp3_i = np.empty(0, dtype=np.int64)
-
-    def _ingest(self, values: FloatArray) -> None:
-        before = len(self._y)
-        super()._ingest(values)
-        if len(self._y) > before:
-            # Keep the three band-passed axes; projection happens per second in _second.
-            self._bp3 = np.concatenate([self._bp3, self._y.pop()], axis=1)
-            self._bp3_i = np.concatenate([self._bp3_i, self._yi.pop()])
+        self._covs.clear()
+        self._cov_sum = np.zeros((3, 3))
+        self._since_eig = _PCA_REFRESH_S
 
     def _second(self, tick: int, seg: FloatArray, lo: int, hi: int) -> Second:
-        assert self.fs is not None
-        a = int(np.searchsorted(self._bp3_i, lo))
-        b = int(np.searchsorted(self._bp3_i, hi))
-        y3 = self._bp3[:, a:b]
-        t = self._t_start + self._bp3_i[a:b] / self.fs
-        self._bp3, self._bp3_i = self._bp3[:, b:], self._bp3_i[b:]
-        good = seg[:, ~np.isnan(seg).any(axis=0)]
-        coverage = self._coverage(seg)
+        y6, t = self._take(lo, hi)
+        good = seg[:, ~np.isnan(seg).any(axis=0)] if np.isnan(seg).any() else seg
         motion = None
         clipped = static = False
         if good.shape[1] > 1:
             mag = np.sqrt(np.einsum("ij,ij->j", good, good))
-            motion = float(mag.std())
-            clipped = bool(np.abs(good).max() >= 0.99 * self._s.acc_full_scale_g)
+            mean = float(mag.sum()) / mag.size
+            motion = math.sqrt(max(float(mag @ mag) / mag.size - mean * mean, 0.0))
+            hi_v, lo_v = good.max(axis=1), good.min(axis=1)
+            clipped = max(float(hi_v.max()), -float(lo_v.min())) >= 0.99 * self._s.acc_full_scale_g
             # Bit-identical readings on every axis for a whole second: a real sensor on a body
             # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
-            static = bool(np.ptp(good, axis=1).max() == 0.0)
-        y = self._project(y3[:3], motion)
-        noise = _rms(self._axis @ y3[3:]) * self._noise_scale if y3.shape[1] else None
+            static = bool((hi_v == lo_v).all())
+        y3 = y6[:3]
+        if y3.shape[1] and motion is not None and motion < self._s.gross_motion_g:
+            self._learn_axis(y3)
         return Second(
             tick=tick,
-            coverage=coverage,
-            y=y,
+            coverage=self._coverage(seg),
+            y=self._axis @ y3,
             t=t,
             motion_g=motion,
             clipped=clipped,
             static=static,
-            noise=noise,
+            noise=self._noise(self._axis @ y6[3:]),
         )
 
-    def _project(self, y3: FloatArray, motion: float | None) -> FloatArray:
-        """Project onto the principal axis of recent still, band-passed acceleration."""
-        if y3.shape[1] and motion is not None and motion < self._s.gross_motion_g:
-            self._cov.append(y3 @ y3.T)
-            total = np.sum(self._cov, axis=0)
-            _, vecs = np.linalg.eigh(total)
-            axis = vecs[:, -1]
+    def _learn_axis(self, y3: FloatArray) -> None:
+        """Track the principal axis of recent still, band-passed acceleration."""
+        cov = y3 @ y3.T
+        self._covs.append(cov)
+        self._cov_sum += cov
+        if len(self._covs) > _PCA_WINDOW_S:
+            self._cov_sum -= self._covs.popleft()
+        self._since_eig += 1
+        if self._since_eig >= _PCA_REFRESH_S:
+            self._since_eig = 0
+            axis = np.linalg.eigh(self._cov_sum)[1][:, -1]
+        else:
+            axis = self._cov_sum @ self._axis
+        norm = float(np.sqrt(axis @ axis))
+        if norm > 0.0:
+            axis = axis / norm
             # Keep the sign stable so the waveform does not flip between seconds.
             self._axis = axis if float(axis @ self._axis) >= 0 else -axis
-        out: FloatArray = self._axis @ y3
-        return out
