@@ -11,8 +11,10 @@ from firmware_bridge.wire import AlertBody, AlertKind, Envelope, Severity, TextV
 
 
 class AlertState(StrEnum):
-    """Where an alert is in its lifecycle; a new alert is triggered."""
+    """Where an alert is in its lifecycle (see :mod:`server.domain.lifecycle`)."""
 
+    CHECKING_IN = "checking_in"
+    NOTED = "noted"
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
     EN_ROUTE = "en_route"
