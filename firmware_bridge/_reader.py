@@ -16,7 +16,6 @@ _U16_BE: Final = struct.Struct(">H")
 _I16_LE: Final = struct.Struct("<h")
 _U32_LE: Final = struct.Struct("<I")
 _U64_LE: Final = struct.Struct("<Q")
-_F32_LE: Final = struct.Struct("<f")
 
 
 class Reader:
@@ -84,11 +83,6 @@ class Reader:
         value: int = _U64_LE.unpack_from(self._data, self._need(8))[0]
         return value
 
-    def f32(self) -> float:
-        """Read a little-endian IEEE-754 float32."""
-        value: float = _F32_LE.unpack_from(self._data, self._need(4))[0]
-        return value
-
     def signed(self, width_bytes: int) -> int:
         """Read a little-endian two's-complement integer of ``width_bytes`` bytes."""
         return int.from_bytes(self.take(width_bytes), "little", signed=True)
@@ -123,11 +117,6 @@ def pack_u32(value: int) -> bytes:
 def pack_u64(value: int) -> bytes:
     """Encode a little-endian uint64."""
     return _U64_LE.pack(value)
-
-
-def pack_f32(value: float) -> bytes:
-    """Encode a little-endian IEEE-754 float32."""
-    return _F32_LE.pack(value)
 
 
 def check_length(codec: str, length: int, limit: int) -> int:
