@@ -32,6 +32,7 @@ from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, super
 from edge.transport import DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import (
     AccelSamples,
+    AlertLevel,
     FrameError,
     HeartRateMeasurement,
     PlxContinuous,
@@ -40,6 +41,7 @@ from firmware_bridge import (
     decode_heart_rate,
     decode_plx_continuous,
     decode_wearable,
+    encode_alert_level,
     frames_dropped,
 )
 from firmware_bridge._wearable import DATA_CHAR_UUID, MG_PER_G
@@ -51,6 +53,7 @@ _LOGGER = logging.getLogger(__name__)
 HEART_RATE_MEASUREMENT_UUID: Final = "00002a37-0000-1000-8000-00805f9b34fb"
 PLX_CONTINUOUS_UUID: Final = "00002a5f-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL_UUID: Final = "00002a19-0000-1000-8000-00805f9b34fb"
+ALERT_LEVEL_UUID: Final = "00002a06-0000-1000-8000-00805f9b34fb"
 ODART_DATA_UUID: Final = DATA_CHAR_UUID
 DATA_UUIDS: Final = (HEART_RATE_MEASUREMENT_UUID, PLX_CONTINUOUS_UUID, ODART_DATA_UUID)
 
@@ -208,6 +211,7 @@ class BleakDeviceLink:
         self._last_seq: int | None = None
         self.frames_dropped = 0
         self.connections = 0
+        self._client: BleakClient | None = None
 
     def stream(self) -> AsyncIterator[LinkEvent]:
         """Yield samples and status changes until cancelled, reconnecting as needed."""
@@ -233,6 +237,7 @@ class BleakDeviceLink:
         device = await self._scanner.wait_for(self.address, self.scan_wait_s)
         queue: asyncio.Queue[object] = asyncio.Queue()
         client = await self._connect(device, queue)
+        self._client = client
         try:
             await self._subscribe(client, queue)
             yield self._status()
@@ -252,9 +257,32 @@ class BleakDeviceLink:
                 assert isinstance(item, SampleBlock | DeviceStatus)
                 yield item
         finally:
+            self._client = None
             with contextlib.suppress(BleakError, TimeoutError, OSError):
                 async with asyncio.timeout(GATT_TIMEOUT_S):
                     await client.disconnect()
+
+    async def alert(self, level: AlertLevel) -> bool:
+        """Make the wearable buzz: write ``level`` to its Immediate Alert service (0x2A06).
+
+        Returns:
+            ``True`` if written; ``False`` if the device is not connected right now or has no
+            Immediate Alert service. Never raises for a device that misbehaves.
+        """
+        client = self._client
+        if client is None or not client.is_connected:
+            return False
+        char = client.services.get_characteristic(ALERT_LEVEL_UUID)
+        if char is None:
+            return False
+        try:
+            async with asyncio.timeout(GATT_TIMEOUT_S):
+                # IAS defines Alert Level as write-without-response (IAS 1.0 §3.1).
+                await client.write_gatt_char(char, encode_alert_level(level), response=False)
+        except (BleakError, TimeoutError) as exc:
+            _LOGGER.warning("device %s: alert not written: %s", self.device_id, exc)
+            return False
+        return True
 
     async def _connect(self, device: BLEDevice, queue: asyncio.Queue[object]) -> BleakClient:
         def lost(_client: BleakClient) -> None:

@@ -39,6 +39,8 @@ HRS_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
 HRM_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
 BAS_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 BATTERY_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+IAS_UUID = "00001802-0000-1000-8000-00805f9b34fb"
+ALERT_LEVEL_UUID = "00002a06-0000-1000-8000-00805f9b34fb"
 # The emulated firmware notifies at 10 Hz: fast enough for quick tests, slow enough for 2 cores.
 NOTIFY_PERIOD_S = 0.1
 ACC_FS_HZ = 25
@@ -97,6 +99,7 @@ class _Characteristic(ServiceInterface):
         self._flags = flags
         self.value = value
         self.notifying = False
+        self.writes: list[bytes] = []
 
     @dbus_method()
     def ReadValue(self, options: DBusDict) -> DBusBytes:
@@ -105,6 +108,7 @@ class _Characteristic(ServiceInterface):
     @dbus_method()
     def WriteValue(self, value: DBusBytes, options: DBusDict):
         self.value = bytes(value)
+        self.writes.append(self.value)
 
     @dbus_method()
     def StartNotify(self):
@@ -164,7 +168,12 @@ class EmulatedWearable:
     async def start(self) -> None:
         bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM).connect()
         self._bus = bus
-        services = {HRS_UUID: "service0", BAS_UUID: "service1", SERVICE_UUID: "service2"}
+        services = {
+            HRS_UUID: "service0",
+            BAS_UUID: "service1",
+            SERVICE_UUID: "service2",
+            IAS_UUID: "service3",
+        }
         chars = [
             (HRS_UUID, HRM_UUID, ["notify"], b""),
             (
@@ -174,6 +183,7 @@ class EmulatedWearable:
                 encode_battery_level(BatteryLevel(BATTERY_PCT)),
             ),
             (SERVICE_UUID, DATA_CHAR_UUID, ["notify"], b""),
+            (IAS_UUID, ALERT_LEVEL_UUID, ["write-without-response"], b"\x00"),
         ]
         for uuid, name in services.items():
             bus.export(f"{self.app_path}/{name}", _Service(uuid))
@@ -194,6 +204,12 @@ class EmulatedWearable:
         introspection = await self._bus.introspect("org.bluez", path)
         proxy = self._bus.get_proxy_object("org.bluez", path, introspection)
         return proxy.get_interface(name)
+
+    @property
+    def alerts(self) -> list[bytes]:
+        """Alert Level values the central wrote to the Immediate Alert service."""
+        char = self._chars.get(ALERT_LEVEL_UUID)
+        return [] if char is None else char.writes
 
     def pause(self, paused: bool = True) -> None:
         """Stay connected but stop notifying (a hung firmware), or resume."""

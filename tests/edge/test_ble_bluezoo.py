@@ -21,6 +21,7 @@ import pytest
 from edge.ble import BleakDeviceLink, BleScanner
 from edge.supervisor import BackoffPolicy
 from edge.transport import DeviceStatus, LinkEvent, LinkState
+from firmware_bridge import AlertLevel
 from firmware_bridge.samples import Channel, SampleBlock
 from tests.bluez.harness import BluezStandIn, dbus_daemon_path, drop_link
 from tests.bluez.wearable import BATTERY_PCT, BPM, EmulatedWearable
@@ -149,6 +150,8 @@ def test_ble_wearable_streams_vanishes_and_resumes(
                 )
                 assert _states(recorder.since(back_at))[0] is LinkState.CONNECTED
                 assert link.connections >= 2  # a reconnect raced the departure at most once
+                await wearable.stop()
+                assert not await link.alert(AlertLevel.MILD_ALERT)  # gone: reported, not raised
                 return resumed_s
             finally:
                 await recorder.close()
@@ -173,6 +176,9 @@ def test_ble_silent_wearable_reports_no_data_and_resubscribes(bluez: BluezStandI
             recorder = _Recorder(link)
             try:
                 await recorder.wait("first data", _streaming(recorder, 0.0), 20.0)
+                assert await link.alert(AlertLevel.HIGH_ALERT)  # buzz the wearer
+                await asyncio.sleep(0.2)
+                assert wearable.alerts == [b"\x02"]
                 wearable.pause()  # hung firmware: still connected, nothing sent
                 hung_at = time.monotonic()
                 await recorder.wait(
