@@ -1,0 +1,182 @@
+"""Real breathing from the respiration belt shipped in the ``biopeaks`` wheel, with apnoeas and
+slowed stretches injected at seeded random times (benchmark code).
+
+The recording (``OSmontage0J.txt``: BITalino RESPBIT belt, 1 kHz, 85 min of clean breathing) is
+read from the installed package; it is never copied into this repository (GPL).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+Arr = npt.NDArray[np.float64]
+
+RAW_FS_HZ = 1000
+FS_HZ = 25.0
+"""The belt is decimated to the detector's internal rate, as a BLE belt would send it."""
+WARMUP_S = 300.0
+"""No injection in the first five minutes: the detector learns the person's baseline there."""
+GAP_S = 150.0
+"""Injected events are at least this far apart, so each is scored on its own."""
+
+
+@dataclass(frozen=True)
+class Belt:
+    """The clean recording at :data:`FS_HZ` and its reference breaths (offline, biopeaks)."""
+
+    x: Arr
+    peaks_s: Arr
+    troughs_s: Arr
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording."""
+        return self.x.size / FS_HZ
+
+    @property
+    def amplitude(self) -> float:
+        """Median breath swing (peak to next trough), signal units."""
+        idx_p = np.round(self.peaks_s * FS_HZ).astype(int)
+        idx_t = np.round(self.troughs_s * FS_HZ).astype(int)
+        n = min(idx_p.size, idx_t.size)
+        return float(np.median(np.abs(self.x[idx_p[:n]] - self.x[idx_t[:n]])))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One belt recording with injected events and their truth.
+
+    Attributes:
+        x: the signal at :data:`FS_HZ`.
+        apnoeas: ``(onset_s, end_s)`` of each injected apnoea (onset = end of the last breath).
+        slowed: ``(start_s, end_s, rate_bpm)`` of each slowed stretch.
+    """
+
+    x: Arr
+    apnoeas: list[tuple[float, float]]
+    slowed: list[tuple[float, float, float]]
+
+    @property
+    def t(self) -> Arr:
+        """Sample times."""
+        return np.arange(self.x.size) / FS_HZ
+
+
+def recording_path() -> Path:
+    """Where the installed biopeaks wheel keeps the belt recording.
+
+    Raises:
+        FileNotFoundError: biopeaks 1.4.1 is not installed (``pip install -e '.[bench]'``).
+    """
+    spec = importlib.util.find_spec("biopeaks")
+    if spec is None or not spec.submodule_search_locations:
+        message = "biopeaks is not installed: pip install -e '.[bench]'"
+        raise FileNotFoundError(message)
+    path = Path(next(iter(spec.submodule_search_locations))) / "tests/testdata/OSmontage0J.txt"
+    if not path.is_file():
+        message = f"belt recording not found at {path}"
+        raise FileNotFoundError(message)
+    return path
+
+
+def load(limit_s: float | None = None) -> Belt:
+    """Read the belt (column A2), decimate to 25 Hz and find reference breaths offline."""
+    from biopeaks.resp import resp_extrema
+
+    raw = np.loadtxt(recording_path(), comments="#", usecols=5)
+    if limit_s is not None:
+        raw = raw[: int(limit_s * RAW_FS_HZ)]
+    extrema = np.asarray(resp_extrema(raw, RAW_FS_HZ))
+    smooth = signal.sosfiltfilt(signal.butter(2, 1.0, fs=RAW_FS_HZ, output="sos"), raw)
+    values = smooth[extrema]
+    is_peak = np.zeros(extrema.size, dtype=bool)
+    is_peak[1:-1] = (values[1:-1] > values[:-2]) & (values[1:-1] > values[2:])
+    is_peak[0] = extrema.size > 1 and values[0] > values[1]
+    is_peak[-1] = extrema.size > 1 and values[-1] > values[-2]
+    x = signal.resample_poly(raw, 1, int(RAW_FS_HZ / FS_HZ))
+    return Belt(
+        x=x.astype(np.float64),
+        peaks_s=extrema[is_peak] / RAW_FS_HZ,
+        troughs_s=extrema[~is_peak] / RAW_FS_HZ,
+    )
+
+
+def _apnoea_segment(
+    level: float, d_s: float, amp: float, noise: float, rng: np.random.Generator
+) -> Arr:
+    """A flat stretch at the end-expiratory level with cardiogenic ripple, drift and noise."""
+    t = np.arange(round(d_s * FS_HZ)) / FS_HZ
+    cardiac = 0.03 * amp * np.sin(2 * np.pi * rng.uniform(1.0, 1.5) * t + rng.uniform(0, 6.3))
+    drift = 0.05 * amp * rng.choice([-1.0, 1.0]) * np.sin(np.pi * t / d_s)
+    out: Arr = level + cardiac + drift + rng.normal(0.0, noise, t.size)
+    return out
+
+
+def _noise_level(x: Arr) -> float:
+    d2 = x[2:] - 2 * x[1:-1] + x[:-2]
+    return float(np.median(np.abs(d2)) / 0.6745 / np.sqrt(6.0))
+
+
+def inject(
+    belt: Belt,
+    rng: np.random.Generator,
+    *,
+    n_apnoea: int = 8,
+    n_slowed: int = 4,
+    apnoea_s: tuple[float, float] = (15.0, 60.0),
+    slow_factor: tuple[float, float] = (2.5, 3.5),
+    slowed_s: float = 120.0,
+) -> Trial:
+    """Insert apnoeas and slowed stretches at random end-expiratory troughs.
+
+    Apnoeas are inserted (the recording grows) so breathing resumes exactly where it stopped;
+    a slowed stretch replaces a piece of real breathing by the same piece time-stretched.
+    """
+    amp = belt.amplitude
+    noise = _noise_level(belt.x)
+    candidates = belt.troughs_s[
+        (belt.troughs_s > WARMUP_S) & (belt.troughs_s < belt.duration_s - 200)
+    ]
+    chosen: list[float] = []
+    for t in rng.permutation(candidates):
+        if len(chosen) == n_apnoea + n_slowed:
+            break
+        if all(abs(t - c) > GAP_S for c in chosen):
+            chosen.append(float(t))
+    kinds = rng.permutation(["apnoea"] * n_apnoea + ["slowed"] * n_slowed)[: len(chosen)]
+    plan = sorted(zip(chosen, kinds, strict=True))
+    pieces: list[Arr] = []
+    apnoeas: list[tuple[float, float]] = []
+    slowed: list[tuple[float, float, float]] = []
+    pos = 0  # index into belt.x
+    out_len = 0
+    for t_s, kind in plan:
+        i = round(t_s * FS_HZ)
+        pieces.append(belt.x[pos:i])
+        out_len += i - pos
+        pos = i
+        if kind == "apnoea":
+            d = float(rng.uniform(*apnoea_s))
+            seg = _apnoea_segment(float(belt.x[i]), d, amp, noise, rng)
+            apnoeas.append((out_len / FS_HZ, (out_len + seg.size) / FS_HZ))
+        else:
+            factor = float(rng.uniform(*slow_factor))
+            later = belt.troughs_s[belt.troughs_s >= t_s + slowed_s / factor]
+            j = round(later[0] * FS_HZ)
+            piece = belt.x[i:j]
+            n_out = round(piece.size * factor)
+            seg = np.interp(np.linspace(0, piece.size - 1, n_out), np.arange(piece.size), piece)
+            inside = belt.peaks_s[(belt.peaks_s >= t_s) & (belt.peaks_s < later[0])]
+            ibi = float(np.median(np.diff(inside))) if inside.size > 2 else 60.0 / 18.0
+            slowed.append((out_len / FS_HZ, (out_len + n_out) / FS_HZ, 60.0 / (ibi * factor)))
+            pos = j
+        pieces.append(seg)
+        out_len += seg.size
+    pieces.append(belt.x[pos:])
+    return Trial(x=np.concatenate(pieces), apnoeas=apnoeas, slowed=slowed)
