@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -13,11 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 from server.config import Settings
 from server.dispatch import Dispatcher
+from server.escalation import Escalator
 from server.ingest import Ingest
 from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
 from server.store.db import Store
-from server.web import api, panel
+from server.web import actions, api, panel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,28 +44,38 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store or Store(settings.database)
         app.state.hub = LiveHub()
+        db: Store = app.state.store
+        key = settings.secret_key or db.secret("action_links", lambda: secrets.token_hex(32))
         dispatcher = Dispatcher(
-            settings, app.state.store, app.state.hub, notifier or AppriseNotifier(), now
+            settings, db, app.state.hub, notifier or AppriseNotifier(), key.encode(), now
         )
-        app.state.dispatcher = dispatcher
-        app.state.ingest = Ingest(
-            settings.mqtt, app.state.store, app.state.hub, dispatcher.submit, now
+        escalator = Escalator(settings, db, app.state.hub, dispatcher, now=now)
+        ingest = Ingest(
+            settings.mqtt, db, app.state.hub, escalator.admit, escalator.edge_update, now
         )
-        dispatcher.resume_unsent()
-        ingest_task = asyncio.create_task(app.state.ingest.run(), name="ingest")
+        escalator.set_command_sender(ingest.send_command)
+        app.state.dispatcher, app.state.escalator, app.state.ingest = dispatcher, escalator, ingest
+        app.state.link_key = key.encode()
+        escalator.resume()
+        tasks = [
+            asyncio.create_task(ingest.run(), name="ingest"),
+            asyncio.create_task(escalator.run(), name="escalation"),
+        ]
         try:
             yield
         finally:
-            ingest_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ingest_task
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await dispatcher.aclose()
             if store is None:
                 app.state.store.close()
 
     app = FastAPI(title="ODART server", lifespan=lifespan)
     app.state.settings = settings
+    app.state.now = now
     app.include_router(api.router)
+    app.include_router(actions.router)
     app.include_router(panel.router)
     app.mount("/static", StaticFiles(directory=panel.STATIC_DIR), name="static")
     return app

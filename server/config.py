@@ -7,12 +7,22 @@ after start-up reads the environment or the file again.
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from firmware_bridge.wire import ID_PATTERN
+from server.domain.hours import OperatingHours
+from server.domain.lifecycle import EscalationPolicy
 from server.errors import ConfigError
 
 
@@ -38,12 +48,21 @@ class HttpConfig(_Strict):
 
 
 class ResponderConfig(_Strict):
-    """A person or team to page; ``urls`` are apprise URLs in order of preference."""
+    """A person or team to page; ``urls`` are apprise URLs in order of preference.
+
+    ``level`` is the escalation level at which they are added; ``sites`` limits them to some
+    sites (empty: every site).
+    """
 
     id: str
     name: str
     urls: list[str] = Field(min_length=1)
     level: int = Field(default=0, ge=0, le=9)
+    sites: list[str] = Field(default_factory=list)
+
+    def serves(self, site_id: str) -> bool:
+        """Whether this responder covers ``site_id``."""
+        return not self.sites or site_id in self.sites
 
     @field_validator("id")
     @classmethod
@@ -61,12 +80,62 @@ class RoomConfig(_Strict):
     label: str
 
 
+class EscalationConfig(_Strict):
+    """How fast alerts climb a site's levels (seconds); defaults from the research notes."""
+
+    level_timeouts_s: list[float] = Field(default=[60.0, 60.0, 90.0], min_length=1)
+    ack_to_en_route_s: float = Field(default=60.0, gt=0)
+    en_route_to_on_scene_s: float = Field(default=180.0, gt=0)
+    checkin_grace_s: float = Field(default=10.0, ge=0)
+
+    @field_validator("level_timeouts_s")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(v <= 0 for v in value):
+            message = "every level timeout must be positive"
+            raise ValueError(message)
+        return value
+
+    def policy(self) -> EscalationPolicy:
+        """The pure policy value."""
+        return EscalationPolicy(
+            tuple(self.level_timeouts_s),
+            self.ack_to_en_route_s,
+            self.en_route_to_on_scene_s,
+            self.checkin_grace_s,
+        )
+
+
+class HoursConfig(_Strict):
+    """When non-urgent messages (low battery, device faults) may go out, in the site's zone."""
+
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
+    timezone: str = "Europe/London"
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4, 5, 6], min_length=1)
+
+    def hours(self) -> OperatingHours:
+        """The pure value; raises ValueError for an unknown zone or weekday."""
+        return OperatingHours(self.opens, self.closes, self.timezone, frozenset(self.weekdays))
+
+    @model_validator(mode="after")
+    def _valid(self) -> HoursConfig:
+        try:
+            self.hours()
+        except (ValueError, KeyError) as error:
+            message = f"invalid operating hours: {error}"
+            raise ValueError(message) from None
+        return self
+
+
 class SiteConfig(_Strict):
     """A hostel or supported-housing site."""
 
     id: str
     name: str
     rooms: list[RoomConfig] = Field(default_factory=list)
+    escalation: EscalationConfig = EscalationConfig()
+    hours: HoursConfig = HoursConfig()
 
 
 class Settings(_Strict):
@@ -77,6 +146,25 @@ class Settings(_Strict):
     http: HttpConfig = HttpConfig()
     sites: list[SiteConfig] = Field(default_factory=list)
     responders: list[ResponderConfig] = Field(default_factory=list)
+    secret_key: str | None = Field(default=None, min_length=32)
+    """Signs action links. Unset: a random key is made once and kept in the database."""
+    action_link_ttl_s: float = Field(default=3600.0, gt=0)
+    """How long a push's acknowledge / on-my-way links work."""
+    edge_offline_grace_s: float = Field(default=60.0, ge=0)
+    """An edge must stay offline this long before staff are alerted (absorbs Wi-Fi blips)."""
+    low_battery_pct: float = Field(default=20.0, gt=0, lt=100)
+    battery_cleared_pct: float = Field(default=80.0, gt=0, le=100)
+
+    def site(self, site_id: str) -> SiteConfig:
+        """The configured site, or defaults for a site the server was not told about."""
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        return SiteConfig(id=site_id, name=site_id)
+
+    def responders_for(self, site_id: str) -> list[ResponderConfig]:
+        """Responders covering ``site_id``."""
+        return [r for r in self.responders if r.serves(site_id)]
 
     def room_label(self, site_id: str, room_id: str | None) -> str:
         """The label staff know a room by, or a neutral fallback."""

@@ -22,12 +22,15 @@ from firmware_bridge.errors import WireError
 from firmware_bridge.wire import (
     AckBody,
     AlertBody,
+    AlertUpdate,
+    CommandBody,
     DeviceBody,
     Envelope,
     IdMinter,
     MessageKind,
     StatusBody,
     TopicKind,
+    UpdateBody,
     decode_message,
     encode_envelope,
     topic_filter,
@@ -61,7 +64,8 @@ class Ingest:
         mqtt: the broker.
         store: where rows go.
         hub: live updates for panels.
-        on_new_alert: called (on the loop) once per newly stored alert, after its commit.
+        admit: stores a new alert (with its lifecycle) and pages; False for a redelivery.
+        on_update: applies an edge's update to an alert.
         now: wall clock.
     """
 
@@ -70,14 +74,17 @@ class Ingest:
         mqtt: MqttConfig,
         store: Store,
         hub: LiveHub,
-        on_new_alert: Callable[[Alert], None],
+        admit: Callable[[Alert], bool],
+        on_update: Callable[[str, AlertUpdate], bool],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._mqtt = mqtt
         self._store = store
         self._hub = hub
-        self._on_new_alert = on_new_alert
+        self._admit = admit
+        self._on_update = on_update
         self._now = now
+        self._client: aiomqtt.Client | None = None
         self._minter = IdMinter()
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()
@@ -108,12 +115,16 @@ class Ingest:
             socket_options=[_NODELAY],
         )
         async with client:
+            self._client = client
             await client.subscribe(topic_filter(TopicKind.EVENT), qos=1)
             await client.subscribe(topic_filter(TopicKind.STATUS), qos=1)
             self.connected.set()
             _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
-            async for message in client.messages:
-                await self.handle(client, str(message.topic), message.payload)
+            try:
+                async for message in client.messages:
+                    await self.handle(client, str(message.topic), message.payload)
+            finally:
+                self._client = None
 
     async def handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
         """Check, store and ack one message; never raises for bad input."""
@@ -132,12 +143,14 @@ class Ingest:
         match envelope.body:
             case AlertBody():
                 alert = alert_from_envelope(envelope, stored_at)
-                if self._store.insert_alert(alert):
+                if self._admit(alert):
                     self.counts["alerts"] += 1
-                    self._hub.publish({"type": "alert", "id": alert.alert_id})
-                    self._on_new_alert(alert)
                 else:
                     self.counts["duplicates"] += 1
+                await self._ack(client, envelope, stored_at)
+            case UpdateBody() as body:
+                self._on_update(body.of, body.update)
+                self.counts["updates"] += 1
                 await self._ack(client, envelope, stored_at)
             case DeviceBody() as body:
                 if not self._store.insert_device_event(
@@ -168,6 +181,25 @@ class Ingest:
             case _:
                 self.counts["rejected"] += 1
                 _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
+
+    async def send_command(self, site_id: str, edge_id: str, body: CommandBody) -> None:
+        """Publish a command to one edge (QoS 1); logged and dropped if the broker is away."""
+        client = self._client
+        if client is None:
+            _LOGGER.warning(
+                "not connected: command %s to %s/%s not sent", body.command, site_id, edge_id
+            )
+            return
+        envelope = Envelope(
+            msg_id=self._minter.mint(int(self._now().timestamp() * 1000), os.urandom(10)),
+            kind=MessageKind.CMD,
+            site_id=site_id,
+            edge_id=edge_id,
+            created_at=self._now(),
+            body=body,
+        )
+        async with asyncio.timeout(NETWORK_TIMEOUT_S):
+            await client.publish(str(envelope.topic), encode_envelope(envelope), qos=1)
 
     async def _ack(self, client: aiomqtt.Client, envelope: Envelope, stored_at: datetime) -> None:
         ack = Envelope(

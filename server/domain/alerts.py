@@ -69,6 +69,13 @@ class Alert:
     published_at: datetime | None = None
     evidence: dict[str, TextValue] = field(default_factory=dict)
     state: AlertState = AlertState.TRIGGERED
+    checkin_s: float | None = None
+    level: int = 0
+    deadline: datetime | None = None
+    assignee: str | None = None
+    outcome: str | None = None
+    origin: str = "edge"
+    """``edge`` (a detection), ``server`` (device health), or ``test`` (training)."""
 
 
 def should_page(alert: Alert) -> bool:
@@ -96,7 +103,17 @@ def alert_from_envelope(envelope: Envelope, stored_at: datetime) -> Alert:
         room_id=body.room_id,
         published_at=envelope.sent_at,
         evidence=dict(body.evidence),
+        checkin_s=body.checkin_s,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PushAction:
+    """A button on a push: a label and the link it opens or POSTs to."""
+
+    label: str
+    url: str
+    post: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +122,41 @@ class Push:
 
     title: str
     body: str
+    actions: tuple[PushAction, ...] = ()
+    click_url: str | None = None
 
 
-def compose_push(alert: Alert, room_label: str, alert_url: str) -> Push:
-    """Words for a push about ``alert``: no names, no health values, a link to the alert."""
+def compose_push(
+    alert: Alert,
+    room_label: str,
+    alert_url: str,
+    actions: tuple[PushAction, ...] = (),
+    *,
+    repeat: bool = False,
+) -> Push:
+    """Words for a push about ``alert``: no names, no health values, links to act and open.
+
+    Channels without buttons get the action links in the text.
+    """
     label = KIND_LABELS[alert.kind]
     urgency = "URGENT" if alert.severity is Severity.CRITICAL else "Check"
-    prefix = "TEST - " if alert.kind is AlertKind.TEST else ""
+    prefix = "TEST - " if alert.kind is AlertKind.TEST or alert.origin == "test" else ""
+    again = " (still unanswered)" if repeat else ""
+    lines = [f"{room_label}: {label}{again}."]
+    lines += [f"{action.label}: {action.url}" for action in actions]
+    lines.append(f"Open {alert_url}")
     return Push(
         title=f"{prefix}{urgency}: {room_label}",
-        body=f"{room_label}: {label}. Open {alert_url}",
+        body="\n".join(lines),
+        actions=actions,
+        click_url=alert_url,
+    )
+
+
+def compose_claim(room_label: str, responder_name: str, alert_url: str) -> Push:
+    """Tells the other responders who is going, so they do not all run."""
+    return Push(
+        title=f"{responder_name} is responding: {room_label}",
+        body=f"{responder_name} has taken the alert in {room_label}. Open {alert_url}",
+        click_url=alert_url,
     )

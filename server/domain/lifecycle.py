@@ -183,9 +183,7 @@ def _at(now: datetime, seconds: float) -> datetime:
 
 
 def _trigger(policy: EscalationPolicy, now: datetime, reason: str) -> Transition:
-    after = Lifecycle(
-        AlertState.TRIGGERED, 0, 0, _at(now, policy.timeout_s(0)), TimerKind.ESCALATE
-    )
+    after = Lifecycle(AlertState.TRIGGERED, 0, 0, _at(now, policy.timeout_s(0)), TimerKind.ESCALATE)
     return Transition(after, reason, Page(0, everyone_up_to=False, reason=reason))
 
 
@@ -219,12 +217,16 @@ def act(
     match action:
         case Action.ACK:
             after = replace(
-                current, state=target, deadline=_at(now, policy.ack_to_en_route_s),
+                current,
+                state=target,
+                deadline=_at(now, policy.ack_to_en_route_s),
                 timer=TimerKind.EN_ROUTE_STALL,
             )
         case Action.EN_ROUTE:
             after = replace(
-                current, state=target, deadline=_at(now, policy.en_route_to_on_scene_s),
+                current,
+                state=target,
+                deadline=_at(now, policy.en_route_to_on_scene_s),
                 timer=TimerKind.ON_SCENE_STALL,
             )
         case _:
@@ -261,8 +263,11 @@ def expire(current: Lifecycle, policy: EscalationPolicy, now: datetime) -> Trans
             return _escalate(current, policy, now, "on the way but not arrived")
         case TimerKind.NOTIFY_LATER if current.state is AlertState.NOTED:
             after = replace(current, deadline=None, timer=None)
-            return Transition(after, "operating hours: notifying staff",
-                              Page(0, everyone_up_to=False, reason="within operating hours"))
+            return Transition(
+                after,
+                "operating hours: notifying staff",
+                Page(0, everyone_up_to=False, reason="within operating hours"),
+            )
     return Rejection(f"a {current.timer.value} timer does not apply to {current.state.value}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 from typing import Final
 
 import apprise
@@ -16,6 +17,24 @@ _LOGGER = logging.getLogger(__name__)
 
 SEND_TIMEOUT_S: Final = 15.0
 """Whole-call limit per channel, so a hung provider moves us on to the next channel quickly."""
+
+
+def with_buttons(url: str, push: Push) -> str:
+    """``url`` with the push's buttons and click-through for channels that show them (ntfy)."""
+    if channel_of(url) not in {"ntfy", "ntfys"} or not (push.actions or push.click_url):
+        return url
+    params = {}
+    if push.actions:
+        # ntfy allows three buttons: "http" POSTs to our link, "view" opens it.
+        params["actions"] = "; ".join(
+            f"{'http' if a.post else 'view'}, {a.label}, {a.url}"
+            + (", method=POST, clear=true" if a.post else "")
+            for a in push.actions[:3]
+        )
+    if push.click_url:
+        params["click"] = push.click_url
+    joiner = "&" if "?" in url else "?"
+    return url + joiner + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
 def channel_of(url: str) -> str:
@@ -32,7 +51,7 @@ class AppriseNotifier:
         for url in responder.urls:
             channel = channel_of(url)
             sender = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=SEND_TIMEOUT_S))
-            if not sender.add(url):
+            if not sender.add(with_buttons(url, push)):
                 deliveries.append(Delivery(responder.id, channel, ok=False, detail="invalid URL"))
                 continue
             try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,14 @@ import sqlite_utils
 
 from firmware_bridge.wire import AlertKind, Severity, format_utc, parse_utc
 from server.domain.alerts import Alert, AlertState
+from server.domain.lifecycle import Lifecycle, TimerKind
 from server.store.migrations import migrate
+
+_CLOSED = (AlertState.RESOLVED.value, AlertState.CANCELLED.value)
+
+
+class TokenAlreadyUsed(Exception):
+    """An action link was used before; each works once."""
 
 
 class Store:
@@ -46,8 +53,13 @@ class Store:
 
     # -- alerts -------------------------------------------------------------------------------
 
-    def insert_alert(self, alert: Alert) -> bool:
-        """Store ``alert`` and commit; False (and nothing written) if its id is already stored."""
+    def insert_alert(self, alert: Alert, life: Lifecycle | None = None, note: str = "") -> bool:
+        """Store ``alert`` with its starting lifecycle and commit.
+
+        Returns:
+            False (and nothing written) if an alert with its id is already stored.
+        """
+        life = life or Lifecycle(alert.state)
         row = {
             "id": alert.alert_id,
             "site_id": alert.site_id,
@@ -57,12 +69,14 @@ class Store:
             "room_id": alert.room_id,
             "kind": alert.kind.value,
             "severity": alert.severity.value,
-            "state": alert.state.value,
             "detected_at": format_utc(alert.detected_at),
             "onset_at": format_utc(alert.onset_at),
             "published_at": None if alert.published_at is None else format_utc(alert.published_at),
             "stored_at": format_utc(alert.stored_at),
             "evidence": json.dumps(alert.evidence),
+            "checkin_s": alert.checkin_s,
+            "origin": alert.origin,
+            **_life_columns(life),
         }
         with self.db.conn:
             cursor = self.db.execute(
@@ -73,7 +87,110 @@ class Store:
             inserted = cursor.rowcount == 1
             if inserted:
                 self._timeline(alert.alert_id, alert.stored_at, "stored", "")
+                if note:
+                    self._timeline(alert.alert_id, alert.stored_at, life.state.value, note)
         return inserted
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def lifecycle(self, alert_id: str) -> tuple[Lifecycle, int] | None:
+        """An alert's lifecycle and its version (for compare-and-set)."""
+        rows = list(
+            self.db.query(
+                "SELECT state, level, cycle, deadline, timer, version FROM alerts WHERE id = ?",
+                [alert_id],
+            )
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        deadline = None if row["deadline"] is None else parse_utc(row["deadline"])
+        timer = None if row["timer"] is None else TimerKind(row["timer"])
+        life = Lifecycle(AlertState(row["state"]), row["level"], row["cycle"], deadline, timer)
+        return life, int(row["version"])
+
+    def commit_transition(
+        self,
+        alert_id: str,
+        version: int,
+        after: Lifecycle,
+        at: datetime,
+        event: str,
+        detail: str = "",
+        *,
+        assignee: str | None = None,
+        outcome: str | None = None,
+        outcome_detail: dict[str, Any] | None = None,
+        token_nonce: str | None = None,
+    ) -> bool:
+        """Compare-and-set: apply ``after`` only if the alert is still at ``version``.
+
+        The timeline entry, the claim of a single-use token and the change commit together.
+
+        Returns:
+            False if another transition got there first (nothing written).
+
+        Raises:
+            TokenAlreadyUsed: ``token_nonce`` was used before (nothing written).
+        """
+        columns = _life_columns(after)
+        if assignee is not None:
+            columns["assignee"] = assignee
+        if outcome is not None:
+            columns["outcome"] = outcome
+            columns["outcome_detail"] = json.dumps(outcome_detail or {})
+        if after.state.value in _CLOSED:
+            columns["closed_at"] = format_utc(at)
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        with self.db.conn:
+            if token_nonce is not None:
+                try:
+                    self.db.execute(
+                        "INSERT INTO used_tokens (nonce, alert_id, used_at) VALUES (?, ?, ?)",
+                        [token_nonce, alert_id, format_utc(at)],
+                    )
+                except sqlite3.IntegrityError:
+                    raise TokenAlreadyUsed(token_nonce) from None
+            cursor = self.db.execute(
+                f"UPDATE alerts SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
+                [*columns.values(), alert_id, version],
+            )
+            if cursor.rowcount != 1:
+                self.db.conn.rollback()
+                return False
+            self._timeline(alert_id, at, event, detail)
+        return True
+
+    def note(self, alert_id: str, at: datetime, event: str, detail: str = "") -> None:
+        """Put an entry on an alert's timeline without changing it (rejected taps, notes)."""
+        with self.db.conn:
+            self._timeline(alert_id, at, event, detail)
+
+    def due_alert_ids(self, now: datetime) -> list[str]:
+        """Alerts whose pending timer is due at ``now``, most overdue first."""
+        query = (
+            "SELECT id FROM alerts WHERE deadline IS NOT NULL AND deadline <= ? ORDER BY deadline"
+        )
+        return [row["id"] for row in self.db.query(query, [format_utc(now)])]
+
+    def open_alerts(self, kind: str, **match: str) -> list[Alert]:
+        """Open alerts of ``kind`` whose columns equal ``match`` (e.g. edge_id="pi-1")."""
+        where = " AND ".join(f"{name} = ?" for name in match)
+        query = (
+            f"SELECT * FROM alerts WHERE kind = ? AND state NOT IN (?, ?)"
+            f"{' AND ' + where if where else ''} ORDER BY id"
+        )
+        return [_alert_from_row(r) for r in self.db.query(query, [kind, *_CLOSED, *match.values()])]
+
+    def secret(self, name: str, make: Callable[[], str]) -> str:
+        """A named secret kept in the database, made with ``make`` the first time."""
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", [name, make()]
+            )
+        return str(
+            self.db.execute("SELECT value FROM secrets WHERE name = ?", [name]).fetchone()[0]
+        )
 
     def alert(self, alert_id: str) -> Alert | None:
         """One alert by id."""
@@ -235,4 +352,20 @@ def _alert_from_row(row: dict[str, Any]) -> Alert:
         published_at=None if published is None else parse_utc(published),
         evidence=json.loads(row["evidence"]),
         state=AlertState(row["state"]),
+        checkin_s=row["checkin_s"],
+        level=row["level"],
+        deadline=None if row["deadline"] is None else parse_utc(row["deadline"]),
+        assignee=row["assignee"],
+        outcome=row["outcome"],
+        origin=row["origin"],
     )
+
+
+def _life_columns(life: Lifecycle) -> dict[str, Any]:
+    return {
+        "state": life.state.value,
+        "level": life.level,
+        "cycle": life.cycle,
+        "deadline": None if life.deadline is None else format_utc(life.deadline),
+        "timer": None if life.timer is None else life.timer.value,
+    }

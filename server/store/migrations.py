@@ -73,8 +73,44 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_lifecycle(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE alerts ADD COLUMN level INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE alerts ADD COLUMN cycle INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE alerts ADD COLUMN deadline TEXT;         -- the one pending timer, UTC
+        ALTER TABLE alerts ADD COLUMN timer TEXT;
+        ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;  -- compare-and-set
+        ALTER TABLE alerts ADD COLUMN checkin_s REAL;
+        ALTER TABLE alerts ADD COLUMN assignee TEXT;         -- responder id who claimed it
+        ALTER TABLE alerts ADD COLUMN outcome TEXT;
+        ALTER TABLE alerts ADD COLUMN outcome_detail TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE alerts ADD COLUMN closed_at TEXT;
+        ALTER TABLE alerts ADD COLUMN origin TEXT NOT NULL DEFAULT 'edge';  -- edge | server | test
+        CREATE INDEX alerts_deadline ON alerts(deadline) WHERE deadline IS NOT NULL;
+        CREATE TABLE used_tokens (
+            nonce TEXT PRIMARY KEY,    -- an action link works once
+            alert_id TEXT NOT NULL,
+            used_at TEXT NOT NULL
+        );
+        CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        ALTER TABLE edges ADD COLUMN offline_since TEXT;
+        CREATE TABLE device_health (
+            device_id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            edge_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            battery_pct REAL,
+            battery_low INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
+    ("002_lifecycle", _m002_lifecycle),
 ]
 
 

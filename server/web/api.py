@@ -38,6 +38,12 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "published_at": None if alert.published_at is None else format_utc(alert.published_at),
         "stored_at": format_utc(alert.stored_at),
         "evidence": alert.evidence,
+        "level": alert.level,
+        "deadline": None if alert.deadline is None else format_utc(alert.deadline),
+        "assignee": alert.assignee,
+        "outcome": alert.outcome,
+        "origin": alert.origin,
+        "checkin_s": alert.checkin_s,
     }
 
 

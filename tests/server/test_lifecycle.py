@@ -109,13 +109,16 @@ def test_lifecycle_transition_table(action: Action, state: AlertState) -> None:
     result = act(current, action, POLICY, T0)
     if state in ALLOWED_FROM[action]:
         assert isinstance(result, Transition)
-        assert result.after.state.value == {
-            Action.ACK: "acknowledged",
-            Action.EN_ROUTE: "en_route",
-            Action.ON_SCENE: "on_scene",
-            Action.RESOLVE: "resolved",
-            Action.CANCEL: "cancelled",
-        }[action]
+        assert (
+            result.after.state.value
+            == {
+                Action.ACK: "acknowledged",
+                Action.EN_ROUTE: "en_route",
+                Action.ON_SCENE: "on_scene",
+                Action.RESOLVE: "resolved",
+                Action.CANCEL: "cancelled",
+            }[action]
+        )
     else:
         assert isinstance(result, Rejection)
         assert state.value in result.reason
