@@ -1,11 +1,17 @@
 """Breath detection on a band-passed respiration signal, one second at a time (pure).
 
-A Schmitt trigger around zero: the signal must swing below ``-h`` and then above ``+h`` for an
-inspiration to count, with ``h = rel_amp * baseline / 2`` so a counted breath swings at least
-``rel_amp`` of the person's baseline breath amplitude [detection.md 2.3]. The baseline is the
-median of the last accepted breaths, so it cannot drift during a pause: no breaths, no updates
-(the "freeze"). Thresholds change only at second boundaries, which makes the result independent
-of how the samples were chunked.
+A hysteresis ("zig-zag") trigger relative to the signal's own extremes: a peak is confirmed
+when the signal falls ``2h`` below the running maximum, a trough when it rises ``2h`` above the
+running minimum, with ``2h = rel_amp * baseline`` [detection.md 2.3 step 2]. Being relative, it
+follows breaths riding on slow baseline wander, which a threshold around zero would miss. A
+breath is a confirmed peak after a confirmed trough. The baseline amplitude is the median swing
+of recent breaths, so it cannot drift during a pause: no breaths, no updates (the "freeze").
+Thresholds change only at second boundaries, which makes the result independent of how the
+samples were chunked.
+
+A pause is timed from the last *confirmed* extreme (at the time the extreme happened), so a
+filter's slow settling after breathing stops, which moves in one direction only, can confirm at
+most the end of the last breath and never extends the pause's start.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ FloatArray = npt.NDArray[np.float64]
 _NOISE_WINDOW_S = 30
 """Seconds of noise-floor readings whose mean sets the smallest believable breath (seconds with
 motion or artefact never reach the tracker, so a mean is robust enough here)."""
+_SEEK_PEAK = 1
+_SEEK_TROUGH = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +41,15 @@ class BreathSecond:
 
     Attributes:
         good: the second was usable (data present, no motion or artefact, baseline known).
-        breaths: breaths whose inspiration was confirmed in this second.
-        strong_breaths: of those, breaths since the last pause that reached the recovery amplitude.
-        last_breath_s: time of the most recent breath, or None if none since the last reset.
-        quiet_since_s: start of the current stretch of good signal without respiratory
-            movement (the last swing across both thresholds), or None while the signal is not
-            good.
-        rate_bpm: breath-by-breath rate (median of recent intervals), or None.
+        breaths: breaths confirmed in this second.
+        strong_breaths: of those, breaths that reached the recovery amplitude.
+        last_breath_s: time of the most recent breath's peak, or None.
+        quiet_since_s: start of the current stretch of good signal without respiratory movement
+            (the last confirmed peak or trough), or None while the signal is not good.
+        rate_bpm: breath-by-breath rate (60 / median of recent intervals), or None.
         count_rate_bpm: breaths counted in the rate window scaled to a minute, or None if the
             window is not covered well enough by good signal.
-        amplitude: current baseline breath amplitude in signal units, or None.
+        amplitude: current baseline breath amplitude (peak to trough) in signal units, or None.
         noisy: the baseline breath is too close to the noise floor for the channel to be
             trusted either way.
     """
@@ -74,22 +81,17 @@ class BreathTracker:
         self._boot_hi: list[float] = []
         self._boot_lo: list[float] = []
         self._baseline: float | None = None
-        self._state = 0
-        self._phase_max = -np.inf
-        self._phase_min = np.inf
-        self._last_trough: float | None = None
         self._last_breath: float | None = None
         self._good_since: float | None = None
-        self._strong = 0
-        self._last_swing: float | None = None
-        self._extreme_t = -np.inf
+        self.reset()
 
     def reset(self) -> None:
-        """Forget the breathing phase after a data gap; the baseline amplitude is kept."""
-        self._state = 0
-        self._phase_max = -np.inf
-        self._phase_min = np.inf
-        self._last_trough = None
+        """Forget the breathing phase after a gap or artefact; the baseline amplitude is kept."""
+        self._mode = _SEEK_PEAK
+        self._ext = -np.inf  # running extreme of the current search (max or min)
+        self._ext_t = -np.inf
+        self._trough: float | None = None  # value of the last confirmed trough
+        self._confirmed_t: float | None = None  # time of the last confirmed extreme
         self._good_since = None
 
     @property
@@ -107,7 +109,7 @@ class BreathTracker:
             strong_breaths=0,
             last_breath_s=self._last_breath,
             quiet_since_s=None,
-            rate_bpm=self._rate_bpm(),
+            rate_bpm=self._rate_cache,
             count_rate_bpm=None,
             amplitude=self._baseline,
         )
@@ -132,25 +134,22 @@ class BreathTracker:
         self._push_good(self._baseline is not None)
         if self._baseline is None:
             self._bootstrap(y)
-        else:
+        elif y.size:
             if self._good_since is None:
-                self._good_since = float(t[0]) if t.size else t_end
+                self._good_since = float(t[0])
             breaths, strong = self._trigger(y, t)
-        quiet = None
-        if self._good_since is not None:
-            quiet = self._good_since
-            if self._last_swing is not None and self._last_swing > quiet:
-                # The pause runs from the end of the last breath: the extreme of the phase that
-                # followed the last swing (the end-expiratory trough, whatever the polarity).
-                quiet = max(self._last_swing, self._extreme_t)
+        quiet = self._good_since
+        if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
+            quiet = self._confirmed_t
         window_start = t_end - self._s.rate_window_s
         if self._breath_times and self._breath_times[0] <= window_start:
             while self._breath_times and self._breath_times[0] <= window_start:
                 self._breath_times.popleft()
             self._update_rate()
-        coverage = self._good_count / self._s.rate_window_s
         count_rate = None
-        if self._baseline is not None and coverage >= self._s.rd_min_coverage:
+        if self._baseline is not None and self._good_count >= (
+            self._s.rd_min_coverage * self._s.rate_window_s
+        ):
             count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
         floor = self._min_swing()
         noisy = self._baseline is not None and self._baseline < const.MIN_SNR * floor
@@ -160,7 +159,7 @@ class BreathTracker:
             strong_breaths=strong,
             last_breath_s=self._last_breath,
             quiet_since_s=quiet,
-            rate_bpm=self._rate_bpm(),
+            rate_bpm=self._rate_cache,
             count_rate_bpm=count_rate,
             amplitude=self._baseline,
             noisy=noisy,
@@ -182,91 +181,69 @@ class BreathTracker:
             self._boot_lo.clear()
 
     def _trigger(self, y: FloatArray, t: FloatArray) -> tuple[int, int]:
-        """Run the Schmitt trigger over one second; return (breaths, strong breaths)."""
+        """Run the zig-zag trigger over one second; return (breaths, strong breaths)."""
         assert self._baseline is not None
-        h = 0.5 * max(self._s.rel_amp * self._baseline, self._min_swing())
-        above = y > h
-        below = y < -h
+        swing = max(self._s.rel_amp * self._baseline, self._min_swing())
         breaths = strong = 0
         pos, n = 0, y.size
         while pos < n:
-            # Jump straight to the next crossing of the threshold this state is waiting for.
-            if self._state == 1:
-                wait = below[pos:]
-            elif self._state == -1:
-                wait = above[pos:]
+            seg = y[pos:]
+            if self._mode == _SEEK_PEAK:
+                run = np.maximum.accumulate(seg)
+                np.maximum(run, self._ext, out=run)
+                hit = seg < run - swing
             else:
-                wait = above[pos:] | below[pos:]
-            k = int(wait.argmax()) if wait.size else 0
-            if not wait.size or not wait[k]:
-                self._extend_phase(y[pos:], t[pos:])
+                run = np.minimum.accumulate(seg)
+                np.minimum(run, self._ext, out=run)
+                hit = seg > run + swing
+            k = int(hit.argmax())
+            if not hit[k]:
+                self._follow(seg, t[pos:], run[-1])
                 break
-            at = pos + k
-            if at > pos:
-                self._extend_phase(y[pos:at], t[pos:at])
-            b, st = self._cross(1 if above[at] else -1, float(t[at]))
+            if k:
+                self._follow(seg[:k], t[pos : pos + k], run[k - 1])
+            b, st = self._confirm()
             breaths += b
             strong += st
-            pos = at
+            # The sample that confirmed the extreme starts the search for the opposite one.
+            self._ext, self._ext_t = float(seg[k]), float(t[pos + k])
+            pos += k
         return breaths, strong
 
-    def _cross(self, new_state: int, when: float) -> tuple[int, int]:
-        """The signal crossed into ``new_state`` at ``when``; return (breath, strong breath)."""
-        breath = strong = 0
-        if self._state != 0:
-            # A full swing across both thresholds in either direction is respiratory movement.
-            # The accelerometer's polarity is arbitrary, so the pause is timed from the last
-            # swing, not from the last confirmed peak.
-            self._last_swing = when
-        if new_state == -1 and self._state == 1 and self._close_breath():
-            # The signal fell from above +h to below -h after a trough: the breath's peak is
-            # confirmed now, in mid-expiration [detection.md 2.3 step 2].
-            breath, strong = 1, self._strong
-            self._last_breath = when
-            self._breath_times.append(when)
-            self._update_rate()
-        if new_state == 1:
-            self._phase_max = -np.inf
-        else:
-            self._phase_min = np.inf
-        self._extreme_t = when
-        self._state = new_state
-        return breath, strong
+    def _follow(self, seg: FloatArray, t: FloatArray, extreme: float) -> None:
+        """Move the running extreme (and its time) over ``seg``."""
+        if extreme != self._ext:
+            i = int(seg.argmax() if self._mode == _SEEK_PEAK else seg.argmin())
+            self._ext, self._ext_t = extreme, float(t[i])
 
-    def _extend_phase(self, seg: FloatArray, t: FloatArray) -> None:
-        """Follow the current phase's extreme; after a swing its time is where the breath ended."""
-        if self._state == 1:
-            k = int(seg.argmax())
-            if seg[k] > self._phase_max:
-                self._phase_max = float(seg[k])
-                self._extreme_t = float(t[k])
-        elif self._state == -1:
-            k = int(seg.argmin())
-            if seg[k] < self._phase_min:
-                self._phase_min = float(seg[k])
-                self._extreme_t = float(t[k])
-            self._last_trough = self._phase_min
-
-    def _close_breath(self) -> bool:
-        """A peak was confirmed: accept the breath if a trough preceded it, update the baseline."""
+    def _confirm(self) -> tuple[int, int]:
+        """The running extreme is confirmed; a peak after a trough is a breath."""
         assert self._baseline is not None
-        if self._last_trough is None or not np.isfinite(self._phase_max):
-            return False
-        swing = self._phase_max - self._last_trough
-        self._strong = int(swing >= self._s.recovery_amp * self._baseline)
-        self._amplitudes.append(swing)
-        if len(self._amplitudes) >= 3:
-            self._baseline = max(float(np.median(self._amplitudes)), self._min_swing())
-        return True
+        breath = strong = 0
+        self._confirmed_t = self._ext_t
+        if self._mode == _SEEK_PEAK:
+            if self._trough is not None:
+                amplitude = self._ext - self._trough
+                self._amplitudes.append(amplitude)
+                if len(self._amplitudes) >= 3:
+                    median = float(np.median(self._amplitudes))
+                    self._baseline = max(median, self._min_swing())
+                breath = 1
+                strong = int(amplitude >= self._s.recovery_amp * self._baseline)
+                self._last_breath = self._ext_t
+                self._breath_times.append(self._ext_t)
+                self._update_rate()
+            self._mode = _SEEK_TROUGH
+        else:
+            self._trough = self._ext
+            self._mode = _SEEK_PEAK
+        return breath, strong
 
     def _push_good(self, good: bool) -> None:
         if len(self._good_seconds) == self._good_seconds.maxlen and self._good_seconds[0]:
             self._good_count -= 1
         self._good_seconds.append(good)
         self._good_count += good
-
-    def _rate_bpm(self) -> float | None:
-        return self._rate_cache
 
     def _update_rate(self) -> None:
         """Breath-by-breath rate: 60 / median of the last few intervals (on each new breath)."""

@@ -51,9 +51,9 @@ class ChannelView:
         return t_end - q if self.good and q is not None else 0.0
 
     def breathing(self, t_end: float, window_s: float) -> bool:
-        """A good channel saw a breath within ``window_s``."""
-        last = self.breath.last_breath_s
-        return self.good and last is not None and t_end - last < window_s
+        """A good channel saw respiratory movement within ``window_s``."""
+        q = self.breath.quiet_since_s
+        return self.good and q is not None and t_end - q < window_s
 
 
 @dataclass(frozen=True, slots=True)
