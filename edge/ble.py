@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import math
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -31,21 +30,27 @@ from bleak_retry_connector import establish_connection
 from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
 from edge.transport import DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import (
-    AccelSamples,
     AlertLevel,
     FrameError,
-    HeartRateMeasurement,
-    PlxContinuous,
-    SensorContact,
+    PmdCommand,
+    PmdMeasurementType,
+    PmdOpCode,
+    PmdResponse,
+    PmdSetting,
+    PmdSettingType,
     decode_battery_level,
     decode_heart_rate,
     decode_plx_continuous,
+    decode_pmd_control,
+    decode_pmd_data,
     decode_wearable,
     encode_alert_level,
+    encode_pmd_control,
     frames_dropped,
+    message_samples,
 )
-from firmware_bridge._wearable import DATA_CHAR_UUID, MG_PER_G
-from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge._wearable import DATA_CHAR_UUID
+from firmware_bridge.samples import SampleBlock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +61,22 @@ BATTERY_LEVEL_UUID: Final = "00002a19-0000-1000-8000-00805f9b34fb"
 ALERT_LEVEL_UUID: Final = "00002a06-0000-1000-8000-00805f9b34fb"
 ODART_DATA_UUID: Final = DATA_CHAR_UUID
 DATA_UUIDS: Final = (HEART_RATE_MEASUREMENT_UUID, PLX_CONTINUOUS_UUID, ODART_DATA_UUID)
+# Polar Measurement Data (polar-ble-sdk online_measurement.pdf): control point and data.
+PMD_CONTROL_UUID: Final = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+PMD_DATA_UUID: Final = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+# Chest ACC from a Polar H10 at its lowest rate, 25 Hz, 16 bit, +/-2 G: breathing is below 1 Hz
+# and moves the chest by far less than 1 g, so the finest range and slowest rate fit best
+# (documentation/products/PolarH10.md: 25/50/100/200 Hz, 2/4/8 G).
+PMD_ACC_FS_HZ: Final = 25
+PMD_ACC_START: Final = PmdCommand(
+    PmdOpCode.START,
+    PmdMeasurementType.ACC,
+    (
+        PmdSetting(PmdSettingType.SAMPLE_RATE, (PMD_ACC_FS_HZ,)),
+        PmdSetting(PmdSettingType.RESOLUTION, (16,)),
+        PmdSetting(PmdSettingType.RANGE, (2,)),
+    ),
+)
 
 # Heart rate notifies at 1 Hz and our wearable at >= 2 Hz; 10 s of silence is a lost link even
 # when BlueZ has not noticed yet (its supervision timeout can take several seconds).
@@ -68,42 +89,6 @@ CONNECT_ATTEMPTS: Final = 2
 CONNECT_TIMEOUT_S: Final = 60.0
 # A GATT read, subscribe or disconnect on a live link answers within a few connection intervals.
 GATT_TIMEOUT_S: Final = 10.0
-# A single reading (heart rate, SpO2) is one sample; its nominal rate only has to be positive.
-SINGLE_READING_FS_HZ: Final = 1.0
-
-
-def _single(device_id: str, channel: Channel, t_s: float, value: float | None) -> SampleBlock:
-    return SampleBlock(device_id, channel, t_s, SINGLE_READING_FS_HZ, (_or_nan(value),))
-
-
-def _or_nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def notification_samples(device_id: str, message: object, t_s: float) -> list[SampleBlock]:
-    """Samples with units carried by one decoded notification received at ``t_s`` (pure).
-
-    Heart rate without skin contact and SFLOAT "no reading" codes become NaN, never 0.
-    """
-    if isinstance(message, HeartRateMeasurement):
-        bpm = None if message.contact is SensorContact.NOT_DETECTED else message.bpm
-        return [_single(device_id, Channel.HR, t_s, bpm)]
-    if isinstance(message, PlxContinuous):
-        return [
-            _single(device_id, Channel.SPO2, t_s, message.normal.spo2_pct.value),
-            _single(device_id, Channel.HR, t_s, message.normal.pulse_rate_bpm.value),
-        ]
-    if isinstance(message, AccelSamples) and message.samples_mg:
-        t0_s = t_s - len(message.samples_mg) / message.fs_hz
-        axes = zip(*message.samples_mg, strict=True)
-        channels = (Channel.ACC_X, Channel.ACC_Y, Channel.ACC_Z)
-        return [
-            SampleBlock(device_id, channel, t0_s, message.fs_hz, tuple(v / MG_PER_G for v in axis))
-            for channel, axis in zip(channels, axes, strict=True)
-        ]
-    return []
-
-
 _DECODERS: Final[dict[str, Callable[[bytes], object]]] = {
     HEART_RATE_MEASUREMENT_UUID: decode_heart_rate,
     PLX_CONTINUOUS_UUID: decode_plx_continuous,
@@ -321,9 +306,10 @@ class BleakDeviceLink:
                 for uuid in DATA_UUIDS:
                     char = client.services.get_characteristic(uuid)
                     if char is not None and {"notify", "indicate"} & set(char.properties):
-                        callback = functools.partial(self._on_data, queue, _DECODERS[uuid])
+                        callback = functools.partial(self._on_data, queue, _DECODERS[uuid], None)
                         await client.start_notify(char, callback)
                         subscribed += 1
+                subscribed += await self._start_pmd(client, queue)
         except (BleakError, TimeoutError) as exc:
             message = f"subscribe failed: {exc.__class__.__name__}"
             raise LinkLost(message) from exc
@@ -331,6 +317,33 @@ class BleakDeviceLink:
             # Services can be missing while the device restarts; retry rather than give up.
             message = "no known data characteristic"
             raise LinkLost(message)
+
+    async def _start_pmd(self, client: BleakClient, queue: asyncio.Queue[object]) -> int:
+        """Start Polar PMD accelerometer streaming if the device has PMD; return 1 if started.
+
+        A sensor forgets its streams on disconnect, so this runs after every reconnect; "already
+        in state" counts as started.
+        """
+        control = client.services.get_characteristic(PMD_CONTROL_UUID)
+        data = client.services.get_characteristic(PMD_DATA_UUID)
+        if control is None or data is None:
+            return 0
+        replies: asyncio.Queue[bytes] = asyncio.Queue()
+        await client.start_notify(control, lambda _char, value: replies.put_nowait(bytes(value)))
+        on_data = functools.partial(self._on_data, queue, decode_pmd_data, float(PMD_ACC_FS_HZ))
+        await client.start_notify(data, on_data)
+        await client.write_gatt_char(control, encode_pmd_control(PMD_ACC_START), response=True)
+        while True:  # bounded by the caller's GATT timeout
+            try:
+                reply = decode_pmd_control(await replies.get())
+            except FrameError:
+                continue
+            if isinstance(reply, PmdResponse) and reply.op is PmdOpCode.START:
+                break
+        if not reply.ok:
+            message = f"PMD start refused: {reply.status.name}"
+            raise LinkLost(message)
+        return 1
 
     def _on_battery(
         self, queue: asyncio.Queue[object], _char: BleakGATTCharacteristic, data: bytearray
@@ -347,6 +360,7 @@ class BleakDeviceLink:
         self,
         queue: asyncio.Queue[object],
         decode: Callable[[bytes], object],
+        fs_hz: float | None,
         _char: BleakGATTCharacteristic,
         data: bytearray,
     ) -> None:
@@ -361,5 +375,5 @@ class BleakDeviceLink:
             if self._last_seq is not None:
                 self.frames_dropped += frames_dropped(self._last_seq, seq)
             self._last_seq = seq
-        for block in notification_samples(self.device_id, message, now_s):
+        for block in message_samples(self.device_id, message, now_s, fs_hz=fs_hz):
             queue.put_nowait(block)

@@ -27,14 +27,10 @@ from firmware_bridge import (
     FrameBuffer,
     FrameError,
     FrameSpec,
-    Ld2410Report,
-    Mr60Quantity,
-    TargetState,
     decode_ld2410,
     decode_mr60bha1,
-    read_mr60bha1,
+    message_samples,
 )
-from firmware_bridge.samples import Channel, SampleBlock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,11 +43,6 @@ DEFAULT_NO_DATA_TIMEOUT_S: Final = 5.0
 OPEN_TIMEOUT_S: Final = 5.0
 # One read returns whatever arrived, up to this many bytes.
 READ_CHUNK_BYTES: Final = 4096
-# A single reading (presence, rate) is one sample; its nominal rate only has to be positive.
-SINGLE_READING_FS_HZ: Final = 1.0
-# MR60BHA1 waveforms are 5 bytes per report at 5 Hz, centred on 128 (Seeed wiki).
-MR60_WAVEFORM_FS_HZ: Final = 5.0
-MR60_WAVEFORM_CENTRE: Final = 128
 
 
 class RadarKind(StrEnum):
@@ -68,54 +59,9 @@ _SPECS: Final[dict[RadarKind, FrameSpec]] = {
 _BAUDS: Final = {RadarKind.MR60BHA1: MR60BHA1_BAUD, RadarKind.LD2410: LD2410_BAUD}
 
 
-def _single(device_id: str, channel: Channel, t_s: float, value: float) -> SampleBlock:
-    return SampleBlock(device_id, channel, t_s, SINGLE_READING_FS_HZ, (value,))
-
-
-def mr60bha1_samples(device_id: str, frame: bytes, t_s: float) -> list[SampleBlock]:
-    """Samples carried by one whole MR60BHA1 frame received at ``t_s`` (pure).
-
-    Raises:
-        FrameError: the frame does not decode.
-    """
-    reading = read_mr60bha1(decode_mr60bha1(frame))
-    if reading is None:
-        return []
-    value = float(reading.values[0])
-    match reading.quantity:
-        case Mr60Quantity.PRESENCE:
-            return [_single(device_id, Channel.PRESENCE, t_s, value)]
-        case Mr60Quantity.MOTION:
-            return [_single(device_id, Channel.MOTION, t_s, value)]
-        case Mr60Quantity.HEART_RATE_BPM:
-            return [_single(device_id, Channel.HR, t_s, value)]
-        case Mr60Quantity.BREATH_WAVEFORM:
-            values = tuple(float(v - MR60_WAVEFORM_CENTRE) for v in reading.values)
-            t0_s = t_s - len(values) / MR60_WAVEFORM_FS_HZ
-            return [SampleBlock(device_id, Channel.RESP, t0_s, MR60_WAVEFORM_FS_HZ, values)]
-        case _:
-            return []
-
-
-def ld2410_samples(device_id: str, frame: bytes, t_s: float) -> list[SampleBlock]:
-    """Samples carried by one whole LD2410 frame received at ``t_s`` (pure).
-
-    Raises:
-        FrameError: the frame does not decode.
-    """
-    message = decode_ld2410(frame)
-    if not isinstance(message, Ld2410Report):
-        return []
-    present = 0.0 if message.target_state is TargetState.NONE else 1.0
-    return [
-        _single(device_id, Channel.PRESENCE, t_s, present),
-        _single(device_id, Channel.MOTION, t_s, float(message.moving_energy)),
-    ]
-
-
-_SAMPLERS: Final[dict[RadarKind, Callable[[str, bytes, float], list[SampleBlock]]]] = {
-    RadarKind.MR60BHA1: mr60bha1_samples,
-    RadarKind.LD2410: ld2410_samples,
+_DECODERS: Final[dict[RadarKind, Callable[[bytes], object]]] = {
+    RadarKind.MR60BHA1: decode_mr60bha1,
+    RadarKind.LD2410: decode_ld2410,
 }
 
 
@@ -175,7 +121,7 @@ class UartRadarLink:
             stats = self._framer.stats
             self._dropped_before += stats.bad_checksums + stats.bad_frames
         framer = self._framer = FrameBuffer(_SPECS[self.kind])
-        sampler = _SAMPLERS[self.kind]
+        decode = _DECODERS[self.kind]
         try:
             yield DeviceStatus(
                 self.device_id,
@@ -198,7 +144,7 @@ class UartRadarLink:
                     now_s = self._clock()
                     watchdog.feed(now_s)
                     try:
-                        blocks = sampler(self.device_id, frame, now_s)
+                        blocks = message_samples(self.device_id, decode(frame), now_s)
                     except FrameError:
                         self._undecodable += 1
                         continue

@@ -89,6 +89,7 @@ from firmware_bridge._sfloat import (
     decode_sfloat,
     encode_sfloat,
 )
+from firmware_bridge._to_samples import message_samples
 from firmware_bridge._wearable import (
     AccelSamples,
     ButtonEvent,
@@ -193,6 +194,7 @@ __all__ = [
     "encode_sfloat",
     "encode_wearable",
     "frames_dropped",
+    "message_samples",
     "message_to_json",
     "polar_ns_to_unix_s",
     "read_mr60bha1",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from dbus_fast import BusType
@@ -29,8 +31,17 @@ from firmware_bridge import (
     AccelSamples,
     BatteryLevel,
     HeartRateMeasurement,
+    PmdCommand,
+    PmdDataFrame,
+    PmdMeasurementType,
+    PmdOpCode,
+    PmdResponse,
+    PmdStatus,
+    decode_pmd_control,
     encode_battery_level,
     encode_heart_rate,
+    encode_pmd_control,
+    encode_pmd_data,
     encode_wearable,
 )
 from firmware_bridge._wearable import DATA_CHAR_UUID, SERVICE_UUID
@@ -41,6 +52,9 @@ BAS_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 BATTERY_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 IAS_UUID = "00001802-0000-1000-8000-00805f9b34fb"
 ALERT_LEVEL_UUID = "00002a06-0000-1000-8000-00805f9b34fb"
+PMD_SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
+PMD_CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+PMD_DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 # The emulated firmware notifies at 10 Hz: fast enough for quick tests, slow enough for 2 cores.
 NOTIFY_PERIOD_S = 0.1
 ACC_FS_HZ = 25
@@ -52,9 +66,10 @@ ArrayOfStr = Annotated[list[str], DBusSignature("as")]
 
 
 class _Advertisement(ServiceInterface):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, uuids: list[str]) -> None:
         super().__init__("org.bluez.LEAdvertisement1")
         self._name = name
+        self._uuids = uuids
 
     @dbus_method()
     def Release(self):
@@ -66,7 +81,7 @@ class _Advertisement(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def ServiceUUIDs(self) -> ArrayOfStr:
-        return [SERVICE_UUID, HRS_UUID]
+        return self._uuids
 
     @dbus_property(access=PropertyAccess.READ)
     def LocalName(self) -> DBusStr:
@@ -92,8 +107,16 @@ class _Service(ServiceInterface):
 
 
 class _Characteristic(ServiceInterface):
-    def __init__(self, uuid: str, service_path: str, flags: list[str], value: bytes) -> None:
+    def __init__(
+        self,
+        uuid: str,
+        service_path: str,
+        flags: list[str],
+        value: bytes,
+        on_write: Callable[[bytes], None] | None = None,
+    ) -> None:
         super().__init__("org.bluez.GattCharacteristic1")
+        self._on_write = on_write
         self.uuid = uuid
         self._service_path = service_path
         self._flags = flags
@@ -109,6 +132,8 @@ class _Characteristic(ServiceInterface):
     def WriteValue(self, value: DBusBytes, options: DBusDict):
         self.value = bytes(value)
         self.writes.append(self.value)
+        if self._on_write is not None:
+            self._on_write(self.value)
 
     @dbus_method()
     def StartNotify(self):
@@ -161,38 +186,44 @@ class EmulatedWearable:
         self.seq = 0
         self.frames_sent = 0
         self.paused = False
+        self.t_ms = 0
         self._bus: MessageBus | None = None
         self._task: asyncio.Task[None] | None = None
         self._chars: dict[str, _Characteristic] = {}
 
-    async def start(self) -> None:
-        bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM).connect()
-        self._bus = bus
-        services = {
-            HRS_UUID: "service0",
-            BAS_UUID: "service1",
-            SERVICE_UUID: "service2",
-            IAS_UUID: "service3",
-        }
-        chars = [
+    advertised_uuids = (SERVICE_UUID, HRS_UUID)
+
+    def characteristics(self) -> list[tuple[str, str, list[str], bytes]]:
+        """``(service UUID, characteristic UUID, flags, initial value)`` of the GATT table."""
+        battery = encode_battery_level(BatteryLevel(BATTERY_PCT))
+        return [
             (HRS_UUID, HRM_UUID, ["notify"], b""),
-            (
-                BAS_UUID,
-                BATTERY_UUID,
-                ["read", "notify"],
-                encode_battery_level(BatteryLevel(BATTERY_PCT)),
-            ),
+            (BAS_UUID, BATTERY_UUID, ["read", "notify"], battery),
             (SERVICE_UUID, DATA_CHAR_UUID, ["notify"], b""),
             (IAS_UUID, ALERT_LEVEL_UUID, ["write-without-response"], b"\x00"),
         ]
+
+    def on_write(self, uuid: str, value: bytes) -> None:
+        """A central wrote ``value`` to characteristic ``uuid`` (override to react)."""
+
+    async def start(self) -> None:
+        bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM).connect()
+        self._bus = bus
+        chars = self.characteristics()
+        services = {
+            uuid: f"service{i}" for i, uuid in enumerate(dict.fromkeys(c[0] for c in chars))
+        }
         for uuid, name in services.items():
             bus.export(f"{self.app_path}/{name}", _Service(uuid))
         for index, (service_uuid, uuid, flags, value) in enumerate(chars):
             service_path = f"{self.app_path}/{services[service_uuid]}"
-            char = _Characteristic(uuid, service_path, flags, value)
+            char = _Characteristic(
+                uuid, service_path, flags, value, functools.partial(self.on_write, uuid)
+            )
             bus.export(f"{service_path}/char{index}", char)
             self._chars[uuid] = char
-        bus.export(f"{self.app_path}/advertisement0", _Advertisement(self.name))
+        advertisement = _Advertisement(self.name, list(self.advertised_uuids))
+        bus.export(f"{self.app_path}/advertisement0", advertisement)
         adapter = await self._interface(self.adapter_path, "org.bluez.GattManager1")
         await adapter.call_register_application(self.app_path, {})
         adv = await self._interface(self.adapter_path, "org.bluez.LEAdvertisingManager1")
@@ -216,23 +247,25 @@ class EmulatedWearable:
         self.paused = paused
 
     async def _notify_loop(self) -> None:
-        t_ms = 0
         while True:
             await asyncio.sleep(NOTIFY_PERIOD_S)
-            if self.paused:
-                continue
-            self._chars[HRM_UUID].notify(
-                encode_heart_rate(
-                    HeartRateMeasurement(BPM, contact_supported=True, contact_detected=True)
-                )
+            if not self.paused:
+                self.tick()
+
+    def tick(self) -> None:
+        """Send one period's notifications."""
+        self._chars[HRM_UUID].notify(
+            encode_heart_rate(
+                HeartRateMeasurement(BPM, contact_supported=True, contact_detected=True)
             )
-            samples = tuple((0, -12, 1000 + k) for k in range(ACC_SAMPLES_PER_FRAME))
-            frame = AccelSamples(self.seq, t_ms, ACC_FS_HZ, samples)
-            self._chars[DATA_CHAR_UUID].notify(encode_wearable(frame))
-            if self._chars[DATA_CHAR_UUID].notifying:  # seq counts frames actually sent
-                self.frames_sent += 1
-                self.seq = (self.seq + 1) % 0x10000
-            t_ms += 1000 * ACC_SAMPLES_PER_FRAME // ACC_FS_HZ
+        )
+        samples = tuple((0, -12, 1000 + k) for k in range(ACC_SAMPLES_PER_FRAME))
+        frame = AccelSamples(self.seq, self.t_ms, ACC_FS_HZ, samples)
+        self._chars[DATA_CHAR_UUID].notify(encode_wearable(frame))
+        if self._chars[DATA_CHAR_UUID].notifying:  # seq counts frames actually sent
+            self.frames_sent += 1
+            self.seq = (self.seq + 1) % 0x10000
+        self.t_ms += 1000 * ACC_SAMPLES_PER_FRAME // ACC_FS_HZ
 
     async def stop(self) -> None:
         """Vanish: stop notifying and drop off the bus (BlueZoo drops the app and advertisement)."""
@@ -247,3 +280,50 @@ class EmulatedWearable:
                 await self._bus.wait_for_disconnect()
             self._bus = None
         self._chars.clear()
+
+
+class EmulatedPolarH10(EmulatedWearable):
+    """A Polar H10: heart rate, battery, and PMD accelerometer streaming after a START command.
+
+    The control point answers START with an indication ``F0 02 <type> 00 00`` and then the data
+    characteristic streams raw ACC frames (frame type 1, 3 x int16 mG), as the H10 does.
+    """
+
+    advertised_uuids = (HRS_UUID,)
+
+    def __init__(self, bus_address: str, adapter_index: int, name: str = "Polar H10 ABCD") -> None:
+        super().__init__(bus_address, adapter_index, name)
+        self.commands: list[bytes] = []
+        self.streaming = False
+
+    def characteristics(self) -> list[tuple[str, str, list[str], bytes]]:
+        battery = encode_battery_level(BatteryLevel(BATTERY_PCT))
+        return [
+            (HRS_UUID, HRM_UUID, ["notify"], b""),
+            (BAS_UUID, BATTERY_UUID, ["read"], battery),
+            (PMD_SERVICE_UUID, PMD_CONTROL_UUID, ["read", "write", "indicate"], b"\x0f\x05\x00"),
+            (PMD_SERVICE_UUID, PMD_DATA_UUID, ["notify"], b""),
+        ]
+
+    def on_write(self, uuid: str, value: bytes) -> None:
+        if uuid != PMD_CONTROL_UUID:
+            return
+        self.commands.append(value)
+        command = decode_pmd_control(value)
+        assert isinstance(command, PmdCommand)
+        reply = PmdResponse(command.op, command.measurement, PmdStatus.SUCCESS)
+        self._chars[PMD_CONTROL_UUID].notify(encode_pmd_control(reply))
+        self.streaming = command.op is PmdOpCode.START
+
+    def tick(self) -> None:
+        self._chars[HRM_UUID].notify(encode_heart_rate(HeartRateMeasurement(BPM)))
+        data = self._chars[PMD_DATA_UUID]
+        if self.streaming and data.notifying:
+            self.t_ms += 100
+            samples = ((0, 20, 1000), (1, 21, 999), (2, 22, 998))
+            frame = PmdDataFrame(PmdMeasurementType.ACC, self.t_ms * 10**6, 1, samples)
+            data.notify(encode_pmd_data(frame))
+
+    async def stop(self) -> None:
+        self.streaming = False  # a sensor forgets its streams when the link goes
+        await super().stop()

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from edge.ble import BleakDeviceLink, BleScanner
+from edge.ble import PMD_ACC_FS_HZ, PMD_ACC_START, BleakDeviceLink, BleScanner
 from edge.supervisor import BackoffPolicy
 from edge.transport import DeviceStatus, LinkEvent, LinkState
-from firmware_bridge import AlertLevel
+from firmware_bridge import AlertLevel, encode_pmd_control
 from firmware_bridge.samples import Channel, SampleBlock
 from tests.bluez.harness import BluezStandIn, dbus_daemon_path, drop_link
-from tests.bluez.wearable import BATTERY_PCT, BPM, EmulatedWearable
+from tests.bluez.wearable import BATTERY_PCT, BPM, EmulatedPolarH10, EmulatedWearable
 from tests.conftest import require
 
 pytestmark = pytest.mark.integration
@@ -196,5 +196,31 @@ def test_ble_silent_wearable_reports_no_data_and_resubscribes(bluez: BluezStandI
             finally:
                 await recorder.close()
                 await wearable.stop()
+
+    asyncio.run(scenario())
+
+
+def test_ble_polar_h10_streams_pmd_accelerometer_after_start(bluez: BluezStandIn) -> None:
+    async def scenario() -> None:
+        h10 = EmulatedPolarH10(bluez.address, adapter_index=1)
+        await h10.start()
+        async with BleScanner([WEARABLE], adapter="hci0") as scanner:
+            link = BleakDeviceLink("h10", WEARABLE, scanner, no_data_timeout_s=5.0, policy=FAST)
+            recorder = _Recorder(link)
+            try:
+                await recorder.wait("PMD ACC data", _streaming(recorder, 0.0), 20.0)
+                assert h10.commands == [encode_pmd_control(PMD_ACC_START)]
+                acc_y = _blocks(recorder.since(0.0), Channel.ACC_Y)[0]
+                assert acc_y.fs_hz == PMD_ACC_FS_HZ
+                assert acc_y.values == pytest.approx((0.020, 0.021, 0.022))
+                # After a drop the sensor forgets its stream; the link must start it again.
+                await drop_link(bluez.address, 0, WEARABLE)
+                h10.streaming = False
+                back_at = time.monotonic()
+                await recorder.wait("PMD data again", _streaming(recorder, back_at), RESUME_BOUND_S)
+                assert len(h10.commands) == 2
+            finally:
+                await recorder.close()
+                await h10.stop()
 
     asyncio.run(scenario())

@@ -12,7 +12,7 @@ import pytest
 
 from edge.supervisor import BackoffPolicy
 from edge.transport import DeviceStatus, LinkEvent, LinkState
-from edge.uart import RadarKind, UartRadarLink, ld2410_samples, mr60bha1_samples
+from edge.uart import RadarKind, UartRadarLink
 from firmware_bridge import Mr60Frame, encode_mr60bha1
 from firmware_bridge.samples import Channel, SampleBlock
 
@@ -128,18 +128,3 @@ def test_uart_missing_port_reports_disconnected_and_retries(tmp_path: os.PathLik
 
     events = asyncio.run(run())
     assert all(isinstance(e, DeviceStatus) and e.state is LinkState.DISCONNECTED for e in events)
-
-
-def test_uart_sample_mapping_has_units_and_times() -> None:
-    (hr,) = mr60bha1_samples("radar-1", HEART, 12.0)
-    assert (hr.channel, hr.t0_s, hr.values) == (Channel.HR, 12.0, (72.0,))
-    (breath,) = mr60bha1_samples("radar-1", BREATH, 12.0)
-    assert breath.end_s == pytest.approx(12.0)
-    reset = bytes.fromhex("5359010200010FBF5443")
-    assert mr60bha1_samples("radar-1", reset, 1.0) == []
-    presence, motion = ld2410_samples("radar-2", LD_REPORT, 3.0)
-    assert (presence.channel, presence.values, motion.channel) == (
-        Channel.PRESENCE,
-        (1.0,),
-        Channel.MOTION,
-    )
