@@ -239,7 +239,12 @@ class Escalator:
                 else:
                     self._store.note(alert_id, now, "ignored", result.reason)
                 return 0
-            event = result.after.state.value if result.after.state is not life.state else "note"
+            if result.page is not None:
+                event = "escalated"
+            elif result.after.state is not life.state:
+                event = result.after.state.value
+            else:
+                event = "note"
             if self._store.commit_transition(
                 alert_id, version, result.after, now, event, result.note
             ):
