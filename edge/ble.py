@@ -117,14 +117,16 @@ class BleScanner:
     async def __aenter__(self) -> BleScanner:
         """Start scanning."""
         self._scanner = BleakScanner(self._on_advertisement, scanning_mode="active", **self._bluez)
-        await self._scanner.start()
+        async with asyncio.timeout(GATT_TIMEOUT_S):
+            await self._scanner.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         """Stop scanning."""
         if self._scanner is not None:
-            with contextlib.suppress(BleakError):
-                await self._scanner.stop()
+            with contextlib.suppress(BleakError, TimeoutError):
+                async with asyncio.timeout(GATT_TIMEOUT_S):
+                    await self._scanner.stop()
             self._scanner = None
 
     def _on_advertisement(self, device: BLEDevice, advertisement: AdvertisementData) -> None:

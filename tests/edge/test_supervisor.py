@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -19,7 +20,7 @@ from edge.supervisor import (
     next_delay_s,
     supervise,
 )
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceLink, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge.samples import Channel, SampleBlock
 
 POLICY = BackoffPolicy(base_s=0.5, cap_s=30.0, healthy_after_s=10.0)
@@ -146,3 +147,36 @@ def test_supervise_resets_backoff_after_a_healthy_session() -> None:
 
     asyncio.run(run())
     assert clock.sleeps == [0.25, 0.5, 0.25, 0.5]
+
+
+def test_links_fit_the_device_link_protocol(tmp_path: Path) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from edge.ble import BleakDeviceLink, BleScanner
+    from edge.doors import GpioDoorLink, Zigbee2MqttDoorLink
+    from edge.uart import RadarKind, UartRadarLink
+
+    links = [
+        BleakDeviceLink("w1", "A0:9E:1A:00:00:01", BleScanner(["A0:9E:1A:00:00:01"])),
+        UartRadarLink("r1", str(tmp_path / "tty"), RadarKind.LD2410),
+        GpioDoorLink("d1", 17, pin_factory=MockFactory()),
+        Zigbee2MqttDoorLink("d2", "hall", host="127.0.0.1"),
+    ]
+    for link in links:
+        assert isinstance(link, DeviceLink)
+        assert link.device_id
+
+
+def test_device_status_checks_itself() -> None:
+    assert DeviceStatus("w1", LinkState.CONNECTED, 0.0, battery_pct=87).has_data
+    assert not DeviceStatus("w1", LinkState.NO_DATA, 0.0).has_data
+    with pytest.raises(ValueError, match="device_id"):
+        DeviceStatus("", LinkState.CONNECTED, 0.0)
+    with pytest.raises(ValueError, match="battery_pct"):
+        DeviceStatus("w1", LinkState.CONNECTED, 0.0, battery_pct=101)
+    with pytest.raises(ValueError, match="frames_dropped"):
+        DeviceStatus("w1", LinkState.CONNECTED, 0.0, frames_dropped=-1)
+    with pytest.raises(ValueError, match="base_s"):
+        BackoffPolicy(base_s=0.0)
+    with pytest.raises(ValueError, match="timeout_s"):
+        Watchdog(0.0, now_s=0.0)
