@@ -106,7 +106,7 @@ def path_of(url: str) -> str:
 def test_escalation_climbs_levels_until_someone_acknowledges(
     server: tuple[TestClient, Store, MqttProbe], receiver: NotificationReceiver
 ) -> None:
-    client, store, probe = server
+    client, _store, probe = server
     envelope = alert_envelope()
     started = time.monotonic()
     probe.publish(str(envelope.topic), wire.encode_envelope(envelope))
@@ -217,7 +217,7 @@ def test_checkin_cancelled_by_the_wearer_pages_nobody(
 def test_checkin_nobody_answers_pages_after_window_and_grace(
     server: tuple[TestClient, Store, MqttProbe], receiver: NotificationReceiver
 ) -> None:
-    client, _, probe = server
+    _client, _, probe = server
     envelope = alert_envelope(4, severity=wire.Severity.WARNING, checkin_s=2.0)
     sent = time.monotonic()
     probe.publish(str(envelope.topic), wire.encode_envelope(envelope))
