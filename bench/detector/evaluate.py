@@ -107,6 +107,14 @@ def reference_rate(peaks_s: Arr, seconds: Arr, n: int = 5) -> Arr:
     return out
 
 
+def window_rate(peaks_s: Arr, seconds: Arr, window_s: float = 60.0) -> Arr:
+    """Breaths counted in the last ``window_s`` at each second, per minute (the 60 s rate)."""
+    hi = np.searchsorted(peaks_s, seconds, side="right")
+    lo = np.searchsorted(peaks_s, seconds - window_s, side="right")
+    out: Arr = (hi - lo) * 60.0 / window_s
+    return out
+
+
 def rate_error(estimate: Arr, reference: Arr) -> tuple[float, float]:
     """Mean absolute error (breaths/min) and coverage (% of seconds with an estimate)."""
     ok = np.isfinite(reference)

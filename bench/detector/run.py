@@ -86,11 +86,16 @@ def _belt(quick: bool, trials: int, seed: int) -> dict[str, dict[str, float]]:
     rate = {v.t_end: v.channels[0].breath.rate_bpm for v in det.trace if v.channels}
     est = np.array([np.nan if rate.get(s) is None else rate[s] for s in seconds], dtype=float)
     mae, cov = evaluate.rate_error(est, reference)
+    count = {v.t_end: v.channels[0].breath.count_rate_bpm for v in det.trace if v.channels}
+    est60 = np.array([np.nan if count.get(s) is None else count[s] for s in seconds], dtype=float)
+    ref60 = evaluate.window_rate(b.peaks_s, seconds)
+    mae60, _ = evaluate.rate_error(est60, ref60)
     hours = b.duration_s / 3600.0
     out = {
         "detector": {
             "clean_false_alarms_per_h": evaluate.episodes(apn + slo) / hours,
             "rr_error_bpm": mae,
+            "rr60_error_bpm": mae60,
             "rr_coverage_pct": cov,
         }
     }
@@ -99,12 +104,14 @@ def _belt(quick: bool, trials: int, seed: int) -> dict[str, dict[str, float]]:
         nk_alarms = baseline.run(b.x, belt.FS_HZ)
         idx = np.clip((seconds * belt.FS_HZ).astype(int), 0, b.x.size - 1)
         nk_mae, nk_cov = evaluate.rate_error(nk_alarms.rate_bpm[idx], reference)
+        nk60, _ = evaluate.rate_error(evaluate.window_rate(nk_alarms.peaks_s, seconds), ref60)
         out["neurokit2"] = {
             "clean_false_alarms_per_h": evaluate.episodes(
                 [a for a, _ in nk_alarms.apnoea] + nk_alarms.slowed
             )
             / hours,
             "rr_error_bpm": nk_mae,
+            "rr60_error_bpm": nk60,
             "rr_coverage_pct": nk_cov,
         }
     # Injected trials.
@@ -162,7 +169,8 @@ def _table(belt_rows: dict[str, dict[str, float]], cpu: dict[str, float]) -> lis
         ("slowed stretches (n)", "slowed", ""),
         ("false alarms/h, injected trials", "false_alarms_per_h", ""),
         ("false alarms/h, clean belt", "clean_false_alarms_per_h", "<= 0.2"),
-        ("breathing-rate error, clean (bpm)", "rr_error_bpm", "<= 1"),
+        ("rate error, breath-by-breath (bpm)", "rr_error_bpm", "<= 1"),
+        ("rate error, 60 s count (bpm)", "rr60_error_bpm", "<= 1"),
         ("breathing-rate coverage (%)", "rr_coverage_pct", ""),
     ]
     lines = [f"{'metric':38} {'target':>8} {'ODART detector':>15} {'NeuroKit2':>12}"]
@@ -172,12 +180,11 @@ def _table(belt_rows: dict[str, dict[str, float]], cpu: dict[str, float]) -> lis
         fa = f"{a:.2f}" if isinstance(a, float) else "-"
         fb = f"{b:.2f}" if isinstance(b, float) else "-"
         lines.append(f"{label:38} {target:>8} {fa:>15} {fb:>12}")
-    lines.append(
-        f"{'CPU, chest acc stream (x real time)':38} {'>= 5000':>8} {cpu['wearable_acc_x_realtime']:>15.0f} {'offline':>12}"
-    )
-    lines.append(
-        f"{'CPU, full wearable (x real time)':38} {'':>8} {cpu['wearable_full_x_realtime']:>15.0f} {'offline':>12}"
-    )
+    for label, key, target in (
+        ("CPU, chest-acc wearable (x real time)", "wearable_acc_x_realtime", ">= 5000"),
+        ("CPU, acc+resp+SpO2+HR (x real time)", "wearable_full_x_realtime", ""),
+    ):
+        lines.append(f"{label:38} {target:>8} {cpu[key]:>15.0f} {'offline':>12}")
     return lines
 
 
