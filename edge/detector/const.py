@@ -72,6 +72,13 @@ RD_WARNING_BPM: Final = 8.0
 """Alert tier: RR <= 8/min over 60 s; < 8 is the common hospital cut-off [1.2]."""
 RD_CRITICAL_BPM: Final = 6.0
 """Alarm tier: RR <= 6/min over 60 s [1.2 recommendation, 2.6]."""
+SPECTRAL_TRUST: Final = 0.5
+"""The spectral rate is trusted when at least half of the breathing band's power sits in its
+peak: regular breathing. A clear peak above the slowed-breathing threshold then vetoes a
+slowed-breathing call made from counting (missed shallow breaths) [2.2, Karlen 2013]."""
+SPECTRAL_MARGIN_BPM: Final = 2.0
+"""The spectral peak must be this far above the warning rate to veto: one bin of a 60 s window
+is 1 breath/min, so 2/min is beyond resolution and jitter."""
 RD_MIN_COVERAGE: Final = 0.9
 """Fraction of the 60 s rate window that must be good signal for a rate to be believed."""
 

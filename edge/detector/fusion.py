@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from edge.detector.breath import BreathSecond, BreathTracker
 from edge.detector.events import Source
 from edge.detector.settings import DetectorSettings
+from edge.detector.spectral import SpectralRate, Spectrum
 from edge.detector.streams import Second
 
 StreamKey = tuple[Source, str]
@@ -33,12 +34,14 @@ class ChannelView:
             the noise floor), ``warming_up``.
         breath: the breath tracker's output for the tick.
         threshold_s: seconds without a breath that make an apnoea on this channel.
+        spectrum: the spectral cross-check over the last minute, when available.
     """
 
     key: StreamKey
     quality: str
     breath: BreathSecond
     threshold_s: float
+    spectrum: Spectrum | None = None
 
     @property
     def good(self) -> bool:
@@ -87,6 +90,7 @@ class Fusion:
     def __init__(self, settings: DetectorSettings) -> None:
         self._s = settings
         self._trackers: dict[StreamKey, BreathTracker] = {}
+        self._spectra: dict[StreamKey, SpectralRate] = {}
 
     def view(self, tick: int, seconds: Mapping[StreamKey, Second | None]) -> TickView:
         """Fuse the streams' seconds for ``tick`` (None where a stream had no data)."""
@@ -110,6 +114,9 @@ class Fusion:
             if tracker is None:
                 floor = s.min_acc_breath_g if key[1] == "acc" else 0.0
                 tracker = self._trackers[key] = BreathTracker(s, min_amplitude=floor)
+                self._spectra[key] = SpectralRate(s)
+            spectral = self._spectra[key]
+            spectrum = None
             radar = key[0] is Source.RADAR
             quality = self._quality(second, radar, motion, no_contact, presence, radar_motion)
             if quality == "good" and second is not None:
@@ -118,10 +125,13 @@ class Fusion:
                     quality = "noisy"
                 elif not breath.good:
                     quality = "warming_up"
+                if second.t.size > 1:
+                    spectrum = spectral.add(second.y, 1.0 / float(second.t[1] - second.t[0]))
             else:
                 breath = tracker.bad_second(t_end)
+                spectral.reset()
             threshold = s.apnoea_radar_s if radar else s.apnoea_wearable_s
-            channels.append(ChannelView(key, quality, breath, threshold))
+            channels.append(ChannelView(key, quality, breath, threshold, spectrum))
         return TickView(
             tick=tick,
             t_end=t_end,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from edge.detector import const
 from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
 from edge.detector.fusion import ChannelView, TickView
 from edge.detector.settings import DetectorSettings
@@ -171,6 +172,13 @@ class Rules:
             return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
         if max(rate, bb) > s.rd_warning_bpm or EventKind.APNOEA in self._active:
             return []
+        spectra = [c.spectrum for c in v.channels if c.good and c.spectrum is not None]
+        if any(
+            sp.concentration >= const.SPECTRAL_TRUST
+            and sp.rate_bpm > s.rd_warning_bpm + const.SPECTRAL_MARGIN_BPM
+            for sp in spectra
+        ):
+            return []  # a clear, regular spectral peak at a normal rate: breaths were missed
         if v.t_end - self._apnoea_cleared_s < s.rate_window_s:
             return []  # the rate window still holds the apnoea that was just reported
         low_spo2 = v.spo2_pct is not None and v.spo2_pct < s.spo2_warning_pct
@@ -183,6 +191,7 @@ class Rules:
             v.t_end - s.rate_window_s,
             v,
             rate_60s_bpm=rate,
+            spectral_rate_bpm=round(max(sp.rate_bpm for sp in spectra), 2) if spectra else None,
         )
 
     # --- desaturation ----------------------------------------------------------------------------
