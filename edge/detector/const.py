@@ -62,7 +62,8 @@ APNOEA_WEARABLE_S: Final = 15.0
 APNOEA_RADAR_S: Final = 20.0
 """Radar alone is noisier (subject can leave the beam), so it waits 20 s [2.3 step 5, 2.6]."""
 PAUSE_S: Final = 10.0
-"""A breathing pause worth noting (AASM apnoea >= 10 s) [1.2]; used as a stillness amplifier."""
+"""A breathing pause worth noting (AASM apnoea >= 10 s) [1.2]: a second channel that has been
+quiet this long agrees with an apnoea call (reported as ``agreement``)."""
 GROSS_MOTION_G: Final = 0.02
 """Per-second std of |a| above 0.02 g is gross motion: breath detection is void then [2.3, 2.7];
 quiet sitting has a median of 0.014 g, slow walking 0.15-0.23 g (SisFall) [3]."""
@@ -126,5 +127,5 @@ MAX_CHANNEL_LAG_S: Final = 10.0
 ACC_FULL_SCALE_G: Final = 8.0
 """Accelerometer full scale (+-8 g, a common wearable setting); samples at 99 % of it clip."""
 BASELINE_PERIOD_S: Final = 300.0
-"""Personal baseline (SpO2, breath rate) is taken over the first 5 minutes [2.7 "personal 5 min
-baseline"]."""
+"""The personal SpO2 baseline is taken over the first 5 minutes [2.7 "personal 5 min baseline"];
+the breath-amplitude baseline is the running median of recent breaths (``baseline_breaths``)."""

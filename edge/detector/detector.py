@@ -194,7 +194,9 @@ class Detector:
         if self._next_tick is None:
             self._next_tick = math.floor(t0)
         seconds = stream.feed(t0, fs, values)
-        if seconds:
+        if seconds and key[1] in _NON_BLOCKING:
+            self._pending[key].extend(seconds)  # late door readings still count (next tick)
+        elif seconds:
             self._pending[key].extend(s for s in seconds if s.tick >= self._next_tick)
         if stream.end_s > self._data_end:
             self._data_end = stream.end_s
@@ -219,6 +221,11 @@ class Detector:
             tick = self._next_tick
             seconds: dict[StreamKey, Second | None] = {}
             for key, queue in self._pending.items():
+                if key[1] in _NON_BLOCKING:
+                    # Door readings may arrive after their second was decided: apply them now
+                    # rather than lose an opening (the latest reading of each second wins).
+                    seconds[key] = _merge_late(queue, tick)
+                    continue
                 while queue and queue[0].tick < tick:
                     queue.popleft()
                 seconds[key] = queue.popleft() if queue and queue[0].tick == tick else None
@@ -228,6 +235,16 @@ class Detector:
             events += self._rules.apply(view)
             self._next_tick = tick + 1
         return events
+
+
+def _merge_late(queue: deque[Second], tick: int) -> Second | None:
+    """Fold every queued second up to ``tick`` into one: an opening anywhere counts."""
+    merged: Second | None = None
+    while queue and queue[0].tick <= tick:
+        second = queue.popleft()
+        if merged is None or (second.value is not None and (merged.value or 0.0) < second.value):
+            merged = second
+    return merged
 
 
 def _timeline(t: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.int64]]:

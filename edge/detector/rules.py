@@ -181,7 +181,12 @@ class Rules:
             return []  # a clear, regular spectral peak at a normal rate: breaths were missed
         if v.t_end - self._apnoea_cleared_s < s.rate_window_s:
             return []  # the rate window still holds the apnoea that was just reported
-        low_spo2 = v.spo2_pct is not None and v.spo2_pct < s.spo2_warning_pct
+        low_spo2 = v.spo2_pct is not None and (
+            v.spo2_pct < s.spo2_warning_pct
+            or (
+                (base := self._spo2_baseline()) is not None and base - v.spo2_pct >= s.spo2_drop_pct
+            )
+        )
         # Agreement raises severity: low SpO2, or a minute without gross movement (stillness
         # is the amplifier that turns slow breathing into the overdose picture) [2.4, 2.6].
         critical = max(rate, bb) <= s.rd_critical_bpm or low_spo2 or self._still_for(v)
@@ -224,7 +229,7 @@ class Rules:
         corroborated = (
             EventKind.APNOEA in self._active or EventKind.RESPIRATORY_DEPRESSION in self._active
         )
-        base = sorted(self._spo2_base)[len(self._spo2_base) // 2] if self._spo2_base else None
+        base = self._spo2_baseline()
         return self._raise(
             EventKind.DESATURATION,
             Severity.CRITICAL if crit or corroborated else Severity.WARNING,
@@ -232,6 +237,12 @@ class Rules:
             v,
             spo2_baseline_pct=base,
         )
+
+    def _spo2_baseline(self) -> float | None:
+        """Median SpO2 over the first ``baseline_period_s`` (the personal baseline)."""
+        if not self._spo2_base:
+            return None
+        return sorted(self._spo2_base)[len(self._spo2_base) // 2]
 
     # --- stillness (an amplifier) ----------------------------------------------------------------
     def _stillness(self, v: TickView) -> list[DetectionEvent]:
