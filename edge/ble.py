@@ -97,7 +97,11 @@ _DECODERS: Final[dict[str, Callable[[bytes], object]]] = {
 
 
 class BleScanner:
-    """The site's one BLE scanner; remembers the latest advertisement of enrolled devices only."""
+    """The site's one BLE scanner; remembers the latest advertisement of enrolled devices only.
+
+    Share one instance between every :class:`BleakDeviceLink` of an adapter. It scans while any
+    link is streaming (each ``stream()`` enters it) or while it is used as a context manager.
+    """
 
     def __init__(self, enrolled_addresses: Iterable[str], *, adapter: str | None = None) -> None:
         """Prepare to scan for ``enrolled_addresses`` on ``adapter`` (e.g. ``"hci0"``)."""
@@ -106,6 +110,8 @@ class BleScanner:
         self._seen: dict[str, tuple[BLEDevice, int | None]] = {}
         self._arrived: dict[str, asyncio.Event] = {}
         self._scanner: BleakScanner | None = None
+        self._users = 0
+        self._start_lock = asyncio.Lock()
         self.connect_lock = asyncio.Lock()
         """Held while connecting: concurrent ``Connect()`` on one controller fails InProgress."""
 
@@ -115,19 +121,27 @@ class BleScanner:
         return dict(self._bluez)
 
     async def __aenter__(self) -> BleScanner:
-        """Start scanning."""
-        self._scanner = BleakScanner(self._on_advertisement, scanning_mode="active", **self._bluez)
-        async with asyncio.timeout(GATT_TIMEOUT_S):
-            await self._scanner.start()
+        """Start scanning (if no link has started it already)."""
+        async with self._start_lock:
+            if self._users == 0:
+                scanner = BleakScanner(
+                    self._on_advertisement, scanning_mode="active", **self._bluez
+                )
+                async with asyncio.timeout(GATT_TIMEOUT_S):
+                    await scanner.start()
+                self._scanner = scanner
+            self._users += 1
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        """Stop scanning."""
-        if self._scanner is not None:
-            with contextlib.suppress(BleakError, TimeoutError):
-                async with asyncio.timeout(GATT_TIMEOUT_S):
-                    await self._scanner.stop()
-            self._scanner = None
+        """Stop scanning once the last user is done."""
+        async with self._start_lock:
+            self._users -= 1
+            if self._users == 0 and self._scanner is not None:
+                with contextlib.suppress(BleakError, TimeoutError):
+                    async with asyncio.timeout(GATT_TIMEOUT_S):
+                        await self._scanner.stop()
+                self._scanner = None
 
     def _on_advertisement(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
         address = device.address.upper()
@@ -200,15 +214,17 @@ class BleakDeviceLink:
         self.connections = 0
         self._client: BleakClient | None = None
 
-    def stream(self) -> AsyncIterator[LinkEvent]:
+    async def stream(self) -> AsyncIterator[LinkEvent]:
         """Yield samples and status changes until cancelled, reconnecting as needed."""
-        return supervise(
-            self.device_id,
-            self._session,
-            policy=self._policy,
-            clock=self._clock,
-            jitter=self._jitter,
-        )
+        async with self._scanner:
+            async for event in supervise(
+                self.device_id,
+                self._session,
+                policy=self._policy,
+                clock=self._clock,
+                jitter=self._jitter,
+            ):
+                yield event
 
     def _status(self) -> DeviceStatus:
         return DeviceStatus(

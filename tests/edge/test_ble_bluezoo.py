@@ -204,23 +204,25 @@ def test_ble_polar_h10_streams_pmd_accelerometer_after_start(bluez: BluezStandIn
     async def scenario() -> None:
         h10 = EmulatedPolarH10(bluez.address, adapter_index=1)
         await h10.start()
-        async with BleScanner([WEARABLE], adapter="hci0") as scanner:
-            link = BleakDeviceLink("h10", WEARABLE, scanner, no_data_timeout_s=5.0, policy=FAST)
-            recorder = _Recorder(link)
-            try:
-                await recorder.wait("PMD ACC data", _streaming(recorder, 0.0), 20.0)
-                assert h10.commands == [encode_pmd_control(PMD_ACC_START)]
-                acc_y = _blocks(recorder.since(0.0), Channel.ACC_Y)[0]
-                assert acc_y.fs_hz == PMD_ACC_FS_HZ
-                assert acc_y.values == pytest.approx((0.020, 0.021, 0.022))
-                # After a drop the sensor forgets its stream; the link must start it again.
-                await drop_link(bluez.address, 0, WEARABLE)
-                h10.streaming = False
-                back_at = time.monotonic()
-                await recorder.wait("PMD data again", _streaming(recorder, back_at), RESUME_BOUND_S)
-                assert len(h10.commands) == 2
-            finally:
-                await recorder.close()
-                await h10.stop()
+        # No `async with` here: a streaming link starts (and finally stops) the shared scanner.
+        scanner = BleScanner([WEARABLE], adapter="hci0")
+        link = BleakDeviceLink("h10", WEARABLE, scanner, no_data_timeout_s=5.0, policy=FAST)
+        recorder = _Recorder(link)
+        try:
+            await recorder.wait("PMD ACC data", _streaming(recorder, 0.0), 20.0)
+            assert h10.commands == [encode_pmd_control(PMD_ACC_START)]
+            acc_y = _blocks(recorder.since(0.0), Channel.ACC_Y)[0]
+            assert acc_y.fs_hz == PMD_ACC_FS_HZ
+            assert acc_y.values == pytest.approx((0.020, 0.021, 0.022))
+            # After a drop the sensor forgets its stream; the link must start it again.
+            await drop_link(bluez.address, 0, WEARABLE)
+            h10.streaming = False
+            back_at = time.monotonic()
+            await recorder.wait("PMD data again", _streaming(recorder, back_at), RESUME_BOUND_S)
+            assert len(h10.commands) == 2
+        finally:
+            await recorder.close()
+            await h10.stop()
+        assert "Stopping discovery on adapter[0]" in bluez.log()
 
     asyncio.run(scenario())
