@@ -33,7 +33,7 @@ def scenario_png(run: Run, path: Path) -> Path:
     fig, axes = plt.subplots(4, 1, figsize=(13, 10), sharex=True)
     ax_sig, ax_quiet, ax_rate, ax_ctx = axes
     ax_sig.plot(run.t, run.signal, lw=0.6, color="k")
-    ax_sig.set_ylabel("raw signal\n(acc x, g)" if run.scenario.wearable else "radar (mm)")
+    ax_sig.set_ylabel("wearable resp\n(a.u.)" if run.scenario.wearable else "radar resp (mm)")
     for key in keys:
         quiet = [
             next((c.quiet_s(v.t_end) for c in v.channels if c.key == key), np.nan) for v in trace

@@ -233,8 +233,8 @@ def run(
                 sig.append(np.asarray(rchunk.resp.values))
                 t_parts.append(rchunk.resp.times_s)
         if sc.wearable:
-            sig.append(np.asarray(chunk.acc_x.values))
-            t_parts.append(chunk.acc_x.times_s)
+            sig.append(np.asarray(chunk.resp.values))
+            t_parts.append(chunk.resp.times_s)
         labels.append(chunk.truth.labels)
     events += det.flush()
     return Run(

@@ -72,6 +72,8 @@ class BreathTracker:
         self._s = settings
         self._min_amplitude = min_amplitude
         self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
+        self._long: deque[float] = deque(maxlen=const.LONG_BREATHS)
+        self._long_median = 0.0
         self._breath_times: deque[float] = deque()
         self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
         self._noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
@@ -166,9 +168,14 @@ class BreathTracker:
         )
 
     def _min_swing(self) -> float:
-        """Smallest swing that can be a breath: above the noise floor and the sensor floor."""
+        """Smallest swing that can be a breath: above the noise floor, the sensor floor and a
+        tenth of the person's long-term breath amplitude."""
         noise = self._noise_sum / len(self._noise) if self._noise else 0.0
-        return max(const.NOISE_SWING_K * noise, self._min_amplitude)
+        return max(
+            const.NOISE_SWING_K * noise,
+            self._min_amplitude,
+            const.LONG_FLOOR * self._long_median,
+        )
 
     def _bootstrap(self, y: FloatArray) -> None:
         if y.size:
@@ -225,6 +232,8 @@ class BreathTracker:
             if self._trough is not None:
                 amplitude = self._ext - self._trough
                 self._amplitudes.append(amplitude)
+                self._long.append(amplitude)
+                self._long_median = float(np.median(self._long))
                 if len(self._amplitudes) >= 3:
                     median = float(np.median(self._amplitudes))
                     self._baseline = max(median, self._min_swing())

@@ -38,6 +38,12 @@ claim either breathing or its absence."""
 REL_AMP: Final = 0.25
 """A breath counts when its peak-to-trough swing is >= this fraction of the baseline amplitude;
 0.2-0.3 recommended, 0.25 used in the prototype that found 20/20 injected apnoeas [2.3]."""
+LONG_BREATHS: Final = 60
+"""Long-term amplitude reference: the median of the last 60 breaths (several minutes), which a
+gradual overdose's shrinking breaths cannot drag down as fast as the 15-breath baseline."""
+LONG_FLOOR: Final = 0.1
+"""A swing under 10 % of the long-term breath amplitude is never a breath: AASM scores an apnoea
+at a >= 90 % drop in airflow [1.2], so this is the residual an apnoea may still show."""
 BASELINE_BREATHS: Final = 15
 """Baseline amplitude = median of this many recent breaths (about a minute) [2.3 step 3]."""
 BOOTSTRAP_S: Final = 10.0
