@@ -130,16 +130,19 @@ def inject(
     n_apnoea: int = 8,
     n_slowed: int = 4,
     apnoea_s: tuple[float, float] = (15.0, 60.0),
-    slow_factor: tuple[float, float] = (2.5, 3.5),
+    slow_rate_bpm: tuple[float, float] = (4.0, 7.0),
     slowed_s: float = 120.0,
 ) -> Trial:
     """Insert apnoeas and slowed stretches at random end-expiratory troughs.
 
     Apnoeas are inserted (the recording grows) so breathing resumes exactly where it stopped;
-    a slowed stretch replaces a piece of real breathing by the same piece time-stretched.
+    a slowed stretch replaces a piece of real breathing by the same piece time-stretched to a
+    rate of 4-7/min.
     """
     amp = belt.amplitude
     noise = _noise_level(belt.x)
+    slow = signal.sosfiltfilt(signal.butter(4, 2.0, fs=FS_HZ, output="sos"), belt.x)
+    fast = belt.x - slow
     candidates = belt.troughs_s[
         (belt.troughs_s > WARMUP_S) & (belt.troughs_s < belt.duration_s - 200)
     ]
@@ -166,12 +169,20 @@ def inject(
             seg = _apnoea_segment(float(belt.x[i]), d, amp, noise, rng)
             apnoeas.append((out_len / FS_HZ, (out_len + seg.size) / FS_HZ))
         else:
-            factor = float(rng.uniform(*slow_factor))
+            # Stretch real breathing so that its rate lands in the slowed range (<= 7/min).
+            ahead = belt.peaks_s[(belt.peaks_s >= t_s) & (belt.peaks_s < t_s + 40.0)]
+            own = 60.0 / float(np.median(np.diff(ahead))) if ahead.size > 2 else 18.0
+            factor = float(np.clip(own / rng.uniform(*slow_rate_bpm), 1.5, 6.0))
             later = belt.troughs_s[belt.troughs_s >= t_s + slowed_s / factor]
             j = round(later[0] * FS_HZ)
-            piece = belt.x[i:j]
+            # Only the breathing (below 2 Hz, with its harmonics) slows down; sensor noise above
+            # 2 Hz keeps its own pace, and the heart adds the same small ripple as in an apnoea.
+            piece = slow[i:j]
             n_out = round(piece.size * factor)
             seg = np.interp(np.linspace(0, piece.size - 1, n_out), np.arange(piece.size), piece)
+            ripple = fast[i : i + n_out]
+            seg[: ripple.size] += ripple
+            seg += _apnoea_segment(0.0, n_out / FS_HZ, amp, 0.0, rng)[: seg.size]
             inside = belt.peaks_s[(belt.peaks_s >= t_s) & (belt.peaks_s < later[0])]
             ibi = float(np.median(np.diff(inside))) if inside.size > 2 else 60.0 / 18.0
             slowed.append((out_len / FS_HZ, (out_len + n_out) / FS_HZ, 60.0 / (ibi * factor)))

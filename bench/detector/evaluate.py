@@ -14,6 +14,8 @@ MATCH_AFTER_END_S = 2.0
 the ~1 s filter delay)."""
 SLOWED_GRACE_S = 15.0
 """A slowed-breathing alarm counts up to 15 s after the slowed stretch ends (60 s window)."""
+SLOWED_MAX_BPM = 8.0
+"""Only stretches whose true rate is at or below the warning rate are scored [detection.md 1.2]."""
 MERGE_S = 60.0
 """Alarms closer than this are one episode when counting false alarms [detection.md 2.8]."""
 
@@ -27,6 +29,7 @@ class Score:
     latencies: list[float] = field(default_factory=list)
     slowed: int = 0
     slowed_found: int = 0
+    slowed_by_rate: int = 0
     false_alarms: int = 0
     hours: float = 0.0
     missed: list[tuple[int, float, float]] = field(default_factory=list)
@@ -51,10 +54,16 @@ class Score:
                 used.update(hits)
             else:
                 self.missed.append((trial, onset, end - onset))
-        for start, end, _ in slowed:
+        for start, end, rate in slowed:
+            if rate > SLOWED_MAX_BPM:
+                continue  # the stretched breathing did not end up slow enough to score
             self.slowed += 1
             hits = [i for i, a in enumerate(slowed_alarms) if start <= a <= end + SLOWED_GRACE_S]
-            self.slowed_found += bool(hits)
+            # Breaths 15 s or more apart in a slowed stretch are apnoeas, and the apnoea alarm
+            # then stands for it (slowed-breathing calls wait while an apnoea is active).
+            pauses = [a for a in apnoea_alarms if start <= a <= end + SLOWED_GRACE_S]
+            self.slowed_found += bool(hits or pauses)
+            self.slowed_by_rate += bool(hits)
             # Apnoea alarms inside a slowed stretch are true pauses of >= 15 s, not false alarms.
             used.update(
                 i for i, a in enumerate(apnoea_alarms) if start <= a <= end + SLOWED_GRACE_S
@@ -82,6 +91,7 @@ class Score:
             "latency_p90_s": float(np.percentile(lat, 90)),
             "latency_max_s": float(np.max(lat)),
             "slowed_sensitivity_pct": 100.0 * self.slowed_found / max(1, self.slowed),
+            "slowed_by_rate_pct": 100.0 * self.slowed_by_rate / max(1, self.slowed),
             "slowed": float(self.slowed),
             "false_alarms_per_h": self.false_alarms / max(self.hours, 1e-9),
         }
