@@ -111,6 +111,20 @@ class AlertKind(StrEnum):
     """A device's battery fell below the low mark."""
 
 
+PAGING_KINDS: Final = frozenset(
+    {
+        AlertKind.APNOEA,
+        AlertKind.RESPIRATORY_DEPRESSION,
+        AlertKind.DESATURATION,
+        AlertKind.PROLONGED_OCCUPANCY,
+        AlertKind.BUTTON,
+        AlertKind.TEST,
+    }
+)
+"""Kinds that page responders (and that the edge checks in about first when only a warning).
+Stillness only amplifies other signs, recovery is good news, and device health goes to staff."""
+
+
 class AlertUpdate(StrEnum):
     """What became of an alert after it was sent (an ``update`` message)."""
 

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from server.config import Settings
 from server.dispatch import Dispatcher
 from server.escalation import Escalator
+from server.health import Health
 from server.ingest import Ingest
 from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
@@ -50,8 +51,16 @@ def create_app(
             settings, db, app.state.hub, notifier or AppriseNotifier(), key.encode(), now
         )
         escalator = Escalator(settings, db, app.state.hub, dispatcher, now=now)
+        health = Health(settings, db, escalator, now)
+        escalator.also_tick(health.tick)
         ingest = Ingest(
-            settings.mqtt, db, app.state.hub, escalator.admit, escalator.edge_update, now
+            settings.mqtt,
+            db,
+            app.state.hub,
+            escalator.admit,
+            escalator.edge_update,
+            now,
+            health=health,
         )
         escalator.set_command_sender(ingest.send_command)
         app.state.dispatcher, app.state.escalator, app.state.ingest = dispatcher, escalator, ingest

@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from server.config import ResponderConfig, Settings
-from server.domain.alerts import Alert, Push, PushAction, compose_claim, compose_push
+from server.domain.alerts import (
+    Alert,
+    AlertState,
+    Push,
+    PushAction,
+    compose_claim,
+    compose_push,
+)
 from server.domain.lifecycle import Action, Page
 from server.domain.tokens import ActionClaim, sign
 from server.live import LiveHub
@@ -107,12 +114,10 @@ class Dispatcher:
             )
             return
         for responder in targets:
+            # A noted (technical) alert has nothing to acknowledge: no action buttons.
+            links = () if alert.state is AlertState.NOTED else self._links(alert, responder)
             push = compose_push(
-                alert,
-                room,
-                self._alert_url(alert),
-                self._links(alert, responder),
-                repeat=page.everyone_up_to,
+                alert, room, self._alert_url(alert), links, repeat=page.everyone_up_to
             )
             self._spawn(self._send(alert, responder, push), alert.alert_id)
 

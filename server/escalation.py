@@ -75,6 +75,11 @@ class Escalator:
         self._send_command = send_command
         self._now = now
         self._commands: set[asyncio.Task[None]] = set()
+        self._extra_ticks: list[Callable[[], object]] = []
+
+    def also_tick(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on every tick too (device-health checks)."""
+        self._extra_ticks.append(job)
 
     def set_command_sender(self, send_command: CommandSender) -> None:
         """Give the escalator a way to reach edges (the ingest's MQTT client)."""
@@ -125,10 +130,11 @@ class Escalator:
     async def run(self) -> None:
         """Fire due timers once a second until cancelled."""
         while True:
-            try:
-                self.tick()
-            except Exception:  # task root: a bad row must not stop every other alert's timer
-                _LOGGER.exception("escalation tick failed")
+            for job in (self.tick, *self._extra_ticks):
+                try:
+                    job()
+                except Exception:  # task root: one failure must not stop every other timer
+                    _LOGGER.exception("tick %s failed", getattr(job, "__qualname__", job))
             await asyncio.sleep(TICK_S)
 
     def tick(self) -> int:
@@ -253,6 +259,11 @@ class Escalator:
                     self._page(alert_id, result.page)
                 return 1
         return 0
+
+    def page_now(self, alert_id: str, page: Page) -> None:
+        """Send a page for an alert without changing its state (technical alerts)."""
+        self._store.note(alert_id, self._now(), "notifying", page.reason)
+        self._page(alert_id, page)
 
     def _page(self, alert_id: str, page: Page) -> None:
         alert = self._store.alert(alert_id)

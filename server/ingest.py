@@ -37,6 +37,7 @@ from firmware_bridge.wire import (
 )
 from server.config import MqttConfig
 from server.domain.alerts import Alert, alert_from_envelope
+from server.health import Health
 from server.live import LiveHub
 from server.store.db import Store
 
@@ -77,7 +78,10 @@ class Ingest:
         admit: Callable[[Alert], bool],
         on_update: Callable[[str, AlertUpdate], bool],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        health: Health | None = None,
     ) -> None:
+        self._health = health
         self._mqtt = mqtt
         self._store = store
         self._hub = hub
@@ -153,7 +157,7 @@ class Ingest:
                 self.counts["updates"] += 1
                 await self._ack(client, envelope, stored_at)
             case DeviceBody() as body:
-                if not self._store.insert_device_event(
+                if self._store.insert_device_event(
                     envelope.msg_id,
                     envelope.site_id,
                     envelope.edge_id,
@@ -164,12 +168,26 @@ class Ingest:
                     envelope.created_at,
                     stored_at,
                 ):
+                    if self._health is not None:
+                        self._health.device_changed(
+                            envelope.site_id,
+                            envelope.edge_id,
+                            envelope.device_id,
+                            envelope.participant_id,
+                            body.state,
+                            body.battery_pct,
+                        )
+                else:
                     self.counts["duplicates"] += 1
                 await self._ack(client, envelope, stored_at)
             case StatusBody() as body:
                 if self._store.set_edge_status(
                     envelope.site_id, envelope.edge_id, body.state.value, body.conn, stored_at
                 ):
+                    if self._health is not None:
+                        self._health.edge_changed(
+                            envelope.site_id, envelope.edge_id, body.state.value
+                        )
                     self._hub.publish(
                         {
                             "type": "edge",

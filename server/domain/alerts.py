@@ -7,7 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from firmware_bridge.wire import AlertBody, AlertKind, Envelope, Severity, TextValue
+from firmware_bridge.wire import (
+    PAGING_KINDS,
+    AlertBody,
+    AlertKind,
+    Envelope,
+    Severity,
+    TextValue,
+)
 
 
 class AlertState(StrEnum):
@@ -33,22 +40,11 @@ KIND_LABELS: Final[dict[AlertKind, str]] = {
     AlertKind.RECOVERED: "breathing again",
     AlertKind.BUTTON: "help button pressed",
     AlertKind.TEST: "test alert",
+    AlertKind.EDGE_OFFLINE: "site hub offline",
+    AlertKind.DEVICE_FAULT: "sensor not working",
+    AlertKind.LOW_BATTERY: "sensor battery low",
 }
 """Plain words for staff; a label says what was seen, never a health value."""
-
-
-PAGED_KINDS: Final = frozenset(
-    {
-        AlertKind.APNOEA,
-        AlertKind.RESPIRATORY_DEPRESSION,
-        AlertKind.DESATURATION,
-        AlertKind.PROLONGED_OCCUPANCY,
-        AlertKind.BUTTON,
-        AlertKind.TEST,
-    }
-)
-"""Kinds that page responders. Stillness only amplifies other signs, recovery is good news, and
-a silent sensor is a device-health matter for staff: those are stored and shown, not paged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +75,8 @@ class Alert:
 
 
 def should_page(alert: Alert) -> bool:
-    """Whether responders are paged for ``alert`` (see :data:`PAGED_KINDS`)."""
-    return alert.kind in PAGED_KINDS and alert.severity is not Severity.INFO
+    """Whether responders are paged for ``alert`` (see ``firmware_bridge.wire.PAGING_KINDS``)."""
+    return alert.kind in PAGING_KINDS and alert.severity is not Severity.INFO
 
 
 def alert_from_envelope(envelope: Envelope, stored_at: datetime) -> Alert:

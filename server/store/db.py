@@ -317,6 +317,18 @@ class Store:
             return False  # the will of a connection older than the one now online
         if rows and (rows[0]["state"], rows[0]["conn"]) == (state, conn):
             return False
+        was_offline = bool(rows) and rows[0]["state"] == "offline"
+        offline_since: str | None = None
+        if state == "offline":
+            offline_since = format_utc(at)
+            if was_offline:
+                offline_since = (
+                    self.db.execute(
+                        "SELECT offline_since FROM edges WHERE site_id = ? AND edge_id = ?",
+                        [site_id, edge_id],
+                    ).fetchone()[0]
+                    or offline_since
+                )
         with self.db.conn:
             self.db["edges"].upsert(  # type: ignore[union-attr]
                 {
@@ -325,10 +337,26 @@ class Store:
                     "state": state,
                     "conn": conn,
                     "updated_at": format_utc(at),
+                    "offline_since": offline_since,
                 },
                 pk=("site_id", "edge_id"),
             )
         return True
+
+    def edge_state(self, site_id: str, edge_id: str) -> str | None:
+        """The last known state of an edge, or None if never seen."""
+        row = self.db.execute(
+            "SELECT state FROM edges WHERE site_id = ? AND edge_id = ?", [site_id, edge_id]
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def edges_offline_since(self, before: datetime) -> list[dict[str, Any]]:
+        """Edges offline since before ``before``."""
+        query = (
+            "SELECT * FROM edges WHERE state = 'offline' AND offline_since IS NOT NULL "
+            "AND offline_since <= ? ORDER BY site_id, edge_id"
+        )
+        return list(self.db.query(query, [format_utc(before)]))
 
     def edges(self) -> Iterator[dict[str, Any]]:
         """Known edges and their last state."""

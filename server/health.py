@@ -1,0 +1,169 @@
+"""Device and edge health: technical alerts for staff, separate from overdose alerts (shell).
+
+- An edge whose Last Will arrived and that stays offline past a grace period raises an
+  ``edge_offline`` alert at once (a site without its hub watches nobody). Its devices' own
+  faults are not raised while it is down: the root cause comes first. When it is back, the alert
+  closes itself with the outcome ``reconnected`` (technical alarms do not latch).
+- A wearable that disconnects or stops sending raises ``device_fault``; a battery below the low
+  mark raises ``low_battery``, cleared only above the cleared mark (hysteresis). Both are
+  non-urgent: staff hear of them within the site's operating hours.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from firmware_bridge.wire import AlertKind, IdMinter, Severity
+from server.config import Settings
+from server.domain.alerts import Alert, AlertState
+from server.domain.lifecycle import Action, Outcome, Page, hold_until
+from server.escalation import Escalator
+from server.store.db import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+FAULT_STATES: Final = frozenset({"disconnected", "no_data"})
+"""Device link states that mean the device is not watching anybody."""
+
+SYSTEM_ACTOR: Final = "system"
+
+
+class Health:
+    """Raises and clears technical alerts from edge status and device messages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        escalator: Escalator,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._escalator = escalator
+        self._now = now
+        self._minter = IdMinter()
+
+    # -- edges ----------------------------------------------------------------------------------
+
+    def edge_changed(self, site_id: str, edge_id: str, state: str) -> None:
+        """An edge came online or went offline (after the store recorded it)."""
+        if state != "online":
+            return  # offline is raised by tick() once the grace period has passed
+        for alert in self._store.open_alerts(
+            AlertKind.EDGE_OFFLINE.value, site_id=site_id, edge_id=edge_id
+        ):
+            self._close(alert, "the site hub is back online")
+
+    def tick(self) -> int:
+        """Raise ``edge_offline`` for edges silent past the grace period; returns how many."""
+        cutoff = self._now() - timedelta(seconds=self._settings.edge_offline_grace_s)
+        raised = 0
+        for edge in self._store.edges_offline_since(cutoff):
+            if self._store.open_alerts(
+                AlertKind.EDGE_OFFLINE.value, site_id=edge["site_id"], edge_id=edge["edge_id"]
+            ):
+                continue
+            self._raise(
+                AlertKind.EDGE_OFFLINE, edge["site_id"], edge["edge_id"], None, None, urgent=True
+            )
+            raised += 1
+        return raised
+
+    # -- devices --------------------------------------------------------------------------------
+
+    def device_changed(
+        self,
+        site_id: str,
+        edge_id: str,
+        device_id: str | None,
+        participant_id: str | None,
+        state: str,
+        battery_pct: float | None,
+    ) -> None:
+        """A device reported its link state and battery."""
+        if device_id is None:
+            return
+        where = {"site_id": site_id, "device_id": device_id}
+        faults = self._store.open_alerts(AlertKind.DEVICE_FAULT.value, **where)
+        if state in FAULT_STATES:
+            if self._store.edge_state(site_id, edge_id) == "offline":
+                _LOGGER.info("device %s fault suppressed: its edge is offline", device_id)
+            elif not faults:
+                self._raise(AlertKind.DEVICE_FAULT, site_id, edge_id, device_id, participant_id)
+        elif state == "connected":
+            for alert in faults:
+                self._close(alert, "the device is sending again")
+        if battery_pct is None:
+            return
+        low = self._store.open_alerts(AlertKind.LOW_BATTERY.value, **where)
+        if battery_pct < self._settings.low_battery_pct and not low:
+            self._raise(AlertKind.LOW_BATTERY, site_id, edge_id, device_id, participant_id)
+        elif battery_pct >= self._settings.battery_cleared_pct:
+            for alert in low:
+                self._close(alert, "the battery has been charged")
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def _raise(
+        self,
+        kind: AlertKind,
+        site_id: str,
+        edge_id: str,
+        device_id: str | None,
+        participant_id: str | None,
+        *,
+        urgent: bool = False,
+    ) -> None:
+        now = self._now()
+        alert = Alert(
+            alert_id=self._minter.mint(int(now.timestamp() * 1000), os.urandom(10)),
+            site_id=site_id,
+            edge_id=edge_id,
+            kind=kind,
+            severity=Severity.WARNING,
+            detected_at=now,
+            onset_at=now,
+            stored_at=now,
+            device_id=device_id,
+            participant_id=participant_id,
+            state=AlertState.NOTED,
+            origin="server",
+        )
+        if not self._escalator.admit(alert):
+            return
+        hours = self._settings.site(site_id).hours.hours()
+        opens = hours.next_opening(now)
+        if urgent or opens <= now:
+            self._escalator.page_now(
+                alert.alert_id, Page(0, everyone_up_to=False, reason=kind.value)
+            )
+            return
+        loaded = self._store.lifecycle(alert.alert_id)
+        if loaded is not None:
+            life, version = loaded
+            self._store.commit_transition(
+                alert.alert_id,
+                version,
+                hold_until(life, opens),
+                now,
+                "held",
+                f"staff will be told when the site opens at {opens.isoformat(timespec='minutes')}",
+            )
+
+    def _close(self, alert: Alert, why: str) -> None:
+        result = self._escalator.act(
+            alert.alert_id,
+            Action.RESOLVE,
+            SYSTEM_ACTOR,
+            outcome=Outcome.RECONNECTED,
+            detail={"text": why},
+        )
+        if not result.ok:
+            _LOGGER.warning(
+                "could not close %s alert %s: %s", alert.kind.value, alert.alert_id, result.message
+            )
