@@ -9,6 +9,7 @@ a Last Will for a silently dead client and does not persist its queue.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -35,8 +36,12 @@ MAX_QUEUED_MESSAGES: Final = 100_000
 MAX_KEEPALIVE_S: Final = 60
 """Clients may not ask for a longer keepalive, so a dead edge is noticed within ~1.5 minutes."""
 
-START_TIMEOUT_S: Final = 10.0
-"""How long a broker may take to accept connections before start-up is called failed."""
+START_TIMEOUT_S: Final = 30.0
+"""How long a broker may take to accept connections before start-up is called failed (generous:
+a loaded two-core CI machine can take seconds to start a process)."""
+
+PORT_ATTEMPTS: Final = 3
+"""A port found free can be taken by another process before mosquitto binds it; try again."""
 
 _SEARCH_PATH: Final = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 
@@ -139,10 +144,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_listening(host: str, port: int, timeout_s: float = START_TIMEOUT_S) -> None:
-    """Block until ``host:port`` accepts a TCP connection, or raise :class:`BrokerError`."""
+def wait_until_listening(
+    host: str,
+    port: int,
+    timeout_s: float = START_TIMEOUT_S,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Block until ``host:port`` accepts a TCP connection, or raise :class:`BrokerError`.
+
+    With ``process``, give up as soon as it exits (a taken port, a bad config).
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            message = f"the broker exited with code {process.returncode}"
+            raise BrokerError(message)
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
         time.sleep(0.05)
@@ -185,6 +201,7 @@ class MosquittoBroker:
             raise BrokerError(message)
         self.binary = found
         self.host = host
+        self._pick_port = port is None
         self.port = port or free_port(host)
         self._owned_dir = data_dir is None
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="odart-mosquitto-"))
@@ -202,6 +219,18 @@ class MosquittoBroker:
 
     def start(self) -> MosquittoBroker:
         """Write the config, start the process, and wait until it accepts connections."""
+        attempts = PORT_ATTEMPTS if self._pick_port else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once()
+            except BrokerError:
+                if attempt == attempts:
+                    raise
+                self.port = free_port(self.host)
+                self.config = dataclasses.replace(self.config, port=self.port)
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def _start_once(self) -> MosquittoBroker:
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(render_mosquitto_conf(self.config))
         conf.chmod(0o644)
@@ -211,7 +240,7 @@ class MosquittoBroker:
             stderr=subprocess.PIPE,
         )
         try:
-            wait_until_listening(self.host, self.port)
+            wait_until_listening(self.host, self.port, process=self._process)
         except BrokerError:
             self._process.kill()
             _, err = self._process.communicate()

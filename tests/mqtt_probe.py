@@ -23,7 +23,7 @@ class MqttProbe:
         self._client.on_message = self._on_message
         self._client.connect(host, port, keepalive=30)
         self._client.loop_start()
-        if not self._connected.wait(10):
+        if not self._connected.wait(30):
             message = f"could not connect to {host}:{port}"
             raise TimeoutError(message)
 
@@ -73,7 +73,7 @@ class MqttProbe:
         self.close()
 
 
-def wait_until(predicate: object, timeout_s: float = 10.0, interval_s: float = 0.05) -> bool:
+def wait_until(predicate: object, timeout_s: float = 20.0, interval_s: float = 0.05) -> bool:
     """Poll ``predicate()`` until it is truthy or the time runs out; return its last verdict."""
     deadline = time.monotonic() + timeout_s
     while True:
