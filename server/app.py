@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from server.audit import AuditLog
 from server.config import Settings
 from server.dispatch import Dispatcher
 from server.escalation import Escalator
@@ -46,6 +47,7 @@ def create_app(
         app.state.store = store or Store(settings.database)
         app.state.hub = LiveHub()
         db: Store = app.state.store
+        app.state.audit = AuditLog(db.db, now)
         key = settings.secret_key or db.secret("action_links", lambda: secrets.token_hex(32))
         dispatcher = Dispatcher(
             settings, db, app.state.hub, notifier or AppriseNotifier(), key.encode(), now
