@@ -47,6 +47,9 @@ waveform from ever fitting through by accident (data minimisation) and bounds pa
 MAX_CHECKIN_S: Final = 300.0
 """A check-in longer than five minutes would leave an apnoea unanswered far too long."""
 
+MAX_COMMAND_ARGS: Final = 200
+"""A consent snapshot names every resident an edge serves: 200 fits a large hostel in 4 KiB."""
+
 MAX_EVIDENCE_ITEMS: Final = 16
 """Evidence is a handful of summary features (time since breath, rate, SpO2, quality), not data."""
 
@@ -344,7 +347,7 @@ class CommandBody:
 
     def __post_init__(self) -> None:
         _check_id("command", self.command)
-        _check_evidence(self.args, name="args")
+        _check_evidence(self.args, name="args", limit=MAX_COMMAND_ARGS)
 
 
 Body: TypeAlias = AlertBody | DeviceBody | StatusBody | AckBody | UpdateBody | CommandBody
@@ -657,9 +660,11 @@ def _check_utc(name: str, value: object) -> None:
         raise WireError(name, "must be a time-zone-aware datetime")
 
 
-def _check_evidence(evidence: Mapping[str, object], name: str = "evidence") -> None:
-    if len(evidence) > MAX_EVIDENCE_ITEMS:
-        raise WireError(name, f"more than {MAX_EVIDENCE_ITEMS} items")
+def _check_evidence(
+    evidence: Mapping[str, object], name: str = "evidence", limit: int = MAX_EVIDENCE_ITEMS
+) -> None:
+    if len(evidence) > limit:
+        raise WireError(name, f"more than {limit} items")
     for key, value in evidence.items():
         if not isinstance(key, str) or not ID_PATTERN.match(key):
             raise WireError(name, "keys must be short lower-case names")
