@@ -43,14 +43,6 @@ def design_bandpass(low_hz: float, high_hz: float, fs_hz: float, order: int) -> 
 
 
 @lru_cache(maxsize=64)
-def design_highpass(cutoff_hz: float, fs_hz: float) -> FloatArray:
-    """Second-order Butterworth high-pass as SOS (the noise-floor probe above breathing)."""
-    sos: FloatArray = signal.butter(2, cutoff_hz, btype="highpass", fs=fs_hz, output="sos")
-    sos.setflags(write=False)
-    return sos
-
-
-@lru_cache(maxsize=64)
 def design_lowpass(cutoff_hz: float, fs_hz: float, order: int) -> FloatArray:
     """Butterworth low-pass in second-order sections (anti-alias before decimation)."""
     sos: FloatArray = signal.butter(order, cutoff_hz, btype="lowpass", fs=fs_hz, output="sos")
