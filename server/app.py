@@ -15,6 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from server.audit import AuditLog
 from server.config import Settings
 from server.dispatch import Dispatcher
+from server.domain.alerts import is_drill
+from server.drills import Drills
 from server.escalation import Escalator
 from server.health import Health
 from server.ingest import Ingest
@@ -65,6 +67,10 @@ def create_app(
             health=health,
         )
         escalator.set_command_sender(ingest.send_command)
+        drills = Drills(settings, db, dispatcher.notifier, ingest.send_command, now)
+        escalator.also_tick(drills.tick)
+        escalator.also_on_admit(lambda alert: drills.received(alert) if is_drill(alert) else None)
+        app.state.drills = drills
         app.state.dispatcher, app.state.escalator, app.state.ingest = dispatcher, escalator, ingest
         app.state.link_key = key.encode()
         escalator.resume()

@@ -136,6 +136,17 @@ class SiteConfig(_Strict):
     rooms: list[RoomConfig] = Field(default_factory=list)
     escalation: EscalationConfig = EscalationConfig()
     hours: HoursConfig = HoursConfig()
+    drill_every_h: float | None = Field(default=None, gt=0)
+    """Run an end-to-end drill this often (hours); None: no scheduled drills."""
+    drill_urls: list[str] = Field(default_factory=list)
+    """Where drill pushes go (never a responder's phone): e.g. a staff-office ntfy topic."""
+
+    @model_validator(mode="after")
+    def _drill_needs_a_channel(self) -> SiteConfig:
+        if self.drill_every_h is not None and not self.drill_urls:
+            message = "drill_every_h needs drill_urls (drills never page real responders)"
+            raise ValueError(message)
+        return self
 
 
 class Settings(_Strict):

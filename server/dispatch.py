@@ -59,6 +59,11 @@ class Dispatcher:
         self._now = now
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def notifier(self) -> Notifier:
+        """The notifier pushes go through."""
+        return self._notifier
+
     def targets(self, alert: Alert, page: Page) -> list[ResponderConfig]:
         """Who ``page`` reaches at the alert's site.
 

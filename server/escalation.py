@@ -76,6 +76,11 @@ class Escalator:
         self._now = now
         self._commands: set[asyncio.Task[None]] = set()
         self._extra_ticks: list[Callable[[], object]] = []
+        self._on_admit: list[Callable[[Alert], None]] = []
+
+    def also_on_admit(self, hook: Callable[[Alert], None]) -> None:
+        """Call ``hook`` with every newly stored alert, after its commit (drills)."""
+        self._on_admit.append(hook)
 
     def also_tick(self, job: Callable[[], object]) -> None:
         """Run ``job`` on every tick too (device-health checks)."""
@@ -108,6 +113,8 @@ class Escalator:
         self._hub.publish({"type": "alert", "id": alert.alert_id})
         if first.page is not None:
             self._page(alert.alert_id, first.page)
+        for hook in self._on_admit:
+            hook(alert)
         return True
 
     def resume(self) -> int:

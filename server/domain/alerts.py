@@ -76,7 +76,14 @@ class Alert:
 
 def should_page(alert: Alert) -> bool:
     """Whether responders are paged for ``alert`` (see ``firmware_bridge.wire.PAGING_KINDS``)."""
+    if is_drill(alert):
+        return False  # a drill measures the chain; it never pages real responders
     return alert.kind in PAGING_KINDS and alert.severity is not Severity.INFO
+
+
+def is_drill(alert: Alert) -> bool:
+    """Whether ``alert`` is the edge's answer to a scheduled drill."""
+    return alert.kind is AlertKind.TEST and isinstance(alert.evidence.get("drill"), str)
 
 
 def alert_from_envelope(envelope: Envelope, stored_at: datetime) -> Alert:

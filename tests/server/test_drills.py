@@ -1,0 +1,108 @@
+"""Scheduled drills run the whole chain and reach the drill channel, never a responder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from firmware_bridge import wire
+from odart.broker import MosquittoBroker
+from server.app import create_app
+from server.config import settings_from_mapping
+from server.errors import ConfigError
+from server.store.db import Store
+from simulators.receiver import NotificationReceiver
+from tests.mqtt_probe import MqttProbe, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def _answer_drills(probe: MqttProbe) -> Callable[[], int]:
+    """Play the edge: answer each drill command with a test alert tagged with its id."""
+    answered: set[str] = set()
+
+    def pump() -> int:
+        for topic, payload, _ in list(probe.messages):
+            message = wire.decode_message(topic, payload)
+            if not (isinstance(message.body, wire.CommandBody) and message.body.command == "drill"):
+                continue
+            drill = str(message.body.args["drill"])
+            if drill in answered:
+                continue
+            answered.add(drill)
+            now = datetime.now(UTC)
+            alert = wire.Envelope(
+                msg_id=wire.encode_ulid(int(now.timestamp() * 1000), len(answered)),
+                kind=wire.MessageKind.ALERT,
+                site_id="hostel-1",
+                edge_id="pi-1",
+                created_at=now,
+                body=wire.AlertBody(
+                    wire.AlertKind.TEST,
+                    wire.Severity.CRITICAL,
+                    now,
+                    now,
+                    {"drill": drill},
+                    room_id="room-1",
+                ),
+            )
+            probe.publish(str(alert.topic), wire.encode_envelope(alert))
+        return len(answered)
+
+    return pump
+
+
+def test_drill_measures_the_round_trip_without_paging_responders(
+    mosquitto: MosquittoBroker, receiver: NotificationReceiver
+) -> None:
+    settings = settings_from_mapping(
+        {
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "sites": [
+                {
+                    "id": "hostel-1",
+                    "name": "Hostel",
+                    "drill_every_h": 24,
+                    "drill_urls": [receiver.url("/drill-office")],
+                }
+            ],
+            "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
+        }
+    )
+    store = Store(None)
+    with (
+        TestClient(create_app(settings, store=store)) as client,
+        MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/cmd") as edge,
+    ):
+        assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        online = wire.Envelope(
+            msg_id=wire.encode_ulid(1, 1),
+            kind=wire.MessageKind.STATUS,
+            site_id="hostel-1",
+            edge_id="pi-1",
+            created_at=datetime.now(UTC),
+            body=wire.StatusBody(wire.EdgeState.ONLINE, "c1"),
+        )
+        edge.publish(str(online.topic), wire.encode_envelope(online), retain=True)
+        answer = _answer_drills(edge)
+        assert wait_until(lambda: answer() == 1, timeout_s=10)
+        (push,) = receiver.wait_for(1, timeout_s=10)
+        assert push.path == "/drill-office"
+        assert push.payload["title"].startswith("DRILL")
+        drills = client.app.state.drills  # type: ignore[attr-defined]
+        assert wait_until(lambda: drills.results()[0]["outcome"] == "delivered")
+        (result,) = drills.results()
+        assert 0 <= result["stored_after_s"] <= result["delivered_after_s"] < 10
+        # Only one drill per interval, and no responder was ever paged.
+        assert answer() == 1
+        assert [p.path for p in receiver.pushes] == ["/drill-office"]
+
+
+def test_drill_schedule_needs_a_drill_channel() -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({"sites": [{"id": "s", "name": "S", "drill_every_h": 1}]})
+    assert caught.value.key == "sites.0"
+    assert "drill_urls" in caught.value.reason
