@@ -34,6 +34,9 @@ MIN_SNR: Final = 1.5
 """A channel whose baseline breath is < 1.5x the smallest believable swing is too noisy to
 claim either breathing or its absence."""
 
+TYPICAL_BREATH_HZ: Final = 0.25
+"""15 breaths/min, where the filters' group delay is evaluated to time-stamp filtered samples."""
+
 # --- Breath detection ----------------------------------------------------------------------------
 REL_AMP: Final = 0.25
 """A breath counts when its peak-to-trough swing is >= this fraction of the baseline amplitude;

@@ -95,18 +95,27 @@ class CausalFilter:
         return y
 
 
+def group_delay_s(sos: FloatArray, freq_hz: float, fs_hz: float) -> float:
+    """Group delay of an SOS filter at ``freq_hz``, in seconds."""
+    delay = 0.0
+    for section in np.asarray(sos):
+        _, gd = signal.group_delay((section[:3], section[3:]), w=[freq_hz], fs=fs_hz)
+        delay += float(gd[0])
+    return delay / fs_hz
+
+
 class Decimator:
     """Anti-alias low-pass then keep every ``factor``-th sample, phase carried between calls."""
 
-    __slots__ = ("_filter", "_phase", "factor")
+    __slots__ = ("_filter", "_phase", "factor", "sos")
 
     def __init__(self, fs_hz: float, target_fs_hz: float, cutoff_hz: float) -> None:
         self.factor = max(1, int(fs_hz // target_fs_hz))
-        self._filter = (
-            CausalFilter(design_lowpass(min(cutoff_hz, 0.4 * fs_hz / self.factor), fs_hz, 4))
-            if self.factor > 1
-            else None
-        )
+        self._filter = None
+        self.sos: FloatArray | None = None
+        if self.factor > 1:
+            self.sos = design_lowpass(min(cutoff_hz, 0.4 * fs_hz / self.factor), fs_hz, 4)
+            self._filter = CausalFilter(self.sos)
         self._phase = 0
 
     def reset(self) -> None:

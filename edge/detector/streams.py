@@ -18,7 +18,13 @@ import numpy.typing as npt
 
 from edge.detector import const
 from edge.detector.errors import InputError
-from edge.detector.filters import CausalFilter, Decimator, FloatArray, design_bandpass
+from edge.detector.filters import (
+    CausalFilter,
+    Decimator,
+    FloatArray,
+    design_bandpass,
+    group_delay_s,
+)
 from edge.detector.settings import DetectorSettings
 
 IndexArray = npt.NDArray[np.int64]
@@ -194,6 +200,7 @@ class RespStream(Stream):
         self._last = np.zeros(self.rows)
         self._first = True
         self._noise_scale = 1.0
+        self._delay_s = 0.0
         # Rows: band-passed signal, then the decimated raw signal (for the noise probe).
         self._y: FloatArray = np.empty((2 * self.rows, 0))
         self._yi: IndexArray = np.empty(0, dtype=np.int64)
@@ -207,9 +214,14 @@ class RespStream(Stream):
         if s.resp_band_high_hz >= fs_int / 2:
             reason = f"sampling rate {self.fs:g} Hz is too low for a respiration channel"
             raise InputError(reason)
-        self._bp = CausalFilter(
-            design_bandpass(s.resp_band_low_hz, s.resp_band_high_hz, fs_int, s.filter_order)
-        )
+        sos = design_bandpass(s.resp_band_low_hz, s.resp_band_high_hz, fs_int, s.filter_order)
+        self._bp = CausalFilter(sos)
+        # Filtered samples are stamped with the time of the raw signal they mostly reflect: the
+        # filters' group delay at a typical breathing rate is taken off, so breath and pause
+        # times (and an apnoea's onset) are not reported late.
+        self._delay_s = group_delay_s(sos, const.TYPICAL_BREATH_HZ, fs_int)
+        if self._dec.sos is not None:
+            self._delay_s += group_delay_s(self._dec.sos, const.TYPICAL_BREATH_HZ, self.fs)
         # White noise of std sigma gives a second difference of std sqrt(6) * sigma; the part
         # of it inside the breathing band is sqrt(band / Nyquist) of the whole.
         band = s.resp_band_high_hz - s.resp_band_low_hz
@@ -241,7 +253,7 @@ class RespStream(Stream):
         b = int(np.searchsorted(self._yi, hi))
         y = self._y[:, a:b]
         assert self.fs is not None
-        t = self._t_start + self._yi[a:b] / self.fs
+        t = self._t_start + self._yi[a:b] / self.fs - self._delay_s
         self._y = self._y[:, b:]
         self._yi = self._yi[b:]
         return y, t
