@@ -134,7 +134,14 @@ MIN_COVERAGE: Final = 0.8
 MAX_CHANNEL_LAG_S: Final = 10.0
 """A silent channel stops holding back decisions once other channels are this far ahead."""
 ACC_FULL_SCALE_G: Final = 8.0
-"""Accelerometer full scale (+-8 g, a common wearable setting); samples at 99 % of it clip."""
+"""Accelerometer full scale (+-8 g, a common wearable setting)."""
+CLIP_FRACTION: Final = 0.99
+"""A sample at 99 % of full scale is clipped: the sensor saturated and its breathing is lost."""
+FLAG_ON: Final = 0.5
+"""Presence and door channels are 1.0 / 0.0 flags; at or above one half counts as on."""
+JITTER_SAMPLES: Final = 0.5
+"""Block start times within half a sample of the expected one are the same timeline (clock
+jitter), beyond it samples are missing (padded) or repeated (dropped)."""
 BASELINE_PERIOD_S: Final = 300.0
 """The personal SpO2 baseline is taken over the first 5 minutes [2.7 "personal 5 min baseline"];
 the breath-amplitude baseline is the running median of recent breaths (``baseline_breaths``)."""

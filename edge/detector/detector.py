@@ -165,6 +165,7 @@ class Detector:
                 raise InputError(f"column {name!r} has {col.size} samples, t has {t.size}")
         sources = dict(sources or {})
         events: list[DetectionEvent] = []
+        # Interleave the columns in pieces well under max_channel_lag_s, as devices would.
         step = max(1, int(fs * self.settings.max_channel_lag_s / 2))
         bounds = [*starts.tolist(), t.size]
         for a, b in itertools.pairwise(bounds):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from edge.detector import const
 from edge.detector.breath import BreathSecond, BreathTracker
 from edge.detector.events import Source
 from edge.detector.settings import DetectorSettings
@@ -160,7 +161,7 @@ class Fusion:
         if second.static:
             return "static"
         if radar:
-            if presence is None or presence < 0.5:
+            if presence is None or presence < const.FLAG_ON:
                 return "absent"
             if radar_motion is not None and radar_motion > s.radar_motion_threshold:
                 return "motion"

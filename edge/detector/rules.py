@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from edge.detector import const
 from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
 from edge.detector.fusion import ChannelView, TickView
 from edge.detector.settings import DetectorSettings
 
-_RD_CLEAR_MARGIN_BPM = 2.0
+_RD_CLEAR_MARGIN_BPM: Final = 2.0
 """Slowed breathing clears only at warning + 2/min (10/min by default): "RR >= 10" [2.6]."""
 
 
@@ -284,15 +285,15 @@ class Rules:
         s = self._s
         if v.motion_g is not None:
             return v.motion_g < s.stillness_g
-        if v.presence is not None and v.presence >= 0.5 and v.radar_motion is not None:
+        if v.presence is not None and v.presence >= const.FLAG_ON and v.radar_motion is not None:
             return v.radar_motion <= s.radar_motion_threshold
         return None
 
     # --- occupancy -------------------------------------------------------------------------------
     def _occupancy(self, v: TickView) -> list[DetectionEvent]:
         s = self._s
-        opened = v.door_open is not None and v.door_open >= 0.5
-        if opened and not (self._door_prev is not None and self._door_prev >= 0.5):
+        opened = v.door_open is not None and v.door_open >= const.FLAG_ON
+        if opened and not (self._door_prev is not None and self._door_prev >= const.FLAG_ON):
             self._last_door_s = float(v.tick)
             if self._occupied_since is not None:
                 self._occupied_since = float(v.tick)  # someone may have come or gone
@@ -300,7 +301,7 @@ class Rules:
             self._door_prev = v.door_open
         if v.presence is None:
             return []
-        if v.presence >= 0.5:
+        if v.presence >= const.FLAG_ON:
             self._vacant_since = None
             if self._occupied_since is None:
                 self._occupied_since = float(v.tick)

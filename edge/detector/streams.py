@@ -33,6 +33,8 @@ _PCA_WINDOW_S = 30
 """Seconds of band-passed acceleration used for the breathing axis (about six breaths)."""
 _PCA_REFRESH_S = 30
 """A full eigen-decomposition every 30 s; one power-iteration step per second in between."""
+_INDEX_EPS = 1e-6
+"""Sample-index tolerance when cutting seconds (far below one sample)."""
 _EMPTY: FloatArray = np.empty(0)
 
 
@@ -101,10 +103,10 @@ class Stream:
         if self.fs != fs or t0 > expected + self._s.gap_s:
             out.extend(self._flush())
             self._restart(t0, fs)
-        elif t0 > expected + 0.5 / fs:
+        elif t0 > expected + const.JITTER_SAMPLES / fs:
             pad = round((t0 - expected) * fs)
             values = np.concatenate([np.full((self.rows, pad), np.nan), values], axis=1)
-        elif t0 < expected - 0.5 / fs:
+        elif t0 < expected - const.JITTER_SAMPLES / fs:
             values = values[:, round((expected - t0) * fs) :]
             if values.shape[1] == 0:
                 return out
@@ -126,7 +128,8 @@ class Stream:
 
     def _index(self, tick: int) -> int:
         assert self.fs is not None
-        return max(0, math.ceil((tick - self._t_start) * self.fs - 1e-6))
+        # A hair below the boundary so float noise never moves a sample into the next second.
+        return max(0, math.ceil((tick - self._t_start) * self.fs - _INDEX_EPS))
 
     def _cut(self) -> list[Second]:
         out: list[Second] = []
@@ -308,7 +311,10 @@ class AccStream(RespStream):
             mean = float(mag.sum()) / mag.size
             motion = math.sqrt(max(float(mag @ mag) / mag.size - mean * mean, 0.0))
             hi_v, lo_v = good.max(axis=1), good.min(axis=1)
-            clipped = max(float(hi_v.max()), -float(lo_v.min())) >= 0.99 * self._s.acc_full_scale_g
+            clipped = (
+                max(float(hi_v.max()), -float(lo_v.min()))
+                >= const.CLIP_FRACTION * self._s.acc_full_scale_g
+            )
             # Bit-identical readings on every axis for a whole second: a real sensor on a body
             # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
             static = bool((hi_v == lo_v).all())
