@@ -132,3 +132,13 @@ def test_detector_detect_needs_finite_times() -> None:
         Detector().detect({}, np.array([0.0]))
     with pytest.raises(InputError, match="infinite"):
         Detector().detect({}, np.array([0.0, np.nan, 2.0]))
+
+
+@pytest.mark.parametrize("fs", [50.0, 100.0, 200.0])
+def test_detector_chest_accelerometer_at_polar_rates(fs: float) -> None:
+    rec = chest_acc(200.0, stop_s=100.0, seed=31, fs=fs)
+    events = Detector().detect(rec.columns, rec.t)
+    apnoea = [e for e in events if e.kind is EventKind.APNOEA]
+    assert len(apnoea) == 1
+    assert rec.stop_s is not None
+    assert 14.0 <= apnoea[0].t_s - rec.stop_s <= 17.0
