@@ -139,6 +139,9 @@ CLIP_FRACTION: Final = 0.99
 """A sample at 99 % of full scale is clipped: the sensor saturated and its breathing is lost."""
 FLAG_ON: Final = 0.5
 """Presence and door channels are 1.0 / 0.0 flags; at or above one half counts as on."""
+FS_TOLERANCE: Final = 0.01
+"""Block rates within 1 % of a stream's rate are the same rate (a link may derive the rate from
+timestamps); a larger change restarts the stream's filters."""
 JITTER_SAMPLES: Final = 0.5
 """Block start times within half a sample of the expected one are the same timeline (clock
 jitter), beyond it samples are missing (padded) or repeated (dropped)."""

@@ -99,6 +99,8 @@ class Stream:
         if values.shape[1] == 0:
             return []
         out: list[Second] = []
+        if self.fs is not None and abs(fs - self.fs) <= const.FS_TOLERANCE * self.fs:
+            fs = self.fs  # the same device rate, reported with a little rounding or jitter
         expected = self._t_start + self._n / fs if self.fs is not None else -math.inf
         if self.fs != fs or t0 > expected + self._s.gap_s:
             out.extend(self._flush())

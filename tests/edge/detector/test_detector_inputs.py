@@ -142,3 +142,16 @@ def test_detector_chest_accelerometer_at_polar_rates(fs: float) -> None:
     assert len(apnoea) == 1
     assert rec.stop_s is not None
     assert 14.0 <= apnoea[0].t_s - rec.stop_s <= 17.0
+
+
+def test_detector_tolerates_a_slightly_varying_reported_rate() -> None:
+    rec = chest_acc(200.0, stop_s=100.0, seed=32)
+    det = Detector()
+    events: list[DetectionEvent] = []
+    for lo in range(0, rec.t.size, 25):
+        fs = 25.0 * (1.0 + 0.002 * ((lo // 25) % 3 - 1))  # 24.95, 25.0, 25.05 Hz
+        for name in ("acc_x", "acc_y", "acc_z"):
+            values = tuple(rec.columns[name][lo : lo + 25].tolist())
+            events += det.update(SampleBlock("dev", Channel(name), float(rec.t[lo]), fs, values))
+    assert [e.kind for e in events].count(EventKind.APNOEA) == 1
+    assert EventKind.NO_SIGNAL not in {e.kind for e in events}
