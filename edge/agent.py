@@ -1,44 +1,52 @@
 """The edge agent: device links -> one detector per person -> outbox -> publisher (shell, wiring).
 
-Every detection and device-state change becomes an envelope written durably to the outbox
-before anything is published; the publisher deletes it only on the server's ack.
+Every detection, check-in update and device-state change becomes an envelope written durably to
+the outbox before anything is published; the publisher deletes it only on the server's ack. The
+check-in with the wearer (:mod:`edge.checkin`) and consent (:mod:`edge.consent`) decide; this
+module applies their decisions: it buzzes wearables, queues messages, and starts or cancels each
+resident's device links in a task of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
+from edge import checkin
+from edge.checkin import Step
 from edge.config import EdgeConfig, Role
+from edge.consent import ConsentBook
 from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
-from edge.transport import DeviceLink, DeviceStatus
+from edge.residents import BuzzWriter, Resident, wait_stopped, write_buzz
+from edge.transport import ButtonPress, DeviceLink, DeviceStatus, LinkEvent
+from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import (
     AlertBody,
     AlertKind,
+    CommandBody,
     DeviceBody,
     Envelope,
     MessageKind,
     Severity,
-    WireError,
+    TextValue,
+    UpdateBody,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class _Watched:
-    """A monitored person: their pseudonym, room and detector."""
-
-    participant: str
-    room: str
-    detector: Detector
+CONSENT: Final = "consent"
+CHECKIN_CANCEL: Final = "checkin_cancel"
+DRILL: Final = "drill"
+"""The server's commands (docs/wire.md, "Commands")."""
 
 
 def source_of(role: Role, channel: Channel) -> Source:
@@ -49,13 +57,14 @@ def source_of(role: Role, channel: Channel) -> Source:
 
 
 class EdgeAgent:
-    """Runs the links, the detectors and the publisher until cancelled.
+    """Runs the links, the detectors, the check-ins and the publisher until cancelled.
 
     Args:
         config: validated edge config.
         links: one link per enrolled device (built by the caller from the config).
         outbox: the durable outbox (opened by the caller, so tests can inspect it).
-        now: wall clock (UTC).
+        now: wall clock (UTC), for message timestamps.
+        clock: monotonic seconds, for check-in windows.
     """
 
     def __init__(
@@ -65,122 +74,302 @@ class EdgeAgent:
         outbox: Outbox,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.links = list(links)
         self.outbox = outbox
         self._now = now
+        self._clock = clock
+        mqtt = config.mqtt
         self.publisher = Publisher(
-            MqttSettings(
-                config.mqtt.host, config.mqtt.port, config.mqtt.username, config.mqtt.password
-            ),
+            MqttSettings(mqtt.host, mqtt.port, mqtt.username, mqtt.password),
             config.site,
             config.edge,
             outbox,
+            on_command=self.handle_command,
             now=now,
         )
-        settings = config.detector_settings()
-        roles = {device.id: device.role for device in config.devices}
-        self._by_device: dict[str, tuple[_Watched, Role]] = {}
-        for person in config.people:
-            watched = _Watched(person.participant, person.room, Detector(settings))
-            for device_id in person.devices:
-                self._by_device[device_id] = (watched, roles[device_id])
+        self._settings = config.detector_settings()
+        self._roles = {device.id: device.role for device in config.devices}
+        by_device = {link.device_id: link for link in self.links}
+        self.people: dict[str, Resident] = {}
+        self._person_of: dict[str, Resident] = {}
+        self.consent = ConsentBook.initial(
+            (p.participant for p in config.people), config.default_consent
+        )
+        for entry in config.people:
+            mine = [by_device[d] for d in entry.devices if d in by_device]
+            resident = Resident(entry.participant, entry.room, mine)
+            if self.consent.monitors(entry.participant):
+                resident.detector = Detector(self._settings)
+            self.people[entry.participant] = resident
+            self._person_of.update(dict.fromkeys(entry.devices, resident))
+        self._group: asyncio.TaskGroup | None = None
+        self._timer_wake = asyncio.Event()
+        self.buzz = BuzzWriter(self.people.values)
         self.counts: Counter[str] = Counter()
         self.alerts: list[Envelope] = []
 
     async def run(self) -> None:
         """Serve until cancelled."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                group.create_task(self.publisher.run(), name="publisher")
+                group.create_task(self._checkin_timer(), name="checkin-timer")
+                group.create_task(self.buzz.run(), name="buzz-writer")
+                for link in self.links:
+                    if link.device_id not in self._person_of:
+                        group.create_task(self._pump(link), name=f"link-{link.device_id}")
+                for person in self.people.values():
+                    if person.monitored:
+                        self._start_links(person)
+        finally:
+            self._group = None
+
+    # -- residents' links --------------------------------------------------------------------
+
+    def _start_links(self, person: Resident) -> None:
+        if self._group is not None and person.task is None:
+            person.task = self._group.create_task(
+                self._serve(person), name=f"person-{person.participant}"
+            )
+
+    async def _serve(self, person: Resident) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.publisher.run(), name="publisher")
-            for link in self.links:
+            for link in person.links:
                 group.create_task(self._pump(link), name=f"link-{link.device_id}")
 
     async def _pump(self, link: DeviceLink) -> None:
         async for item in link.stream():
             try:
-                if isinstance(item, SampleBlock):
-                    self.handle_block(item)
-                else:
-                    self.handle_status(item)
+                self.handle(item)
             except Exception:  # task root: one bad block must not stop the device's stream
                 self.counts["errors"] += 1
                 _LOGGER.exception("device %s: could not handle %s", link.device_id, type(item))
 
+    def handle(self, item: LinkEvent) -> None:
+        """Dispatch one thing a link yielded."""
+        if isinstance(item, SampleBlock):
+            self.handle_block(item)
+        elif isinstance(item, ButtonPress):
+            self.handle_button(item)
+        else:
+            self.handle_status(item)
+
+    # -- consent -------------------------------------------------------------------------------
+
+    async def apply_consent(self, snapshot: Mapping[str, TextValue]) -> None:
+        """Apply a consent snapshot: stop, drop and disconnect whoever may no longer be watched."""
+        self.consent, changes = self.consent.apply(snapshot)
+        self.counts["consent_snapshots"] += 1
+        self.counts["consent_strangers"] += len(self.consent.strangers(snapshot))
+        stopping: list[asyncio.Task[None]] = []
+        for change in changes:
+            person = self.people[change.participant]
+            _LOGGER.warning(
+                "consent of %s: %s -> %s", change.participant, change.before, change.after
+            )
+            if change.stops:
+                self._apply(person, checkin.stopped(person.checkin, self._clock()))
+                if person.buzz_written:
+                    await write_buzz(person, on=False)
+                task = person.halt()
+                if task is not None:
+                    stopping.append(task)
+            elif change.starts:
+                person.detector = Detector(self._settings)
+                self._start_links(person)
+        self.counts["links_late"] += await wait_stopped(stopping)
+
+    # -- detections and check-ins ----------------------------------------------------------------
+
     def handle_block(self, block: SampleBlock) -> list[Envelope]:
         """Feed one block to its person's detector and queue an alert per event."""
-        entry = self._by_device.get(block.device_id)
-        if entry is None:
+        person = self._person_of.get(block.device_id)
+        if person is None:
             self.counts["unassigned_blocks"] += 1
             return []
-        watched, role = entry
+        detector = person.detector
+        if detector is None:  # not consented: never looked at
+            self.counts["withheld_blocks"] += 1
+            return []
+        person.blocks += 1
+        role = self._roles[block.device_id]
         try:
-            events = watched.detector.update(block, source=source_of(role, block.channel))
+            events = detector.update(block, source=source_of(role, block.channel))
         except DetectorError as error:
             self.counts["rejected_blocks"] += 1
             _LOGGER.warning("device %s: block rejected by detector: %s", block.device_id, error)
             return []
-        return [self._queue_alert(watched, block.device_id, event) for event in events]
+        return [self.handle_event(person.participant, block.device_id, e) for e in events]
 
-    def _queue_alert(self, watched: _Watched, device_id: str, event: DetectionEvent) -> Envelope:
+    def handle_event(self, participant: str, device_id: str, event: DetectionEvent) -> Envelope:
+        """Queue the alert for one detection (checking in first when it is a paging warning)."""
         detected_at = self._now()
         onset_at = detected_at - timedelta(seconds=max(event.t_s - event.onset_s, 0.0))
-        evidence = {key: value for key, value in event.evidence.items()}
+        kind, severity = AlertKind(event.kind.value), Severity(event.severity.value)
+        person = self.people[participant]
+        return self.raise_alert(person, device_id, kind, severity, onset_at, dict(event.evidence))
+
+    def raise_alert(
+        self,
+        person: Resident,
+        device_id: str | None,
+        kind: AlertKind,
+        severity: Severity,
+        onset_at: datetime,
+        evidence: Mapping[str, TextValue],
+    ) -> Envelope:
+        """Queue an alert for ``person`` and apply what the check-in makes of it."""
+        msg_id, detected_at = self.publisher.mint_id(), self._now()
+        window_s = self.config.checkin_s if person.buzzers else 0.0
+        step = checkin.alert_raised(person.checkin, msg_id, kind, severity, window_s, self._clock())
+        onset_at = min(onset_at, detected_at)
         try:
             body = AlertBody(
-                AlertKind(event.kind.value),
-                Severity(event.severity.value),
-                detected_at,
-                onset_at,
-                evidence,
-                room_id=watched.room,
+                kind, severity, detected_at, onset_at, evidence, person.room, step.checkin_s
             )
         except WireError as error:
             # Never lose a detection over its evidence: send it without, and say why.
             _LOGGER.error(  # noqa: TRY400 - an expected input problem, not a crash
-                "evidence for %s did not fit the wire (%s); sent without", event.kind, error
+                "evidence for %s did not fit the wire (%s); sent without", kind, error
             )
-            body = AlertBody(
-                AlertKind(event.kind.value),
-                Severity(event.severity.value),
-                detected_at,
-                onset_at,
-                {},
-                room_id=watched.room,
-            )
-        envelope = self._envelope(MessageKind.ALERT, body, device_id, watched.participant)
+            body = AlertBody(kind, severity, detected_at, onset_at, {}, person.room, step.checkin_s)
+        envelope = self._envelope(MessageKind.ALERT, body, device_id, person.participant, msg_id)
         self.alerts.append(envelope)
-        self.counts[f"alert_{event.kind.value}"] += 1
+        self.counts[f"alert_{kind.value}"] += 1
         _LOGGER.warning(
-            "detected %s (%s) for %s in %s: alert %s queued",
-            event.kind.value,
-            event.severity.value,
-            watched.participant,
-            watched.room,
-            envelope.msg_id,
+            "%s (%s) for %s in %s: alert %s queued%s",
+            kind.value,
+            severity.value,
+            person.participant,
+            person.room,
+            msg_id,
+            "" if step.checkin_s is None else f", checking in for {step.checkin_s:.0f} s",
         )
+        self._apply(person, step)  # after the alert, so its updates follow it in the outbox
         return envelope
 
-    def handle_status(self, status: DeviceStatus) -> Envelope:
-        """Queue a device state change for the server."""
-        entry = self._by_device.get(status.device_id)
-        participant = entry[0].participant if entry else None
+    def handle_button(self, press: ButtonPress) -> None:
+        """The wearer pressed their button: an answer to a check-in, or a call for help."""
+        person = self._person_of.get(press.device_id)
+        if person is None or not person.monitored:
+            self.counts["withheld_presses"] += 1
+            return
+        step = checkin.button_pressed(person.checkin, self._clock())
+        self._apply(person, step)
+        if step.help_alert:
+            _LOGGER.warning("help button pressed by %s", person.participant)
+            self.raise_alert(
+                person, press.device_id, AlertKind.BUTTON, Severity.CRITICAL, self._now(), {}
+            )
+
+    def expire_checkins(self) -> None:
+        """Close every check-in whose window has run out."""
+        for person in self.people.values():
+            self._apply(person, checkin.tick(person.checkin, self._clock()))
+
+    def _apply(self, person: Resident, step: Step) -> None:
+        """Carry out a check-in step: record the state, queue its updates, change the buzz."""
+        before, person.checkin = person.checkin, step.state
+        for alert_id, update in step.updates:
+            body = UpdateBody(alert_id, update, self._now())
+            self._envelope(MessageKind.UPDATE, body, None, person.participant)
+            self.counts[f"update_{update.value}"] += 1
+            _LOGGER.warning("alert %s of %s: %s", alert_id, person.participant, update.value)
+        if step.buzz is not None:
+            self.buzz.want(person, on=step.buzz)
+        if before.deadline_s != step.state.deadline_s:
+            self._timer_wake.set()
+
+    async def _checkin_timer(self) -> None:
+        while True:
+            self._timer_wake.clear()
+            due = [
+                p.checkin.deadline_s
+                for p in self.people.values()
+                if p.checkin.deadline_s is not None
+            ]
+            wait_s = max(min(due) - self._clock(), 0.0) if due else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wake.wait(), wait_s)
+            self.expire_checkins()
+
+    # -- the server's commands -------------------------------------------------------------------
+
+    async def handle_command(self, envelope: Envelope) -> None:
+        """Apply one ``cmd`` message from the server; unknown commands are logged and ignored."""
+        body = envelope.body
+        if not isinstance(body, CommandBody):
+            return
+        self.counts[f"command_{body.command}"] += 1
+        if body.command == CONSENT:
+            await self.apply_consent(body.args)
+        elif body.command == CHECKIN_CANCEL:
+            self.cancel_checkin(str(body.args.get("alert")))
+        elif body.command == DRILL:
+            self.queue_drill(body.args.get("drill"))
+        else:
+            self.counts["unknown_commands"] += 1
+            _LOGGER.warning("ignored unknown command %r", body.command)
+
+    def cancel_checkin(self, alert_id: str) -> None:
+        """Staff cancelled alert ``alert_id`` on the panel: end its check-in, stop the buzz."""
+        for person in self.people.values():
+            if alert_id in person.checkin.alerts:
+                self._apply(
+                    person, checkin.staff_cancelled(person.checkin, alert_id, self._clock())
+                )
+                _LOGGER.info(
+                    "staff cancelled the check-in of %s (%s)", person.participant, alert_id
+                )
+                return
+        _LOGGER.info("check-in cancel for %s: no open check-in has it", alert_id)
+
+    def queue_drill(self, drill_id: TextValue) -> Envelope | None:
+        """Send a ``test`` alert tagged with ``drill_id`` for the edge's first resident."""
+        if drill_id is None or not self.people:
+            _LOGGER.warning("drill ignored: %s", "no drill id" if self.people else "no residents")
+            return None
+        person = next(iter(self.people.values()))
+        now = self._now()
+        body = AlertBody(
+            AlertKind.TEST, Severity.CRITICAL, now, now, {"drill": drill_id}, person.room
+        )
+        participant = person.participant if person.monitored else None
+        envelope = self._envelope(MessageKind.ALERT, body, None, participant)
+        self.alerts.append(envelope)
+        _LOGGER.info("drill %s: test alert %s queued", drill_id, envelope.msg_id)
+        return envelope
+
+    # -- device health and envelopes -------------------------------------------------------------
+
+    def handle_status(self, status: DeviceStatus) -> Envelope | None:
+        """Queue a device state change for the server (nothing for an unconsented resident)."""
+        person = self._person_of.get(status.device_id)
+        if person is not None and not person.monitored:
+            self.counts["withheld_statuses"] += 1
+            return None
         body = DeviceBody(
             state=status.state.value,
             battery_pct=None if status.battery_pct is None else float(status.battery_pct),
             rssi_dbm=None if status.rssi_dbm is None else float(status.rssi_dbm),
         )
+        participant = None if person is None else person.participant
         return self._envelope(MessageKind.DEVICE, body, status.device_id, participant)
 
     def _envelope(
         self,
         kind: MessageKind,
-        body: AlertBody | DeviceBody,
-        device_id: str,
+        body: AlertBody | DeviceBody | UpdateBody,
+        device_id: str | None,
         participant: str | None,
+        msg_id: str | None = None,
     ) -> Envelope:
         envelope = Envelope(
-            msg_id=self.publisher.mint_id(),
+            msg_id=msg_id or self.publisher.mint_id(),
             kind=kind,
             site_id=self.config.site,
             edge_id=self.config.edge,

@@ -4,9 +4,9 @@ This is the only module that imports bleak. :class:`BleScanner` runs the site's 
 ``BleakScanner`` and remembers the latest advertisement of *enrolled* addresses only; everything
 else is ignored without being logged. Each :class:`BleakDeviceLink` waits for its device to
 advertise, connects through bleak-retry-connector, subscribes to every known data characteristic
-(again after every reconnect), and turns notifications into sample blocks. Silence trips a
-watchdog, a drop becomes a "disconnected" status, and :func:`edge.supervisor.supervise` retries
-with capped, jittered backoff.
+(again after every reconnect), and turns notifications into sample blocks and button presses;
+``alert()`` buzzes the wearer. Silence trips a watchdog, a drop becomes a "disconnected" status,
+and :func:`edge.supervisor.supervise` retries with capped, jittered backoff.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import (
     AlertLevel,
+    ButtonEvent,
     FrameError,
     PmdCommand,
     PmdMeasurementType,
@@ -257,7 +258,7 @@ class BleakDeviceLink:
                     raise LinkLost(message)
                 if isinstance(item, SampleBlock):
                     watchdog.feed(self._clock())
-                assert isinstance(item, SampleBlock | DeviceStatus)
+                assert isinstance(item, SampleBlock | DeviceStatus | ButtonPress)
                 yield item
         finally:
             self._client = None
@@ -393,5 +394,9 @@ class BleakDeviceLink:
             if self._last_seq is not None:
                 self.frames_dropped += frames_dropped(self._last_seq, seq)
             self._last_seq = seq
+        if isinstance(message, ButtonEvent):
+            # Every kind of press counts: the wearer is answering, or calling for help.
+            queue.put_nowait(ButtonPress(self.device_id, now_s))
+            return
         for block in message_samples(self.device_id, message, now_s, fs_hz=fs_hz):
             queue.put_nowait(block)

@@ -6,6 +6,8 @@ A bad file stops the agent before it touches a device, naming the key and the re
     site = "hostel-1"
     edge = "pi-1"
     outbox = "/var/lib/odart/outbox.db"
+    checkin_s = 20             # "are you OK?" window before a warning pages; 0 turns it off
+    consent_default = "active" # residents the server's consent snapshot does not name
 
     [mqtt]
     host = "broker.local"
@@ -24,6 +26,7 @@ A bad file stops the agent before it touches a device, naming the key and the re
     link = "virtual"           # virtual (simulated) | ble | uart | gpio
     [devices.virtual]          # only for link = "virtual"
     seed = 12
+    answers_checkin = true     # the simulated wearer presses the button when buzzed
     episodes = [{ kind = "abrupt_apnoea", start_s = 60 }]
 """
 
@@ -32,12 +35,14 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from edge.checkin import DEFAULT_CHECKIN_S
+from edge.consent import ConsentState
 from edge.detector import DetectorSettings, SettingsError
-from firmware_bridge.wire import ID_PATTERN
+from firmware_bridge.wire import ID_PATTERN, MAX_CHECKIN_S
 
 
 class EdgeConfigError(Exception):
@@ -108,6 +113,10 @@ class VirtualDevice(_Strict):
     speed: float = Field(default=1.0, gt=0, le=1000)
     rate_bpm: float | None = Field(default=None, gt=0)
     episodes: list[VirtualEpisode] = Field(default_factory=list)
+    answers_checkin: bool = True
+    """Whether the simulated wearer presses the button when the wearable buzzes."""
+    answer_delay_s: float = Field(default=5.0, ge=0, le=MAX_CHECKIN_S)
+    """Simulated seconds from the buzz to the press."""
 
 
 class DeviceConfig(_Strict):
@@ -151,6 +160,11 @@ class EdgeConfig(_Strict):
     edge: str
     outbox: Path = Path("var/edge-outbox.db")
     mqtt: MqttConfig = MqttConfig()
+    checkin_s: float = Field(default=DEFAULT_CHECKIN_S, ge=0, le=MAX_CHECKIN_S)
+    """Seconds a warning waits for the wearer's button before responders are paged; 0: off."""
+    consent_default: Literal["active", "paused"] = "active"
+    """Consent of residents the server's snapshot leaves out; "paused" monitors nobody until the
+    server names them."""
     detector: dict[str, Any] = Field(default_factory=dict)
     people: list[PersonConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
@@ -174,6 +188,11 @@ class EdgeConfig(_Strict):
                     raise ValueError(message)
                 watched.add(device_id)
         return self
+
+    @property
+    def default_consent(self) -> ConsentState:
+        """:attr:`consent_default` as a consent state."""
+        return ConsentState(self.consent_default)
 
     def detector_settings(self) -> DetectorSettings:
         """The detector settings this config asks for (defaults where it is silent)."""

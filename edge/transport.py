@@ -1,8 +1,9 @@
 """The device-link seam: what every wearable, radar or door link gives the edge agent (pure types).
 
 A :class:`DeviceLink` is anything with a ``device_id`` and a ``stream()`` async generator that
-yields decoded :class:`~firmware_bridge.samples.SampleBlock` values and :class:`DeviceStatus`
-changes until it is cancelled. BLE (:mod:`edge.ble`), UART radars (:mod:`edge.uart`), door
+yields decoded :class:`~firmware_bridge.samples.SampleBlock` values, :class:`DeviceStatus`
+changes and the wearer's :class:`ButtonPress` until it is cancelled. A wearable that can buzz
+its wearer is also a :class:`Buzzer`. BLE (:mod:`edge.ble`), UART radars (:mod:`edge.uart`), door
 contacts (:mod:`edge.doors`) and the simulators' virtual devices all fit it. A link never raises
 on a device misbehaving: it reports ``DISCONNECTED`` or ``NO_DATA`` and keeps trying, so a lost
 device becomes "no data" for the detector, never a detection.
@@ -15,7 +16,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from firmware_bridge.samples import SampleBlock
+from firmware_bridge import AlertLevel
+from firmware_bridge.samples import ButtonPress, SampleBlock
+
+__all__ = [
+    "ButtonPress",
+    "Buzzer",
+    "DeviceLink",
+    "DeviceStatus",
+    "LinkEvent",
+    "LinkState",
+]
 
 # Largest percentage a battery can report (GATT Battery Level 0x2A19).
 _BATTERY_MAX_PCT = 100
@@ -69,7 +80,7 @@ class DeviceStatus:
         return self.state is LinkState.CONNECTED
 
 
-LinkEvent = SampleBlock | DeviceStatus
+LinkEvent = SampleBlock | DeviceStatus | ButtonPress
 """What a :class:`DeviceLink` yields."""
 
 
@@ -89,5 +100,19 @@ class DeviceLink(Protocol):
         Implementations are async generators that reconnect on their own, yield a
         :class:`DeviceStatus` on every state change, and never end by themselves except on a
         permanent failure (which they raise).
+        """
+        ...
+
+
+@runtime_checkable
+class Buzzer(Protocol):
+    """A device that can alert its wearer (vibrate, beep): the check-in's "are you OK?"."""
+
+    async def alert(self, level: AlertLevel) -> bool:
+        """Set the wearer alert to ``level`` (``NO_ALERT`` stops it).
+
+        Returns:
+            ``True`` if the device took it; ``False`` if it is not connected or cannot alert.
+            Never raises for a device that misbehaves.
         """
         ...

@@ -73,3 +73,27 @@ class SampleBlock:
     def end_s(self) -> float:
         """Time just after the last sample (the next block's ``t0_s`` when contiguous)."""
         return self.t0_s + self.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """The wearer pressed their wearable's button (not the press kind of a decoded frame).
+
+    Defined here, beside :class:`SampleBlock`, so that the simulators can yield it without
+    importing the edge; :mod:`edge.transport` re-exports it.
+
+    Attributes:
+        device_id: the enrolled device whose button was pressed.
+        t_s: when, seconds on the link's clock.
+    """
+
+    device_id: str
+    t_s: float
+
+    def __post_init__(self) -> None:
+        if not self.device_id:
+            message = "device_id must not be empty"
+            raise ValueError(message)
+        if not math.isfinite(self.t_s):
+            message = f"t_s must be finite, got {self.t_s!r}"
+            raise ValueError(message)

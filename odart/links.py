@@ -45,7 +45,17 @@ def build_links(config: EdgeConfig, *, speed: float | None = None) -> list[Devic
             pace = speed or (device.virtual.speed if device.virtual else 1.0)
             if device.role is Role.WEARABLE:
                 stream = _physiology(device, index)
-                links.append(VirtualWearable(device.id, stream, pace))
+                virtual = device.virtual
+                assert virtual is not None  # the config fills in a default for virtual links
+                links.append(
+                    VirtualWearable(
+                        device.id,
+                        stream,
+                        pace,
+                        answers_checkin=virtual.answers_checkin,
+                        answer_delay_s=virtual.answer_delay_s,
+                    )
+                )
             else:
                 occupant = stream or _physiology(device, index)
                 links.append(VirtualRoom(device.id, occupant.room(), pace))

@@ -1,0 +1,135 @@
+"""Each resident's runtime at the edge: detector, device-link task, check-in and buzzer (shell).
+
+A :class:`Resident` holds what the agent keeps for one person while they are monitored: their
+detector (and so every signal buffer), the task running their device links, and their check-in.
+:class:`BuzzWriter` is the one task that writes buzz on/off to residents' wearables, so a slow
+or absent wearable never stalls the detector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from edge.checkin import CheckIn
+from edge.detector import Detector
+from edge.transport import Buzzer, DeviceLink
+from firmware_bridge import AlertLevel
+
+_LOGGER = logging.getLogger(__name__)
+
+BUZZ_LEVEL: Final = AlertLevel.HIGH_ALERT
+"""The check-in asks someone who may be drowsy from opioids: the strongest alert the Immediate
+Alert Service has (IAS 1.0 §3.1: 0 none, 1 mild, 2 high)."""
+
+BUZZ_RETRY_S: Final = 1.0
+"""A buzz the wearable did not take (not connected) is retried this often while the check-in is
+open, so a wearable that reconnects during the window still asks its wearer."""
+
+STOP_WAIT_S: Final = 4.0
+"""How long a consent change waits for a resident's links to wind down: the contract allows 5 s
+from receipt to stopped (docs/wire.md), and a BLE disconnect normally takes well under one."""
+
+
+@dataclass(slots=True, eq=False)
+class Resident:
+    """A resident: pseudonym, room, devices, and while monitored, a detector and a link task.
+
+    Attributes:
+        participant: the pseudonymous id (the only name that reaches a log).
+        room: the resident's room id.
+        links: the links of their devices.
+        detector: their detector while monitored; ``None`` otherwise (nothing kept).
+        task: the task running their links while monitored.
+        checkin: their check-in with the wearer.
+        buzz_wanted: whether their wearables should be buzzing.
+        buzz_written: what was last written to them successfully.
+        blocks: sample blocks their detector has been fed.
+    """
+
+    participant: str
+    room: str
+    links: list[DeviceLink]
+    detector: Detector | None = None
+    task: asyncio.Task[None] | None = None
+    checkin: CheckIn = field(default_factory=CheckIn)
+    buzz_wanted: bool = False
+    buzz_written: bool = False
+    blocks: int = 0
+
+    @property
+    def monitored(self) -> bool:
+        """Whether the edge looks at this resident's data now."""
+        return self.detector is not None
+
+    @property
+    def buzzers(self) -> list[Buzzer]:
+        """The resident's devices that can buzz them."""
+        return [link for link in self.links if isinstance(link, Buzzer)]
+
+    def halt(self) -> asyncio.Task[None] | None:
+        """Stop monitoring now: drop the detector and cancel the links; return the task to await."""
+        self.detector = None  # the detector and every buffer in it go with it
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+        return task
+
+
+async def write_buzz(resident: Resident, *, on: bool) -> bool:
+    """Buzz (or stop buzzing) every wearable of ``resident``; True if any took it."""
+    level = BUZZ_LEVEL if on else AlertLevel.NO_ALERT
+    taken = False
+    for buzzer in resident.buzzers:
+        try:
+            taken = await buzzer.alert(level) or taken
+        except Exception:  # callback dispatch: a misbehaving wearable must not stop the others
+            _LOGGER.exception("could not buzz a wearable of %s", resident.participant)
+    # A wearable that is not connected is not buzzing for us: "off" needs no retry.
+    if taken or not on:
+        resident.buzz_written = on
+    return taken
+
+
+async def wait_stopped(tasks: Iterable[asyncio.Task[None]], timeout_s: float = STOP_WAIT_S) -> int:
+    """Wait for cancelled link tasks to finish; return how many were still running at the end."""
+    pending = list(tasks)
+    if not pending:
+        return 0
+    _, late = await asyncio.wait(pending, timeout=timeout_s)
+    if late:
+        _LOGGER.error("%d device link task(s) still stopping after %.0f s", len(late), timeout_s)
+    return len(late)
+
+
+class BuzzWriter:
+    """The one task that makes each resident's wearables buzz as their check-in wants.
+
+    Args:
+        residents: called for the current residents on every pass.
+    """
+
+    def __init__(self, residents: Callable[[], Iterable[Resident]]) -> None:
+        self._residents = residents
+        self._wake = asyncio.Event()
+
+    def want(self, resident: Resident, *, on: bool) -> None:
+        """Ask for ``resident``'s wearables to buzz (or stop)."""
+        if resident.buzz_wanted != on:
+            resident.buzz_wanted = on
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Write what is wanted until cancelled; retry an unanswered buzz every second."""
+        while True:
+            self._wake.clear()
+            for resident in self._residents():
+                if resident.buzz_wanted != resident.buzz_written:
+                    await write_buzz(resident, on=resident.buzz_wanted)
+            retry = any(r.buzz_wanted and not r.buzz_written for r in self._residents())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), BUZZ_RETRY_S if retry else None)
