@@ -15,6 +15,7 @@ from types import ModuleType
 
 # Sub-command name -> module. Keep sorted; tests/test_cli.py checks every entry answers --help.
 COMMANDS: dict[str, str] = {
+    "admin": "odart.commands.admin",
     "audit": "odart.commands.audit",
     "bench": "odart.commands.bench",
     "broker": "odart.commands.broker",

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from server.audit import AuditLog
+from server.auth.ratelimit import LoginLimiter
+from server.auth.sessions import SessionPolicy
 from server.config import Settings
 from server.dispatch import Dispatcher
 from server.domain.alerts import is_drill
@@ -23,7 +25,11 @@ from server.ingest import Ingest
 from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
 from server.store.db import Store
-from server.web import actions, api, panel
+from server.store.users import Users
+from server.web import actions, api, login, panel
+from server.web.deps import LoginRequired
+from server.web.security import SecurityHeaders
+from server.web.templating import STATIC_DIR
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +56,11 @@ def create_app(
         app.state.hub = LiveHub()
         db: Store = app.state.store
         app.state.audit = AuditLog(db.db, now)
+        app.state.users = Users(
+            db.db,
+            now,
+            SessionPolicy(settings.http.session_idle_s, settings.http.session_absolute_s),
+        )
         key = settings.secret_key or db.secret("action_links", lambda: secrets.token_hex(32))
         dispatcher = Dispatcher(
             settings, db, app.state.hub, notifier or AppriseNotifier(), key.encode(), now
@@ -88,11 +99,18 @@ def create_app(
             if store is None:
                 app.state.store.close()
 
-    app = FastAPI(title="ODART server", lifespan=lifespan)
+    # No /docs, /redoc or /openapi.json: nothing the public need (ASVS 13.4.5).
+    app = FastAPI(
+        title="ODART server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.now = now
+    app.state.login_limiter = LoginLimiter()
+    app.add_middleware(SecurityHeaders, https=str(settings.http.public_url).startswith("https://"))
+    app.add_exception_handler(LoginRequired, login.login_required_handler)
+    app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(actions.router)
     app.include_router(panel.router)
-    app.mount("/static", StaticFiles(directory=panel.STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

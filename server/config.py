@@ -45,6 +45,17 @@ class HttpConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8000"
+    session_idle_s: float = Field(default=1800.0, gt=0)
+    """A panel session ends after this long without a request (the live board keeps it alive)."""
+    session_absolute_s: float = Field(default=43200.0, gt=0)
+    """A panel session ends this long after login, whatever happens: one shift."""
+
+    @model_validator(mode="after")
+    def _session_order(self) -> HttpConfig:
+        if self.session_idle_s > self.session_absolute_s:
+            message = "session_idle_s must not exceed session_absolute_s"
+            raise ValueError(message)
+        return self
 
 
 class ResponderConfig(_Strict):

@@ -108,9 +108,35 @@ def _m002_lifecycle(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m003_accounts(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,  -- same shape as wire ids: a-z0-9_- (no CR/LF)
+            role TEXT NOT NULL CHECK (role IN ('admin', 'staff', 'responder')),
+            password_hash TEXT NOT NULL,    -- Argon2id string, never the password
+            disabled INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,    -- SHA-256 of the cookie value, never the value
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            csrf TEXT NOT NULL,             -- synchronizer token for state-changing requests
+            created_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            address TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX sessions_user ON sessions(user_id);
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
+    ("003_accounts", _m003_accounts),
 ]
 
 

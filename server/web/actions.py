@@ -16,19 +16,23 @@ from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Action, Outcome
 from server.domain.tokens import TokenError, verify
 from server.escalation import ActResult, Escalator
-from server.web.api import alert_json
+from server.web.api import alert_summary
+from server.web.deps import AnyUser, StaffUser
 
 router = APIRouter()
 _minter = IdMinter()
 
 
 class ActionRequest(BaseModel):
-    """An action from the panel. Resolving needs an outcome; naloxone needs the doses."""
+    """An action from the panel. Resolving needs an outcome; naloxone needs the doses.
+
+    The actor is always the logged-in user; ``actor``, if sent at all, must be that user.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     action: Action
-    actor: Annotated[str, Field(pattern=ID_PATTERN.pattern)] = "panel"
+    actor: Annotated[str, Field(pattern=ID_PATTERN.pattern)] | None = None
     outcome: Outcome | None = None
     naloxone_doses: int | None = Field(default=None, ge=1, le=20)
     text: str | None = Field(default=None, max_length=500)
@@ -55,20 +59,27 @@ def _escalator(request: Request) -> Escalator:
 def _answer(result: ActResult) -> JSONResponse:
     body: dict[str, Any] = {"ok": result.ok, "message": result.message}
     if result.alert is not None:
-        body["alert"] = alert_json(result.alert)
+        body["alert"] = alert_summary(result.alert)
     return JSONResponse(body, status_code=result.status)
 
 
 @router.post("/api/alerts/{alert_id}/actions")
-async def post_action(alert_id: str, body: ActionRequest, request: Request) -> JSONResponse:
-    """Acknowledge, say on my way, on scene, resolve with an outcome, or cancel a check-in."""
+async def post_action(
+    alert_id: str, body: ActionRequest, request: Request, user: AnyUser
+) -> JSONResponse:
+    """Acknowledge, say on my way, on scene, resolve with an outcome, or cancel a check-in.
+
+    Any role may act; the action is recorded as the logged-in user.
+    """
+    if body.actor is not None and body.actor != user.username:
+        raise HTTPException(status_code=403, detail="you can only act as yourself")
     detail = {
         key: value
         for key, value in (("naloxone_doses", body.naloxone_doses), ("text", body.text))
         if value is not None
     }
     result = _escalator(request).act(
-        alert_id, body.action, body.actor, outcome=body.outcome, detail=detail
+        alert_id, body.action, user.username, outcome=body.outcome, detail=detail
     )
     return _answer(result)
 
@@ -135,8 +146,11 @@ class TestAlertRequest(BaseModel):
 
 
 @router.post("/api/sites/{site_id}/test-alert")
-async def send_test_alert(site_id: str, body: TestAlertRequest, request: Request) -> JSONResponse:
-    """Send a clearly marked TEST alert for a room through the whole paging path."""
+async def send_test_alert(
+    site_id: str, body: TestAlertRequest, request: Request, user: StaffUser
+) -> JSONResponse:
+    """Send a clearly marked TEST alert for a room through the whole paging path (staff)."""
+    del user
     settings = request.app.state.settings
     if not ID_PATTERN.match(site_id) or all(site.id != site_id for site in settings.sites):
         raise HTTPException(status_code=404, detail=f"no site {site_id!r}")
@@ -155,4 +169,4 @@ async def send_test_alert(site_id: str, body: TestAlertRequest, request: Request
         origin="test",
     )
     _escalator(request).admit(alert)
-    return JSONResponse({"ok": True, "alert": alert_json(alert)}, status_code=201)
+    return JSONResponse({"ok": True, "alert": alert_summary(alert)}, status_code=201)

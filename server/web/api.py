@@ -11,8 +11,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from firmware_bridge.wire import format_utc
+from server.auth.models import Role, User
 from server.domain.alerts import KIND_LABELS, Alert
-from server.web.deps import StoreDep, hub_of
+from server.web.deps import AnyUser, AuditDep, StoreDep, hub_of, users_of
 
 router = APIRouter(prefix="/api")
 
@@ -20,8 +21,14 @@ HEARTBEAT_S: Final = 15.0
 """An SSE comment this often keeps proxies from closing an idle stream and reveals dead panels."""
 
 
+PERSONAL_FIELDS: Final = frozenset({"participant", "evidence"})
+"""Fields that are personal data: only in an alert's own view, and only after an audit row."""
+STAFF_ONLY_FIELDS: Final = frozenset({"participant"})
+"""Fields a responder never sees: they go to a room, not to a pseudonym."""
+
+
 def alert_json(alert: Alert) -> dict[str, Any]:
-    """An alert as the API shows it (pseudonymous ids only)."""
+    """An alert with every field (pseudonymous ids only); callers trim it for the reader."""
     return {
         "id": alert.alert_id,
         "site": alert.site_id,
@@ -47,6 +54,17 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     }
 
 
+def alert_summary(alert: Alert) -> dict[str, Any]:
+    """An alert for lists and live updates: no personal fields, so no audit row is needed."""
+    return {k: v for k, v in alert_json(alert).items() if k not in PERSONAL_FIELDS}
+
+
+def alert_for(user: User, alert: Alert) -> dict[str, Any]:
+    """An alert's own view as ``user`` may see it."""
+    hidden = STAFF_ONLY_FIELDS if user.role is Role.RESPONDER else frozenset()
+    return {k: v for k, v in alert_json(alert).items() if k not in hidden}
+
+
 @router.get("/health")
 async def health(request: Request, store: StoreDep) -> dict[str, Any]:
     """Liveness plus whether ingest is connected to the broker."""
@@ -61,41 +79,53 @@ async def health(request: Request, store: StoreDep) -> dict[str, Any]:
 
 @router.get("/alerts")
 async def list_alerts(
-    store: StoreDep, limit: int = Query(default=100, ge=1, le=1000)
+    store: StoreDep, user: AnyUser, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[dict[str, Any]]:
     """Newest alerts first, each with its count of delivered and failed notifications."""
+    del user
     alerts = store.alerts(limit)
     counts = store.delivery_counts([alert.alert_id for alert in alerts])
     empty = {"delivered": 0, "failed": 0}
     return [
-        {**alert_json(alert), "notifications": counts.get(alert.alert_id, empty)}
+        {**alert_summary(alert), "notifications": counts.get(alert.alert_id, empty)}
         for alert in alerts
     ]
 
 
 @router.get("/alerts/{alert_id}")
-async def get_alert(alert_id: str, store: StoreDep) -> dict[str, Any]:
-    """One alert with its timeline and delivery attempts."""
+async def get_alert(
+    alert_id: str, store: StoreDep, user: AnyUser, audit: AuditDep
+) -> dict[str, Any]:
+    """One alert with its evidence, timeline and delivery attempts (audited before it is sent)."""
     alert = store.alert(alert_id)
     if alert is None:
         raise HTTPException(status_code=404, detail=f"no alert with id {alert_id!r}")
+    audit.record(user.username, user.role.value, "read.alert", alert_id)
     return {
-        **alert_json(alert),
+        **alert_for(user, alert),
         "timeline": store.timeline(alert_id),
         "deliveries": store.deliveries(alert_id),
     }
 
 
 @router.get("/edges")
-async def list_edges(store: StoreDep) -> list[dict[str, Any]]:
+async def list_edges(store: StoreDep, user: AnyUser) -> list[dict[str, Any]]:
     """Edges and their last known state."""
+    del user
     return list(store.edges())
 
 
 @router.get("/stream")
-async def stream(request: Request) -> StreamingResponse:
-    """Server-sent events: one ``data:`` line per change, and a heartbeat comment when idle."""
+async def stream(request: Request, user: AnyUser) -> StreamingResponse:
+    """Server-sent events: one ``data:`` line per change, and a heartbeat comment when idle.
+
+    The session is re-checked at every heartbeat: a logged-out or disabled account's open
+    board stops receiving.
+    """
+    del user
     hub = hub_of(request)
+    users = users_of(request)
+    token_hash = request.state.session.token_hash
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
@@ -106,6 +136,8 @@ async def stream(request: Request) -> StreamingResponse:
                     async with asyncio.timeout(HEARTBEAT_S):
                         event = await anext(subscription)
                 except TimeoutError:
+                    if not users.still_live(token_hash):
+                        return
                     yield ": heartbeat\n\n"
                     continue
                 except StopAsyncIteration:

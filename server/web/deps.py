@@ -1,13 +1,60 @@
-"""FastAPI dependencies: the lifespan's objects, reached through the app state (shell)."""
+"""FastAPI dependencies: the lifespan's objects, the logged-in user, role checks and CSRF (shell).
+
+Every route declares who may use it with :func:`require_role`::
+
+    from server.auth import Role, User
+    from server.web.deps import require_role
+
+    @router.get("/consent/{pseudonym}")
+    async def consent_page(user: Annotated[User, Depends(require_role(Role.STAFF, Role.ADMIN))]):
+        ...
+
+or with the ready-made aliases ``AnyUser``, ``StaffUser`` (staff or admin) and ``AdminUser``.
+
+What the dependency does, in order:
+
+1. No live session cookie: :class:`LoginRequired` — a page GET is redirected to ``/login``,
+   anything else gets 401 JSON.
+2. A role not in ``roles``: 403 (and the refusal is logged, ASVS 16.3.2).
+3. A state-changing method (POST, PUT, PATCH, DELETE): the request must come from our own origin
+   (``Origin`` / ``Sec-Fetch-Site``) and carry the session's CSRF token, either in the
+   ``X-CSRF-Token`` header (the panel's JavaScript sends it) or in a ``csrf_token`` form field
+   (every HTML form includes ``{{ csrf_field() }}``). Otherwise 403.
+
+The session is left on ``request.state.session`` so templates can show the user and embed the
+token (:func:`server.web.templating.render`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Final
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
+from server.audit import AuditLog
+from server.auth.models import Role, User
 from server.live import LiveHub
 from server.store.db import Store
+from server.store.users import Session, Users
+
+_LOGGER = logging.getLogger(__name__)
+
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER: Final = "x-csrf-token"
+CSRF_FIELD: Final = "csrf_token"
+LOGIN_CSRF_COOKIE: Final = "odart_login_csrf"
+"""Double-submit cookie for the one form used before there is a session: the login form."""
+
+
+class LoginRequired(HTTPException):
+    """No live session; the app turns this into a redirect for pages and 401 for the API."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=401, detail="log in first")
 
 
 def store_of(request: Request) -> Store:
@@ -22,4 +69,116 @@ def hub_of(request: Request) -> LiveHub:
     return hub
 
 
+def users_of(request: Request) -> Users:
+    """The app's accounts and sessions."""
+    users: Users = request.app.state.users
+    return users
+
+
+def audit_of(request: Request) -> AuditLog:
+    """The app's audit log: record before returning personal data (it raises if it cannot)."""
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+def session_cookie_name(request: Request) -> str:
+    """``__Host-odart_session`` behind TLS (the prefix needs Secure), ``odart_session`` on http."""
+    return "__Host-odart_session" if secure_cookies(request) else "odart_session"
+
+
+def secure_cookies(request: Request) -> bool:
+    """Whether cookies get ``Secure``: when the public URL is https."""
+    return str(request.app.state.settings.http.public_url).startswith("https://")
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (the reverse proxy's when there is one), for rate limits and audit."""
+    return request.client.host if request.client else "unknown"
+
+
+def current_session(request: Request) -> Session | None:
+    """The request's live session, or None."""
+    token = request.cookies.get(session_cookie_name(request))
+    if not token or len(token) > 100:
+        return None
+    return users_of(request).session(token)
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a state-changing request comes from our own pages (ASVS 3.5.3)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in {"same-origin", "none"}:
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (or an old one): the token must still match
+    ours = {_origin(str(request.base_url)), _origin(request.app.state.settings.http.public_url)}
+    return _origin(origin) in ours
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """Refuse a state-changing request without our origin and the expected token.
+
+    Raises:
+        HTTPException: 403 with the reason.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if not same_origin(request):
+        raise HTTPException(status_code=403, detail="cross-site request refused")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        field = (await request.form()).get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page")
+
+
+def require_role(*roles: Role) -> Callable[[Request], Awaitable[User]]:
+    """A dependency that admits only a logged-in user with one of ``roles`` (CSRF-checked).
+
+    Args:
+        roles: the roles allowed; none given means every role.
+
+    Returns:
+        The dependency; it resolves to the :class:`~server.auth.User`.
+    """
+    allowed = frozenset(roles or Role)
+
+    async def dependency(request: Request) -> User:
+        session = current_session(request)
+        if session is None:
+            raise LoginRequired
+        request.state.session = session
+        if session.user.role not in allowed:
+            _LOGGER.warning(
+                "refused %s %s to %s (%s)",
+                request.method,
+                request.url.path,
+                session.user.username,
+                session.user.role.value,
+            )
+            raise HTTPException(status_code=403, detail="your role may not do this")
+        await check_csrf(request, session.csrf)
+        return session.user
+
+    dependency.__name__ = f"require_role_{'_'.join(sorted(r.value for r in allowed))}"
+    return dependency
+
+
+AnyUser = Annotated[User, Depends(require_role())]
+"""Admin, staff or responder."""
+StaffUser = Annotated[User, Depends(require_role(Role.STAFF, Role.ADMIN))]
+"""Staff or admin."""
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+"""Admin only."""
 StoreDep = Annotated[Store, Depends(store_of)]
+UsersDep = Annotated[Users, Depends(users_of)]
+AuditDep = Annotated[AuditLog, Depends(audit_of)]

@@ -1,30 +1,30 @@
-"""The staff panel's pages; they render client-side from the JSON API (shell)."""
+"""The staff panel's pages: the live board and the alert view; they render client-side (shell).
+
+Other pages live in their own routers (:mod:`server.web.history`, :mod:`server.web.admin`, ...).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Final
-
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
 
 from firmware_bridge.wire import ID_PATTERN
-
-TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parent / "templates")
-STATIC_DIR: Final = Path(__file__).parent / "static"
+from server.web.deps import AnyUser
+from server.web.templating import render
 
 router = APIRouter()
 
 
-@router.get("/", response_class=HTMLResponse)
-async def board(request: Request) -> HTMLResponse:
-    """The live board."""
-    return TEMPLATES.TemplateResponse(request, "board.html")
+@router.get("/")
+async def board(request: Request, user: AnyUser) -> Response:
+    """The live board (every role)."""
+    del user
+    return render(request, "board.html")
 
 
-@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-async def alert_page(request: Request, alert_id: str) -> HTMLResponse:
-    """One alert, made for a phone."""
+@router.get("/alerts/{alert_id}")
+async def alert_page(request: Request, alert_id: str, user: AnyUser) -> Response:
+    """One alert, made for a phone (every role; the data comes from the audited JSON API)."""
+    del user
     safe = alert_id if ID_PATTERN.match(alert_id.lower()) else ""
-    return TEMPLATES.TemplateResponse(request, "alert.html", {"alert_id": safe})
+    return render(request, "alert.html", {"alert_id": safe})

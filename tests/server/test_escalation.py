@@ -17,6 +17,7 @@ from server.config import settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver, ReceivedPush
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.server.conftest import staff_client
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +93,7 @@ def server(
         MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack", "odart/v1/+/+/cmd") as probe,
     ):
         assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        staff_client(client, "night-staff")
         yield client, store, probe
 
 
@@ -180,7 +182,7 @@ def test_escalation_resolve_needs_an_outcome_and_closes_for_good(
         "naloxone_given",
         None,
     )
-    late = client.post(url, json={"action": "ack", "actor": "manager"})
+    late = client.post(url, json={"action": "ack"})
     assert late.status_code == 409
     assert "resolved" in late.json()["message"]
     # On scene stopped escalation: nobody but level 0 was ever paged.

@@ -17,6 +17,7 @@ from server.config import settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.server.conftest import staff_client
 
 pytestmark = pytest.mark.integration
 
@@ -81,6 +82,7 @@ def open_site(
         MqttProbe(mosquitto.host, mosquitto.port) as probe,
     ):
         assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        staff_client(client)
         yield client, store, probe
 
 
@@ -155,6 +157,7 @@ def test_health_non_urgent_message_waits_for_operating_hours(
         MqttProbe(mosquitto.host, mosquitto.port) as probe,
     ):
         assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        staff_client(client)
         message = device("connected", 10.0)
         probe.publish(str(message.topic), wire.encode_envelope(message))
         assert wait_until(lambda: _kinds(client) == [("low_battery", "noted")])

@@ -17,6 +17,7 @@ from server.config import Settings, settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.server.conftest import staff_client
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +68,7 @@ def running(
         MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack") as probe,
     ):
         assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        staff_client(client)
         yield client, store, probe
 
 
