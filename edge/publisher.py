@@ -58,6 +58,13 @@ NETWORK_TIMEOUT_S: Final = 10.0
 _NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _reraise_if_cancelling() -> None:
+    """aiomqtt can turn a cancellation into an MqttError while it disconnects; never retry then."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def first_failure(*jobs: Awaitable[None]) -> None:
     """Run ``jobs`` together; when one ends or fails, cancel and await the rest, then re-raise.
 
@@ -162,6 +169,7 @@ class Publisher:
                 await self._session()
             except aiomqtt.MqttError as error:
                 self.connected.clear()
+                _reraise_if_cancelling()
                 failures += 1
                 delay = reconnect_delay_s(failures)
                 _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)

@@ -161,6 +161,11 @@ async def supervise(
         except Exception as exc:  # task root of one session: any failure is a lost link
             _LOGGER.exception("device %s: session failed", device_id)
             error = exc
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A library may turn our cancellation into its own error while closing: stop, never
+            # retry (a swallowed cancel would keep a withdrawn device connected).
+            raise asyncio.CancelledError
         state = LinkState.NO_DATA if isinstance(error, LinkSilent) else LinkState.DISCONNECTED
         yield DeviceStatus(device_id, state, clock())
         if clock() - started_s >= policy.healthy_after_s:

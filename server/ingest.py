@@ -58,6 +58,13 @@ NETWORK_TIMEOUT_S: Final = 10.0
 _NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _reraise_if_cancelling() -> None:
+    """aiomqtt can turn a cancellation into an MqttError while it disconnects; never retry then."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Ingest:
     """Subscribes to every edge's events and status and turns them into rows and acks.
 
@@ -101,6 +108,7 @@ class Ingest:
                 await self._session()
             except aiomqtt.MqttError as error:
                 self.connected.clear()
+                _reraise_if_cancelling()
                 failures += 1
                 delay = min(0.5 * 2 ** (failures - 1), RECONNECT_MAX_S)
                 _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
