@@ -33,6 +33,9 @@ from server.web.templating import STATIC_DIR
 
 _LOGGER = logging.getLogger(__name__)
 
+SHUTDOWN_TIMEOUT_S = 10.0
+"""Shutdown waits this long for ingest and the timer loop to stop; a restart must not hang."""
+
 
 def create_app(
     settings: Settings,
@@ -94,7 +97,11 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT_S)
+            for task in stuck:  # pragma: no cover - only if a library ignores cancellation
+                _LOGGER.error(
+                    "task %s did not stop within %.0f s", task.get_name(), SHUTDOWN_TIMEOUT_S
+                )
             await dispatcher.aclose()
             if store is None:
                 app.state.store.close()
