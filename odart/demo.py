@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from firmware_bridge.wire import format_utc
 from odart.broker import free_port, start_demo_broker
 from odart.links import build_links
 from server.app import create_app
+from server.auth import Role
 from server.config import settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
@@ -43,6 +45,9 @@ long after the scripted apnoea the demo must have delivered a notification to co
 
 PROGRESS_EVERY_S: Final = 10.0
 """How often the demo prints a progress line."""
+
+DEMO_ADMIN: Final = "demo-admin"
+"""The throwaway admin account the demo makes so a newcomer can log in to the panel."""
 
 SITE: Final = "demo-hostel"
 PEOPLE: Final = (
@@ -76,6 +81,7 @@ class DemoSummary:
     broker: str
     panel_url: str
     duration_s: float
+    login: dict[str, str] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     notifications_received: int = 0
     ingest: dict[str, int] = field(default_factory=dict)
@@ -91,6 +97,7 @@ class DemoSummary:
             "ok": self.ok,
             "broker": self.broker,
             "panel_url": self.panel_url,
+            "login": self.login,
             "duration_s": round(self.duration_s, 1),
             "notifications_received": self.notifications_received,
             "ingest": self.ingest,
@@ -244,8 +251,12 @@ async def run_demo(
                 raise RuntimeError(message)
             await asyncio.sleep(0.05)
         agent_task = asyncio.create_task(agent.run(), name="edge")
+        password = secrets.token_urlsafe(12)  # a fresh database each run: a fresh password
+        app.state.users.create(DEMO_ADMIN, Role.ADMIN, password)
+        summary.login = {"username": DEMO_ADMIN, "password": password}
         print(f"ODART demo: broker {broker.name} on {broker.host}:{broker.port}", file=progress)
         print(f"  staff panel   {panel_url}", file=progress)
+        print(f"  log in as     {DEMO_ADMIN}  password {password}", file=progress)
         print(f"  wearer p-0003 in Room 3 stops breathing at t={APNOEA_AT_S:.0f}s", file=progress)
         print("  Ctrl-C stops everything", file=progress)
         if not headless:
