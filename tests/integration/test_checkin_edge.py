@@ -1,0 +1,204 @@
+"""The edge's check-in against real parts: virtual wearer, edge, Mosquitto, server, receiver.
+
+The edge runs in a thread with a short check-in window (2 s) and virtual wearables paced ten
+times real time; detections are hand-made events fed to the agent's event path, so no test
+waits for simulated physiology.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edge.detector import DetectionEvent
+from firmware_bridge import AlertLevel
+from firmware_bridge.wire import Envelope
+from odart.broker import MosquittoBroker
+from server.app import create_app
+from server.config import settings_from_mapping
+from server.domain.alerts import AlertState
+from server.store.db import Store
+from simulators.receiver import NotificationReceiver
+from tests.integration.edge_thread import EdgeThread, critical, edge_config, warning
+from tests.mqtt_probe import wait_until
+
+pytestmark = pytest.mark.integration
+
+CHECKIN_S = 2.0
+GRACE_S = 1.0
+# Scheduling slack on a loaded 2-core CI machine: the server's timer ticks every second.
+SLACK_S = 2.5
+
+
+def server_settings(broker: MosquittoBroker, receiver: NotificationReceiver) -> dict[str, Any]:
+    return {
+        "mqtt": {"host": broker.host, "port": broker.port},
+        "http": {"public_url": "http://panel.test"},
+        "sites": [
+            {
+                "id": "hostel-1",
+                "name": "Hostel",
+                "escalation": {
+                    "level_timeouts_s": [30.0, 30.0, 30.0],
+                    "checkin_grace_s": GRACE_S,
+                },
+                "rooms": [{"id": "room-3", "label": "Room 3"}],
+            }
+        ],
+        "responders": [
+            {"id": "night-staff", "name": "Night staff", "level": 0, "urls": [receiver.url("/s")]}
+        ],
+    }
+
+
+@pytest.fixture
+def server(mosquitto: MosquittoBroker, receiver: NotificationReceiver) -> Iterator[TestClient]:
+    store = Store(None)
+    app = create_app(settings_from_mapping(server_settings(mosquitto, receiver)), store=store)
+    with TestClient(app) as client:
+        assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        yield client
+
+
+def store_of(client: TestClient) -> Store:
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    return store
+
+
+def state_of(client: TestClient, alert_id: str) -> AlertState | None:
+    alert = store_of(client).alert(alert_id)
+    return None if alert is None else alert.state
+
+
+def act(client: TestClient, alert_id: str, action: str) -> int:
+    """Act on an alert from the panel, logging in first if the panel asks for it."""
+    url = f"/api/alerts/{alert_id}/actions"
+    answer = client.post(url, json={"action": action})
+    if answer.status_code in {401, 403}:
+        from tests.server.conftest import staff_client  # panel accounts, where they exist
+
+        staff_client(client, "night-staff")
+        answer = client.post(url, json={"action": action})
+    return answer.status_code
+
+
+def start_edge(tmp_path: Path, broker: MosquittoBroker, **settings: Any) -> EdgeThread:
+    config = edge_config(broker, tmp_path / "outbox.db", checkin_s=CHECKIN_S, **settings)
+    edge = EdgeThread(config).start()
+    assert wait_until(edge.agent.publisher.connected.is_set, timeout_s=15)
+    assert wait_until(lambda: edge.wearables[0].streaming)
+    return edge
+
+
+def raise_event(edge: EdgeThread, event: DetectionEvent) -> Envelope:
+    return edge.call(lambda: edge.agent.handle_event("p-0001", "wearable-1", event))
+
+
+def test_checkin_answered_by_the_wearer_cancels_and_pages_nobody(
+    tmp_path: Path,
+    mosquitto: MosquittoBroker,
+    server: TestClient,
+    receiver: NotificationReceiver,
+) -> None:
+    with start_edge(tmp_path, mosquitto, answer_delay_s=5.0) as edge:
+        (wearable,) = edge.wearables
+        alert = raise_event(edge, warning())
+        assert wait_until(lambda: state_of(server, alert.msg_id) is not None, timeout_s=10)
+        # The wearer presses 5 simulated seconds (0.5 s) after the buzz; the server cancels.
+        assert wait_until(lambda: state_of(server, alert.msg_id) is AlertState.CANCELLED, 10)
+        assert wearable.alerts == [AlertLevel.HIGH_ALERT, AlertLevel.NO_ALERT]
+        time.sleep(CHECKIN_S + GRACE_S + 1.0)  # past the server's own check-in timer
+        assert state_of(server, alert.msg_id) is AlertState.CANCELLED
+        assert receiver.pushes == []
+        assert wait_until(lambda: edge.outbox_size() == 0, timeout_s=10)
+
+
+def test_checkin_unanswered_pages_after_the_window(
+    tmp_path: Path,
+    mosquitto: MosquittoBroker,
+    server: TestClient,
+    receiver: NotificationReceiver,
+) -> None:
+    with start_edge(tmp_path, mosquitto, answers_checkin=False) as edge:
+        (wearable,) = edge.wearables
+        sent_at = time.monotonic()
+        alert = raise_event(edge, warning())
+        assert wait_until(lambda: wearable.buzzing, timeout_s=5)
+        (push,) = receiver.wait_for(1, timeout_s=CHECKIN_S + GRACE_S + SLACK_S + 5)
+        paged_after_s = time.monotonic() - sent_at
+        assert CHECKIN_S - 0.2 <= paged_after_s <= CHECKIN_S + GRACE_S + SLACK_S
+        assert push.alert_id == alert.msg_id
+        assert state_of(server, alert.msg_id) is AlertState.TRIGGERED
+        assert wait_until(lambda: not wearable.buzzing, timeout_s=5)
+        timeline = [e["event"] for e in store_of(server).timeline(alert.msg_id)]
+        assert timeline[:3] == ["stored", "checking_in", "escalated"]
+
+
+def test_checkin_critical_pages_at_once_without_buzzing(
+    tmp_path: Path,
+    mosquitto: MosquittoBroker,
+    server: TestClient,
+    receiver: NotificationReceiver,
+) -> None:
+    with start_edge(tmp_path, mosquitto) as edge:
+        sent_at = time.monotonic()
+        alert = raise_event(edge, critical())
+        (push,) = receiver.wait_for(1, timeout_s=10)
+        assert time.monotonic() - sent_at < CHECKIN_S
+        assert push.alert_id == alert.msg_id
+        assert edge.wearables[0].alerts == []
+
+
+def test_checkin_cancelled_by_staff_stops_the_buzz(
+    tmp_path: Path,
+    mosquitto: MosquittoBroker,
+    server: TestClient,
+    receiver: NotificationReceiver,
+) -> None:
+    config_window_s = 30.0
+    config = edge_config(
+        mosquitto, tmp_path / "outbox.db", checkin_s=config_window_s, answers_checkin=False
+    )
+    with EdgeThread(config) as edge:
+        assert wait_until(edge.agent.publisher.connected.is_set, timeout_s=15)
+        assert wait_until(lambda: edge.wearables[0].streaming)
+        (wearable,) = edge.wearables
+        alert = raise_event(edge, warning())
+        assert wait_until(lambda: state_of(server, alert.msg_id) is AlertState.CHECKING_IN, 10)
+        assert wait_until(lambda: wearable.buzzing, timeout_s=5)
+        assert act(server, alert.msg_id, "cancel") == 200
+        assert wait_until(lambda: not wearable.buzzing, timeout_s=5)
+        assert wearable.alerts == [AlertLevel.HIGH_ALERT, AlertLevel.NO_ALERT]
+        assert not edge.agent.people["p-0001"].checkin.open
+        assert edge.agent.counts["update_cancelled_by_wearer"] == 0
+        assert edge.agent.counts["update_checkin_expired"] == 0
+        assert state_of(server, alert.msg_id) is AlertState.CANCELLED
+        assert receiver.pushes == []
+
+
+def test_checkin_answered_while_the_broker_is_down_is_delivered_after(
+    tmp_path: Path,
+    mosquitto: MosquittoBroker,
+    server: TestClient,
+    receiver: NotificationReceiver,
+) -> None:
+    config = edge_config(mosquitto, tmp_path / "outbox.db", checkin_s=30.0, answer_delay_s=5.0)
+    with EdgeThread(config) as edge:
+        assert wait_until(edge.agent.publisher.connected.is_set, timeout_s=15)
+        assert wait_until(lambda: edge.wearables[0].streaming)
+        (wearable,) = edge.wearables
+        mosquitto.stop()
+        assert wait_until(lambda: not edge.agent.publisher.connected.is_set(), timeout_s=30)
+        alert = raise_event(edge, warning())
+        assert wait_until(lambda: wearable.alerts[-1:] == [AlertLevel.NO_ALERT], timeout_s=5)
+        assert edge.outbox_size() == 2  # the alert and the wearer's answer, kept on disk
+        assert state_of(server, alert.msg_id) is None
+        mosquitto.start()
+        assert wait_until(lambda: state_of(server, alert.msg_id) is AlertState.CANCELLED, 30)
+        assert wait_until(lambda: edge.outbox_size() == 0, timeout_s=15)
+        assert receiver.pushes == []
