@@ -109,7 +109,7 @@ class EdgeThread:
         links = build_links(self.config)
         self.wearables = [link for link in links if isinstance(link, VirtualWearable)]
         self.agent = EdgeAgent(self.config, links, outbox)
-        self._task = asyncio.current_task()  # type: ignore[assignment]
+        self._task = asyncio.current_task()
         self._ready.set()
         try:
             await self.agent.run()
