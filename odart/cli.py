@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "decode": "odart.commands.decode",
     "demo": "odart.commands.demo",
     "edge": "odart.commands.edge",
+    "privacy": "odart.commands.privacy",
     "replay": "odart.commands.replay",
     "server": "odart.commands.server",
 }
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader (e.g. `| head`) stopped reading: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the console script

@@ -22,6 +22,7 @@ from server.drills import Drills
 from server.escalation import Escalator
 from server.health import Health
 from server.ingest import Ingest
+from server.privacy.retention import Purger
 from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
 from server.store.db import Store
@@ -71,6 +72,8 @@ def create_app(
         escalator = Escalator(settings, db, app.state.hub, dispatcher, now=now)
         health = Health(settings, db, escalator, now)
         escalator.also_tick(health.tick)
+        purger = Purger(db.db, app.state.audit, settings.retention_days, now)
+        escalator.also_tick(purger.tick)
         ingest = Ingest(
             settings.mqtt,
             db,

@@ -24,6 +24,8 @@ from firmware_bridge.wire import ID_PATTERN
 from server.domain.hours import OperatingHours
 from server.domain.lifecycle import EscalationPolicy
 from server.errors import ConfigError
+from server.privacy.inventory import RecordClass, record_classes
+from server.privacy.retention import DEFAULT_RETENTION_DAYS, missing_periods
 
 
 class _Strict(BaseModel):
@@ -176,6 +178,27 @@ class Settings(_Strict):
     """An edge must stay offline this long before staff are alerted (absorbs Wi-Fi blips)."""
     low_battery_pct: float = Field(default=20.0, gt=0, lt=100)
     battery_cleared_pct: float = Field(default=80.0, gt=0, le=100)
+    retention_days: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_RETENTION_DAYS)
+    )
+    """Days each record class is kept; every class in the data inventory needs one."""
+
+    @field_validator("retention_days")
+    @classmethod
+    def _every_class_has_a_period(cls, value: dict[str, float]) -> dict[str, float]:
+        known = {c.value for c in RecordClass}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            message = f"unknown record class {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            raise ValueError(message)
+        missing = missing_periods(value, record_classes())
+        if missing:
+            message = f"no retention period for record class {missing[0]!r}"
+            raise ValueError(message)
+        if any(days <= 0 for days in value.values()):
+            message = "retention periods must be positive numbers of days"
+            raise ValueError(message)
+        return value
 
     def site(self, site_id: str) -> SiteConfig:
         """The configured site, or defaults for a site the server was not told about."""
