@@ -98,8 +98,11 @@ episodes = {episodes}
 def _outbox_rows(outbox: Path) -> list[tuple[str, int]]:
     if not outbox.exists():
         return []
-    with sqlite3.connect(outbox) as db:
-        return db.execute("SELECT msg_id, attempts FROM outbox").fetchall()
+    try:
+        with sqlite3.connect(outbox) as db:
+            return db.execute("SELECT msg_id, attempts FROM outbox").fetchall()
+    except sqlite3.OperationalError:  # the agent has created the file but not yet the table
+        return []
 
 
 def _start_edge(config: Path) -> subprocess.Popen[bytes]:
