@@ -29,7 +29,10 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbu
 
 from firmware_bridge import (
     AccelSamples,
+    AlertLevel,
     BatteryLevel,
+    ButtonEvent,
+    ButtonPress,
     HeartRateMeasurement,
     PmdCommand,
     PmdDataFrame,
@@ -37,6 +40,7 @@ from firmware_bridge import (
     PmdOpCode,
     PmdResponse,
     PmdStatus,
+    decode_alert_level,
     decode_pmd_control,
     encode_battery_level,
     encode_heart_rate,
@@ -176,10 +180,23 @@ class _Characteristic(ServiceInterface):
 
 
 class EmulatedWearable:
-    """A wearable on adapter ``hci{adapter_index}``; ``start`` appears, ``stop`` vanishes."""
+    """A wearable on adapter ``hci{adapter_index}``; ``start`` appears, ``stop`` vanishes.
 
-    def __init__(self, bus_address: str, adapter_index: int, name: str = "ODART-W1") -> None:
+    With ``answer_after_s`` set, its wearer presses the button that long after the central
+    writes a non-zero Alert Level (the check-in's buzz), as the ODART firmware reports it.
+    """
+
+    def __init__(
+        self,
+        bus_address: str,
+        adapter_index: int,
+        name: str = "ODART-W1",
+        *,
+        answer_after_s: float | None = None,
+    ) -> None:
         self.bus_address = bus_address
+        self.answer_after_s = answer_after_s
+        self.presses = 0
         self.adapter_path = f"/org/bluez/hci{adapter_index}"
         self.app_path = f"/org/odart/wearable{adapter_index}"
         self.name = name
@@ -204,7 +221,17 @@ class EmulatedWearable:
         ]
 
     def on_write(self, uuid: str, value: bytes) -> None:
-        """A central wrote ``value`` to characteristic ``uuid`` (override to react)."""
+        """A central wrote ``value`` to characteristic ``uuid``: a buzz may be answered."""
+        if uuid != ALERT_LEVEL_UUID or self.answer_after_s is None:
+            return
+        if decode_alert_level(value) is not AlertLevel.NO_ALERT:
+            asyncio.get_running_loop().call_later(self.answer_after_s, self.press)
+
+    def press(self, kind: ButtonPress = ButtonPress.SHORT) -> None:
+        """The wearer presses the button: one button frame on the data characteristic."""
+        self._chars[DATA_CHAR_UUID].notify(encode_wearable(ButtonEvent(self.seq, self.t_ms, kind)))
+        self.seq = (self.seq + 1) % 0x10000
+        self.presses += 1
 
     async def start(self) -> None:
         bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM).connect()

@@ -18,11 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from edge.agent import EdgeAgent
 from edge.ble import PMD_ACC_FS_HZ, PMD_ACC_START, BleakDeviceLink, BleScanner
+from edge.checkin import ANSWER_REPEAT_S
+from edge.config import config_from_mapping
+from edge.detector import DetectionEvent, EventKind, Severity
+from edge.outbox import Outbox
 from edge.supervisor import BackoffPolicy
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import Buzzer, DeviceLink, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import AlertLevel, encode_pmd_control
 from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge.wire import AlertUpdate, UpdateBody
 from tests.bluez.harness import BluezStandIn, dbus_daemon_path, drop_link
 from tests.bluez.wearable import BATTERY_PCT, BPM, EmulatedPolarH10, EmulatedWearable
 from tests.conftest import require
@@ -224,5 +230,67 @@ def test_ble_polar_h10_streams_pmd_accelerometer_after_start(bluez: BluezStandIn
             await recorder.close()
             await h10.stop()
         assert "Stopping discovery on adapter[0]" in bluez.log()
+
+    asyncio.run(scenario())
+
+
+def test_ble_wearable_button_answers_the_agents_checkin(bluez: BluezStandIn) -> None:
+    """The check-in over emulated BLE: Alert Level written, button frame back, buzz stopped."""
+
+    async def scenario() -> None:
+        wearable = EmulatedWearable(bluez.address, adapter_index=1, answer_after_s=0.3)
+        await wearable.start()
+        scanner = BleScanner([WEARABLE], adapter="hci0")
+        link = BleakDeviceLink("wearable-1", WEARABLE, scanner, no_data_timeout_s=5.0, policy=FAST)
+        assert isinstance(link, DeviceLink)
+        assert isinstance(link, Buzzer)
+        config = config_from_mapping(
+            {
+                "site": "hostel-1",
+                "edge": "pi-1",
+                "mqtt": {"port": 9},  # discard port: no broker, so the outbox keeps everything
+                "checkin_s": 5.0,
+                "people": [{"participant": "p-1", "room": "room-1", "devices": ["wearable-1"]}],
+                "devices": [
+                    {"id": "wearable-1", "role": "wearable", "link": "ble", "address": WEARABLE}
+                ],
+            }
+        )
+        outbox = Outbox(":memory:")
+        agent = EdgeAgent(config, [link], outbox)
+        task = asyncio.create_task(agent.run())
+        person = agent.people["p-1"]
+
+        async def until(what: str, done: Callable[[], bool], timeout_s: float = 10.0) -> None:
+            start = time.monotonic()
+            while not done():
+                assert not task.done(), task
+                assert time.monotonic() - start < timeout_s, f"timed out waiting for {what}"
+                await asyncio.sleep(0.05)
+
+        try:
+            await until("data through the agent", lambda: person.blocks > 3, 20.0)
+            event = DetectionEvent(EventKind.RESPIRATORY_DEPRESSION, Severity.WARNING, 9.0, 1.0)
+            alert = agent.handle_event("p-1", "wearable-1", event)
+            await until("the wearer's answer", lambda: wearable.presses == 1)
+            await until("buzz off", lambda: wearable.alerts == [b"\x02", b"\x00"])
+            (update,) = [
+                e.envelope for e in outbox.due(float("inf")) if e.envelope.kind.value == "update"
+            ]
+            assert isinstance(update.body, UpdateBody)
+            assert (update.body.of, update.body.update) == (
+                alert.msg_id,
+                AlertUpdate.CANCELLED_BY_WEARER,
+            )
+            # Pressed again later, with no question asked: a call for help.
+            await asyncio.sleep(ANSWER_REPEAT_S + 0.2)
+            wearable.press()
+            await until("help alert", lambda: agent.counts["alert_button"] == 1)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            outbox.close()
+            await wearable.stop()
 
     asyncio.run(scenario())
