@@ -235,3 +235,22 @@ def test_agent_checkin_zero_turns_checkins_off(tmp_path: Path) -> None:
             assert w.alerts == []
 
     asyncio.run(scenario())
+
+
+def test_agent_links_fit_the_device_link_and_buzzer_protocols() -> None:
+    """Conformance: the virtual wearable buzzes exactly as the BLE link does; a room cannot."""
+    import inspect
+
+    from edge.ble import BleakDeviceLink
+    from edge.transport import Buzzer, DeviceLink
+    from simulators.devices import VirtualRoom
+
+    config = edge_config(Path("unused.db"))
+    (wearable,) = build_links(config)
+    assert isinstance(wearable, DeviceLink)
+    assert isinstance(wearable, Buzzer)
+    assert not issubclass(VirtualRoom, Buzzer)
+    expected = inspect.signature(Buzzer.alert)
+    for implementation in (VirtualWearable.alert, BleakDeviceLink.alert):
+        assert inspect.iscoroutinefunction(implementation)
+        assert inspect.signature(implementation) == expected
