@@ -22,12 +22,12 @@ from server.drills import Drills
 from server.escalation import Escalator
 from server.health import Health
 from server.ingest import Ingest
-from server.privacy.retention import Purger
 from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
+from server.privacy.retention import Purger
 from server.store.db import Store
 from server.store.users import Users
-from server.web import actions, api, login, panel
+from server.web import actions, admin, api, board, devices, history, login, panel
 from server.web.deps import LoginRequired
 from server.web.security import SecurityHeaders
 from server.web.templating import STATIC_DIR
@@ -122,5 +122,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(actions.router)
     app.include_router(panel.router)
+    for router in (board.router, history.router, devices.router, admin.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

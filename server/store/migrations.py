@@ -133,10 +133,32 @@ def _m003_accounts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_enrolments(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE enrolments (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,        -- the wearable
+            site_id TEXT NOT NULL,
+            room_id TEXT,
+            participant_id TEXT NOT NULL,   -- the resident's pseudonym, never a name
+            consent TEXT NOT NULL DEFAULT 'pending',  -- pending|active|paused|withdrawn|erased
+            enrolled_at TEXT NOT NULL,
+            enrolled_by TEXT NOT NULL,
+            ended_at TEXT,
+            ended_by TEXT
+        );
+        CREATE UNIQUE INDEX enrolments_live_device ON enrolments(device_id) WHERE ended_at IS NULL;
+        CREATE INDEX enrolments_participant ON enrolments(participant_id);
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
     ("003_accounts", _m003_accounts),
+    ("004_enrolments", _m004_enrolments),
 ]
 
 

@@ -79,7 +79,10 @@ async def health(request: Request, store: StoreDep) -> dict[str, Any]:
 
 @router.get("/alerts")
 async def list_alerts(
-    store: StoreDep, user: AnyUser, limit: int = Query(default=100, ge=1, le=1000)
+    request: Request,
+    store: StoreDep,
+    user: AnyUser,
+    limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     """Newest alerts first, each with its count of delivered and failed notifications."""
     del user
@@ -87,14 +90,23 @@ async def list_alerts(
     counts = store.delivery_counts([alert.alert_id for alert in alerts])
     empty = {"delivered": 0, "failed": 0}
     return [
-        {**alert_summary(alert), "notifications": counts.get(alert.alert_id, empty)}
+        {
+            **alert_summary(alert),
+            "room_label": _room_label(request, alert),
+            "notifications": counts.get(alert.alert_id, empty),
+        }
         for alert in alerts
     ]
 
 
+def _room_label(request: Request, alert: Alert) -> str:
+    label: str = request.app.state.settings.room_label(alert.site_id, alert.room_id)
+    return label
+
+
 @router.get("/alerts/{alert_id}")
 async def get_alert(
-    alert_id: str, store: StoreDep, user: AnyUser, audit: AuditDep
+    request: Request, alert_id: str, store: StoreDep, user: AnyUser, audit: AuditDep
 ) -> dict[str, Any]:
     """One alert with its evidence, timeline and delivery attempts (audited before it is sent)."""
     alert = store.alert(alert_id)
@@ -103,6 +115,7 @@ async def get_alert(
     audit.record(user.username, user.role.value, "read.alert", alert_id)
     return {
         **alert_for(user, alert),
+        "room_label": _room_label(request, alert),
         "timeline": store.timeline(alert_id),
         "deliveries": store.deliveries(alert_id),
     }

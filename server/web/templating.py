@@ -27,6 +27,31 @@ from server.web.deps import CSRF_FIELD
 TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_DIR: Final = Path(__file__).parent / "static"
 
+
+def duration(seconds: float | None) -> str:
+    """``95.2`` -> ``1 min 35 s``; None -> an em dash."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def moment(iso: str | None) -> str:
+    """A wire timestamp as ``2026-11-22 16:35:59 UTC`` (pages state the zone, never guess it)."""
+    if not iso:
+        return "—"
+    return f"{iso[:10]} {iso[11:19]} UTC"
+
+
+TEMPLATES.env.filters["duration"] = duration
+TEMPLATES.env.filters["moment"] = moment
+
 NAV: Final[tuple[tuple[str, str, frozenset[Role]], ...]] = (
     ("/", "Board", frozenset(Role)),
     ("/history", "History", frozenset({Role.STAFF, Role.ADMIN})),

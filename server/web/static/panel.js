@@ -1,105 +1,96 @@
-// ODART staff panel: renders from the JSON API and re-renders on every server-sent event.
+// ODART staff panel, shared by every page: API calls with the CSRF token, the live event stream,
+// sound, and small DOM helpers. Page scripts (board.js, alert.js) register with Panel.onEvent.
 "use strict";
 
-const linkState = document.getElementById("link-state");
-const seen = new Set();
-let firstLoad = true;
+const Panel = (() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const linkState = document.getElementById("link-state");
+  const listeners = [];
+  let audio = null;
 
-function el(tag, attrs = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text) node.textContent = text;
-  return node;
-}
-
-function clock(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
-}
-
-function beep() {
-  try {
-    const ctx = new (window.AudioContext || window.webkitAudioContext)();
-    const osc = ctx.createOscillator();
-    osc.frequency.value = 880;
-    osc.connect(ctx.destination);
-    osc.start();
-    osc.stop(ctx.currentTime + 0.25);
-  } catch (err) { /* the browser may refuse sound before a user gesture */ }
-}
-
-async function renderBoard() {
-  const body = document.getElementById("alerts");
-  if (!body) return;
-  const alerts = await (await fetch("/api/alerts")).json();
-  body.replaceChildren();
-  if (alerts.length === 0) {
-    const row = el("tr");
-    row.append(el("td", { colspan: "6", class: "empty" }, "No alerts."));
-    body.append(row);
+  function el(tag, attrs = {}, text = "") {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value === true ? "" : value);
+    }
+    if (text !== "" && text !== null && text !== undefined) node.textContent = text;
+    return node;
   }
-  let fresh = false;
-  for (const alert of alerts) {
-    const row = el("tr", { "data-alert-id": alert.id, "data-kind": alert.kind });
-    if (!seen.has(alert.id)) { seen.add(alert.id); if (!firstLoad) { row.classList.add("new"); fresh = true; } }
-    row.append(el("td", {}, clock(alert.detected_at)));
-    const room = el("td");
-    room.append(el("a", { href: `/alerts/${alert.id}` }, alert.room || alert.device || "unknown"));
-    row.append(room);
-    row.append(el("td", {}, alert.label));
-    const sev = el("td");
-    sev.append(el("span", { class: `pill pill-${alert.severity}` }, alert.severity));
-    row.append(sev);
-    row.append(el("td", {}, alert.state.replace("_", " ")));
-    const notified = el("td", { class: "notified" });
-    const n = alert.notifications || { delivered: 0, failed: 0 };
-    if (n.delivered) notified.append(el("span", { class: "pill pill-ok" }, `delivered ${n.delivered}`));
-    if (n.failed) notified.append(el("span", { class: "pill pill-bad" }, `failed ${n.failed}`));
-    if (!n.delivered && !n.failed) notified.append(el("span", { class: "pill pill-wait" }, "sending…"));
-    row.append(notified);
-    body.append(row);
+
+  function clock(iso) {
+    return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—";
   }
-  if (fresh) beep();
-  firstLoad = false;
-  const edges = document.getElementById("edges");
-  edges.replaceChildren();
-  for (const edge of await (await fetch("/api/edges")).json()) {
-    const item = el("li");
-    item.append(el("span", { class: `pill ${edge.state === "online" ? "pill-ok" : "pill-bad"}` }, `${edge.site_id}/${edge.edge_id}: ${edge.state}`));
-    edges.append(item);
+
+  function ago(iso) {
+    if (!iso) return "";
+    const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
   }
-}
 
-async function renderAlert() {
-  const section = document.getElementById("alert");
-  if (!section) return;
-  const id = section.dataset.alertId;
-  const response = await fetch(`/api/alerts/${encodeURIComponent(id)}`);
-  if (!response.ok) { document.getElementById("alert-title").textContent = "Alert not found"; return; }
-  const alert = await response.json();
-  document.getElementById("alert-title").textContent = `${alert.label} · ${alert.room || "unknown room"}`;
-  const facts = document.getElementById("alert-facts");
-  facts.replaceChildren();
-  const rows = [["Severity", alert.severity], ["State", alert.state.replace("_", " ")], ["Detected", clock(alert.detected_at)],
-                ["Probable onset", clock(alert.onset_at)], ["Stored", clock(alert.stored_at)], ["Alert id", alert.id]];
-  for (const [key, value] of rows) { facts.append(el("dt", {}, key)); facts.append(el("dd", {}, value)); }
-  const timeline = document.getElementById("timeline");
-  timeline.replaceChildren();
-  for (const entry of alert.timeline) {
-    const item = el("li", { class: entry.event.endsWith("failed") ? "failed" : "" });
-    item.append(el("time", {}, clock(entry.at)));
-    item.append(document.createTextNode(`${entry.event.replaceAll("_", " ")} ${entry.detail}`));
-    timeline.append(item);
+  function toLogin() {
+    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
   }
-}
 
-function render() { return Promise.all([renderBoard(), renderAlert()]); }
+  // Every call sends the CSRF token; a 401 means the session ended: go and log in again.
+  async function api(path, options = {}) {
+    const headers = { "X-CSRF-Token": csrf, Accept: "application/json", ...(options.headers || {}) };
+    let body = options.body;
+    if (body !== undefined && typeof body !== "string") { body = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
+    const response = await fetch(path, { ...options, headers, body, credentials: "same-origin" });
+    if (response.status === 401) { toLogin(); throw new Error("logged out"); }
+    return response;
+  }
 
-function listen() {
-  const source = new EventSource("/api/stream");
-  source.onopen = () => { linkState.textContent = "live"; linkState.className = "pill pill-ok"; render(); };
-  source.onmessage = () => render();
-  source.onerror = () => { linkState.textContent = "reconnecting…"; linkState.className = "pill pill-bad"; };
-}
+  // Browsers allow sound only after a tap: the first tap anywhere unlocks it.
+  function unlockSound() {
+    if (audio) return;
+    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (err) { audio = null; }
+    const button = document.getElementById("sound");
+    if (button && audio) { button.textContent = "🔔 sound on"; button.classList.add("on"); }
+  }
 
-render();
-listen();
+  function beep(times = 3) {
+    if (!audio) return false;
+    for (let i = 0; i < times; i += 1) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = i % 2 ? 660 : 880;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(audio.destination);
+      const at = audio.currentTime + i * 0.35;
+      osc.start(at);
+      osc.stop(at + 0.25);
+    }
+    return true;
+  }
+
+  function setLink(text, cls) {
+    if (!linkState) return;
+    linkState.textContent = text;
+    linkState.className = `pill ${cls}`;
+  }
+
+  function listen() {
+    const source = new EventSource("/api/stream");
+    source.onopen = () => { setLink("live", "pill-ok"); for (const fn of listeners) fn({ type: "reconnected" }); };
+    source.onmessage = (message) => {
+      let event = {};
+      try { event = JSON.parse(message.data); } catch (err) { return; }
+      for (const fn of listeners) fn(event);
+    };
+    source.onerror = async () => {
+      setLink("reconnecting…", "pill-bad");
+      try { await api("/api/me"); } catch (err) { source.close(); }
+    };
+  }
+
+  function onEvent(fn) { listeners.push(fn); }
+
+  document.addEventListener("click", unlockSound, { once: false });
+  document.addEventListener("keydown", unlockSound, { once: true });
+  if (document.querySelector('meta[name="csrf-token"]')?.content) listen();
+
+  return { api, el, clock, ago, beep, onEvent, toLogin };
+})();

@@ -1,0 +1,127 @@
+"""Devices and enrolment: pair a wearable with a resident's pseudonym (shell; staff and admin).
+
+Reading the enrolments shows which pseudonym wears which device, so the page writes an audit row
+before it renders; every enrolment and ending is audited too.
+
+**Consent hook.** A new enrolment starts with consent ``pending`` and the browser is sent to
+``/enrolments/{id}/consent`` (:func:`consent_step`). Until the consent pages replace that route,
+it explains the step; they record the answer with
+:meth:`server.store.enrolments.Enrolments.set_consent`. The board shows the wearable as
+"not consented" until then.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from server.store.enrolments import EnrolmentError, Enrolments
+from server.web.deps import AuditDep, StaffUser, StoreDep
+from server.web.templating import render
+
+router = APIRouter()
+
+FormId = Annotated[str, Form(max_length=64)]
+
+
+def _enrolments(request: Request, store: StoreDep) -> Enrolments:
+    return Enrolments(store.db, request.app.state.now)
+
+
+def _page(
+    request: Request, store: StoreDep, error: str | None = None, status: int = 200
+) -> Response:
+    enrolments = _enrolments(request, store)
+    settings = request.app.state.settings
+    sites = [(s.id, s.name, [(r.id, r.label) for r in s.rooms]) for s in settings.sites]
+    context = {
+        "devices": enrolments.devices(),
+        "enrolments": enrolments.live(),
+        "sites": sites,
+        "error": error,
+    }
+    return render(request, "devices.html", context, status=status)
+
+
+@router.get("/devices")
+async def devices_page(
+    request: Request, store: StoreDep, user: StaffUser, audit: AuditDep
+) -> Response:
+    """Devices the server has heard from, live enrolments and the enrol form."""
+    audit.record(user.username, user.role.value, "read.enrolments", "enrolments")
+    return _page(request, store)
+
+
+@router.post("/devices/enrol")
+async def enrol(
+    request: Request,
+    store: StoreDep,
+    user: StaffUser,
+    audit: AuditDep,
+    device_id: FormId,
+    site_id: FormId,
+    participant_id: FormId,
+    room_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Pair a wearable with a pseudonym, then go to the consent step."""
+    device_id, participant_id = device_id.strip().lower(), participant_id.strip().lower()
+    settings = request.app.state.settings
+    site = next((s for s in settings.sites if s.id == site_id), None)
+    if site is None:
+        return _page(request, store, f"no site {site_id!r}", status=400)
+    if room_id and all(room.id != room_id for room in site.rooms):
+        return _page(request, store, f"no room {room_id!r} at {site.name}", status=400)
+    audit.record(
+        user.username,
+        user.role.value,
+        "enrolment.create",
+        participant_id,
+        {"device": device_id, "site": site_id, "room": room_id},
+    )
+    try:
+        enrolment_id = _enrolments(request, store).enrol(
+            device_id, site_id, room_id or None, participant_id, user.username
+        )
+    except EnrolmentError as error:
+        return _page(request, store, error.reason, status=400)
+    return RedirectResponse(consent_step(enrolment_id), status_code=303)
+
+
+def consent_step(enrolment_id: int) -> str:
+    """Where a new enrolment goes next: the consent pages take over this route."""
+    return f"/enrolments/{enrolment_id}/consent"
+
+
+@router.get("/enrolments/{enrolment_id}/consent")
+async def consent_placeholder(
+    request: Request, enrolment_id: int, store: StoreDep, user: StaffUser, audit: AuditDep
+) -> Response:
+    """The hook for the consent step (replaced by the consent pages)."""
+    enrolment = _enrolments(request, store).get(enrolment_id)
+    if enrolment is None:
+        raise HTTPException(status_code=404, detail=f"no enrolment {enrolment_id}")
+    audit.record(user.username, user.role.value, "read.enrolment", enrolment["participant_id"])
+    return render(request, "consent_step.html", {"enrolment": enrolment})
+
+
+@router.post("/devices/enrolments/{enrolment_id}/end")
+async def end_enrolment(
+    request: Request, enrolment_id: int, store: StoreDep, user: StaffUser, audit: AuditDep
+) -> Response:
+    """End an enrolment: the wearable is free for someone else."""
+    enrolments = _enrolments(request, store)
+    enrolment = enrolments.get(enrolment_id)
+    if enrolment is None or enrolment["ended_at"] is not None:
+        return _page(request, store, f"no live enrolment {enrolment_id}", status=404)
+    audit.record(
+        user.username,
+        user.role.value,
+        "enrolment.end",
+        enrolment["participant_id"],
+        {"device": enrolment["device_id"]},
+    )
+    enrolments.end(enrolment_id, user.username)
+    return RedirectResponse("/devices", status_code=303)

@@ -1,0 +1,148 @@
+"""History with filters and aggregate reports, as pages and JSON (shell; staff and admin).
+
+Rows carry no personal fields (no pseudonym, no evidence), so listing them writes no audit row;
+opening one alert goes through the audited alert view.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from firmware_bridge.wire import ID_PATTERN, AlertKind
+from server.domain.alerts import KIND_LABELS
+from server.domain.lifecycle import Outcome
+from server.store.history import HistoryFilter, history
+from server.web.deps import StaffUser, StoreDep
+from server.web.report_math import report, response_seconds
+from server.web.templating import render
+
+router = APIRouter()
+
+OUTCOME_LABELS = {
+    Outcome.NALOXONE_GIVEN.value: "naloxone given",
+    Outcome.AMBULANCE_CALLED.value: "ambulance called",
+    Outcome.BREATHING_RESTORED.value: "breathing restored",
+    Outcome.OCCUPANT_OK.value: "occupant okay",
+    Outcome.FALSE_ALARM.value: "false alarm",
+    Outcome.SPACE_EMPTY.value: "space empty",
+    Outcome.RECONNECTED.value: "reconnected (technical)",
+    Outcome.OTHER.value: "other",
+    "open": "still open",
+}
+"""How outcomes read on the page; every :class:`Outcome` is here (a test checks)."""
+
+SiteQ = Annotated[str | None, Query(pattern=ID_PATTERN.pattern)]
+KindQ = Annotated[AlertKind | None, Query()]
+OutcomeQ = Annotated[str | None, Query(pattern=f"^({'|'.join(OUTCOME_LABELS)})$")]
+DateQ = Annotated[date | None, Query(alias="from")]
+UntilQ = Annotated[date | None, Query(alias="to")]
+
+
+def _filter(
+    site: str | None,
+    kind: AlertKind | None,
+    outcome: str | None,
+    since: date | None,
+    until: date | None,
+) -> HistoryFilter:
+    return HistoryFilter(
+        site=site or None,
+        kind=None if kind is None else kind.value,
+        outcome=outcome or None,
+        since=None if since is None else datetime.combine(since, time(), UTC),
+        until=None if until is None else datetime.combine(until, time(), UTC) + timedelta(days=1),
+    )
+
+
+def _rows(store: StoreDep, wanted: HistoryFilter) -> list[dict[str, Any]]:
+    rows = history(store.db, wanted)
+    for row in rows:
+        row["response_s"] = response_seconds(row)
+        row["label"] = KIND_LABELS.get(AlertKind(row["kind"]), row["kind"])
+    return rows
+
+
+@router.get("/api/history")
+async def history_json(
+    store: StoreDep,
+    user: StaffUser,
+    site: SiteQ = None,
+    kind: KindQ = None,
+    outcome: OutcomeQ = None,
+    since: DateQ = None,
+    until: UntilQ = None,
+) -> list[dict[str, Any]]:
+    """Alerts matching the filters, newest first (dates are UTC days, ``to`` inclusive)."""
+    del user
+    return _rows(store, _filter(site, kind, outcome, since, until))
+
+
+@router.get("/api/reports")
+async def report_json(
+    store: StoreDep,
+    user: StaffUser,
+    site: SiteQ = None,
+    since: DateQ = None,
+    until: UntilQ = None,
+) -> dict[str, Any]:
+    """Counts by kind and outcome and response-time median/p90; counts under 5 shown as "<5"."""
+    del user
+    return report(history(store.db, _filter(site, None, None, since, until), limit=100_000))
+
+
+def _choices(request: Request) -> dict[str, Any]:
+    settings = request.app.state.settings
+    return {
+        "sites": [(site.id, site.name) for site in settings.sites],
+        "kinds": [(kind.value, KIND_LABELS.get(kind, kind.value)) for kind in AlertKind],
+        "outcomes": list(OUTCOME_LABELS.items()),
+        "outcome_labels": OUTCOME_LABELS,
+    }
+
+
+@router.get("/history")
+async def history_page(
+    request: Request,
+    store: StoreDep,
+    user: StaffUser,
+    site: SiteQ = None,
+    kind: KindQ = None,
+    outcome: OutcomeQ = None,
+    since: DateQ = None,
+    until: UntilQ = None,
+) -> Response:
+    """The history page: a filter form and the matching alerts."""
+    del user
+    rows = _rows(store, _filter(site, kind, outcome, since, until))
+    chosen = {
+        "site": site or "",
+        "kind": "" if kind is None else kind.value,
+        "outcome": outcome or "",
+        "from": "" if since is None else since.isoformat(),
+        "to": "" if until is None else until.isoformat(),
+    }
+    return render(request, "history.html", {"rows": rows, "chosen": chosen, **_choices(request)})
+
+
+@router.get("/reports")
+async def reports_page(
+    request: Request,
+    store: StoreDep,
+    user: StaffUser,
+    site: SiteQ = None,
+    since: DateQ = None,
+    until: UntilQ = None,
+) -> Response:
+    """Aggregate reports with small counts suppressed."""
+    del user
+    data = report(history(store.db, _filter(site, None, None, since, until), limit=100_000))
+    chosen = {
+        "site": site or "",
+        "from": "" if since is None else since.isoformat(),
+        "to": "" if until is None else until.isoformat(),
+    }
+    return render(request, "reports.html", {"report": data, "chosen": chosen, **_choices(request)})
