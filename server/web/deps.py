@@ -34,6 +34,7 @@ from typing import Annotated, Final
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from server.audit import AuditLog
 from server.auth.models import Role, User
@@ -55,6 +56,15 @@ class LoginRequired(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=401, detail="log in first")
+
+
+async def audit_failed_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The audit log could not be written: refuse (fail closed), never show the data."""
+    _LOGGER.error("audit log write failed on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "the audit log cannot be written, so this is refused; tell an admin"},
+        status_code=503,
+    )
 
 
 def store_of(request: Request) -> Store:
