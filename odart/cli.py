@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "privacy": "odart.commands.privacy",
     "replay": "odart.commands.replay",
     "server": "odart.commands.server",
+    "simulate": "odart.commands.simulate",
 }
 
 EXIT_OK = 0
