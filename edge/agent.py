@@ -25,7 +25,7 @@ from edge.consent import ConsentBook
 from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
-from edge.residents import BuzzWriter, Resident, wait_stopped, write_buzz
+from edge.residents import BuzzWriter, Resident, silence, wait_stopped
 from edge.transport import ButtonPress, DeviceLink, DeviceStatus, LinkEvent
 from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
@@ -127,6 +127,8 @@ class EdgeAgent:
                         self._start_links(person)
         finally:
             self._group = None
+            for person in self.people.values():
+                person.task = None
 
     # -- residents' links --------------------------------------------------------------------
 
@@ -165,23 +167,22 @@ class EdgeAgent:
         self.consent, changes = self.consent.apply(snapshot)
         self.counts["consent_snapshots"] += 1
         self.counts["consent_strangers"] += len(self.consent.strangers(snapshot))
-        stopping: list[asyncio.Task[None]] = []
+        stopping: list[Resident] = []
         for change in changes:
             person = self.people[change.participant]
-            _LOGGER.warning(
-                "consent of %s: %s -> %s", change.participant, change.before, change.after
-            )
+            _LOGGER.info("consent of %s: %s -> %s", change.participant, change.before, change.after)
             if change.stops:
                 self._apply(person, checkin.stopped(person.checkin, self._clock()))
-                if person.buzz_written:
-                    await write_buzz(person, on=False)
-                task = person.halt()
-                if task is not None:
-                    stopping.append(task)
+                person.detector = None  # nothing of theirs is processed from here on
+                stopping.append(person)
             elif change.starts:
                 person.detector = Detector(self._settings)
                 self._start_links(person)
-        self.counts["links_late"] += await wait_stopped(stopping)
+        if stopping:
+            # Stop the buzz while still connected, then drop everything and disconnect.
+            await asyncio.gather(*(silence(person) for person in stopping))
+            tasks = [task for person in stopping if (task := person.halt()) is not None]
+            self.counts["links_late"] += await wait_stopped(tasks)
 
     # -- detections and check-ins ----------------------------------------------------------------
 

@@ -30,9 +30,15 @@ BUZZ_RETRY_S: Final = 1.0
 """A buzz the wearable did not take (not connected) is retried this often while the check-in is
 open, so a wearable that reconnects during the window still asks its wearer."""
 
-STOP_WAIT_S: Final = 4.0
+SILENCE_WAIT_S: Final = 1.0
+"""Bound on stopping a withdrawn resident's buzz before their devices are disconnected: a write
+without response on a live link takes a connection interval or two, and the consent deadline
+(5 s) must hold even for a wearable that hangs."""
+
+STOP_WAIT_S: Final = 3.5
 """How long a consent change waits for a resident's links to wind down: the contract allows 5 s
-from receipt to stopped (docs/wire.md), and a BLE disconnect normally takes well under one."""
+from receipt to stopped (docs/wire.md), less the time given to stopping the buzz; a BLE
+disconnect normally takes well under a second."""
 
 
 @dataclass(slots=True, eq=False)
@@ -93,6 +99,15 @@ async def write_buzz(resident: Resident, *, on: bool) -> bool:
     if taken or not on:
         resident.buzz_written = on
     return taken
+
+
+async def silence(resident: Resident, timeout_s: float = SILENCE_WAIT_S) -> None:
+    """Stop ``resident``'s wearables buzzing, if they were, giving up after ``timeout_s``."""
+    resident.buzz_wanted = False
+    if resident.buzz_written:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await write_buzz(resident, on=False)
 
 
 async def wait_stopped(tasks: Iterable[asyncio.Task[None]], timeout_s: float = STOP_WAIT_S) -> int:
