@@ -11,12 +11,13 @@ import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
-from edge.config import EdgeConfig, config_from_mapping
+from edge.config import EdgeConfig
 from edge.detector import DetectionEvent, EventKind, Severity
 from edge.outbox import Outbox
 from firmware_bridge import AlertLevel
@@ -32,9 +33,9 @@ from firmware_bridge.wire import (
 )
 from odart.links import build_links
 from simulators.devices import VirtualWearable
+from tests.integration.edge_thread import edge_config as shared_edge_config
 
-SPEED = 10.0
-"""Virtual devices run ten times real time: a 5 s simulated answer delay is 0.5 s of test."""
+# Virtual devices run ten times real time (edge_thread): a 2 s simulated answer takes 0.2 s.
 
 
 def closed_port() -> int:
@@ -43,42 +44,18 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def edge_config(
-    outbox: Path,
-    *,
-    port: int | None = None,
-    checkin_s: float = 1.0,
-    answers: bool = True,
-    people: int = 1,
-    **extra: Any,
-) -> EdgeConfig:
-    return config_from_mapping(
-        {
-            "site": "hostel-1",
-            "edge": "pi-1",
-            "outbox": str(outbox),
-            "mqtt": {"host": "127.0.0.1", "port": port or closed_port()},
-            "checkin_s": checkin_s,
-            "people": [
-                {"participant": f"p-{n}", "room": f"room-{n}", "devices": [f"wearable-{n}"]}
-                for n in range(1, people + 1)
-            ],
-            "devices": [
-                {
-                    "id": f"wearable-{n}",
-                    "role": "wearable",
-                    "link": "virtual",
-                    "virtual": {
-                        "seed": n,
-                        "speed": SPEED,
-                        "answers_checkin": answers,
-                        "answer_delay_s": 2.0,
-                    },
-                }
-                for n in range(1, people + 1)
-            ],
-            **extra,
-        }
+@dataclass(frozen=True)
+class NoBroker:
+    """A loopback port nobody listens on."""
+
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=closed_port)
+
+
+def edge_config(outbox: Path, *, answers: bool = True, **settings: Any) -> EdgeConfig:
+    settings.setdefault("checkin_s", 1.0)
+    return shared_edge_config(
+        NoBroker(), outbox, answers_checkin=answers, answer_delay_s=2.0, **settings
     )
 
 
@@ -143,7 +120,7 @@ async def running(config: EdgeConfig) -> AsyncIterator[tuple[EdgeAgent, list[Vir
 def test_agent_checkin_answered_by_the_wearer_cancels_offline(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(edge_config(tmp_path / "o.db")) as (agent, (wearable,)):
-            alert = agent.handle_event("p-1", "wearable-1", event())
+            alert = agent.handle_event("p-0001", "wearable-1", event())
             assert alert_body(alert).checkin_s == 1.0
             await until("buzz on", lambda: wearable.buzzing)
             # The wearer presses after 2 simulated seconds (0.2 s); the edge stops the buzz.
@@ -161,7 +138,7 @@ def test_agent_checkin_unanswered_expires_after_the_window(tmp_path: Path) -> No
     async def scenario() -> None:
         config = edge_config(tmp_path / "o.db", answers=False)
         async with running(config) as (agent, (wearable,)):
-            alert = agent.handle_event("p-1", "wearable-1", event())
+            alert = agent.handle_event("p-0001", "wearable-1", event())
             await until("buzz on", lambda: wearable.buzzing)
             waited_s = await until("check-in expired", lambda: bool(updates(agent.outbox)))
             assert 0.7 < waited_s < 2.0
@@ -184,15 +161,15 @@ def test_agent_critical_event_pages_at_once_and_ends_the_checkin(tmp_path: Path)
     async def scenario() -> None:
         config = edge_config(tmp_path / "o.db", answers=False, checkin_s=20.0)
         async with running(config) as (agent, (wearable,)):
-            critical = agent.handle_event("p-1", "wearable-1", event(severity=Severity.CRITICAL))
+            critical = agent.handle_event("p-0001", "wearable-1", event(severity=Severity.CRITICAL))
             assert alert_body(critical).checkin_s is None
             await asyncio.sleep(0.2)
             assert wearable.alerts == []
-            warning = agent.handle_event("p-1", "wearable-1", event())
+            warning = agent.handle_event("p-0001", "wearable-1", event())
             assert alert_body(warning).checkin_s == 20.0
             await until("buzz on", lambda: wearable.buzzing)
             apnoea = agent.handle_event(
-                "p-1", "wearable-1", event(EventKind.APNOEA, Severity.CRITICAL)
+                "p-0001", "wearable-1", event(EventKind.APNOEA, Severity.CRITICAL)
             )
             assert alert_body(apnoea).checkin_s is None
             assert updates(agent.outbox) == [(warning.msg_id, AlertUpdate.CHECKIN_EXPIRED)]
@@ -205,16 +182,16 @@ def test_agent_commands_cancel_checkin_drill_and_ignore_unknown(tmp_path: Path) 
     async def scenario() -> None:
         config = edge_config(tmp_path / "o.db", answers=False, checkin_s=20.0, people=2)
         async with running(config) as (agent, (first, second)):
-            alert = agent.handle_event("p-2", "wearable-2", event())
+            alert = agent.handle_event("p-0002", "wearable-2", event())
             await until("buzz on", lambda: second.buzzing)
             await agent.handle_command(command("checkin_cancel", {"alert": alert.msg_id}))
             await until("buzz off", lambda: not second.buzzing)
             assert updates(agent.outbox) == []
-            assert not agent.people["p-2"].checkin.open
+            assert not agent.people["p-0002"].checkin.open
 
             await agent.handle_command(command("drill", {"drill": "drill-7"}))
             (drill,) = [a for a in agent.alerts if alert_body(a).alert_kind is AlertKind.TEST]
-            assert drill.participant_id == "p-1"
+            assert drill.participant_id == "p-0001"
             assert dict(alert_body(drill).evidence) == {"drill": "drill-7"}
             assert alert_body(drill).severity.value == "critical"
             assert drill.msg_id in agent.outbox
@@ -229,7 +206,7 @@ def test_agent_commands_cancel_checkin_drill_and_ignore_unknown(tmp_path: Path) 
 def test_agent_checkin_zero_turns_checkins_off(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(edge_config(tmp_path / "o.db", checkin_s=0.0)) as (agent, (w,)):
-            alert = agent.handle_event("p-1", "wearable-1", event())
+            alert = agent.handle_event("p-0001", "wearable-1", event())
             assert alert_body(alert).checkin_s is None
             await asyncio.sleep(0.2)
             assert w.alerts == []

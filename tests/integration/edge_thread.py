@@ -14,13 +14,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, config_from_mapping
 from edge.detector import DetectionEvent, EventKind, Severity
 from edge.outbox import Outbox
-from odart.broker import MosquittoBroker
 from odart.links import build_links
 from simulators.devices import VirtualWearable
 
@@ -29,8 +28,18 @@ T = TypeVar("T")
 CALL_TIMEOUT_S = 15.0
 
 
+class BrokerAddress(Protocol):
+    """Where the edge finds its broker (a running MosquittoBroker, or a closed port)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
 def edge_config(
-    broker: MosquittoBroker, outbox: Path, *, people: int = 1, **settings: Any
+    broker: BrokerAddress, outbox: Path, *, people: int = 1, **settings: Any
 ) -> EdgeConfig:
     """An edge of site ``hostel-1`` with one virtual wearable per resident ``p-000N``.
 
