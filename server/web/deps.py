@@ -120,8 +120,8 @@ def same_origin(request: Request) -> bool:
     if fetch_site is not None and fetch_site not in {"same-origin", "none"}:
         return False
     origin = request.headers.get("origin")
-    if origin is None:
-        return True  # not a browser (or an old one): the token must still match
+    if origin is None or (origin == "null" and fetch_site == "same-origin"):
+        return True  # not a browser, or a privacy setting hid the origin: the token decides
     ours = {_origin(str(request.base_url)), _origin(request.app.state.settings.http.public_url)}
     return _origin(origin) in ours
 

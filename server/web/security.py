@@ -22,7 +22,9 @@ CSP: Final = (
 HEADERS: Final = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # /act/<token> and alert ids must not leak onward
+    # Our own origin only: /act/<token> and alert ids never leak to another site, while our own
+    # form posts keep a real Origin header (under no-referrer Chromium sends "Origin: null").
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",  # frame-ancestors for old browsers
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",

@@ -313,7 +313,7 @@ def test_auth_security_headers_on_every_response(client: TestClient, path: str) 
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
     assert headers["x-content-type-options"] == "nosniff"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
     assert headers["x-frame-options"] == "DENY"
     if not path.startswith("/static/"):
         assert headers["cache-control"] == "no-store"

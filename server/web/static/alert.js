@@ -17,6 +17,15 @@
   };
   const EVENT_WORDS = { ack: "acknowledged", en_route: "on the way", on_scene: "on scene", resolve: "resolved", cancel: "cancelled" };
 
+  // "breath_rate_bpm" -> "breath rate (/min)": evidence keys carry their unit as a suffix.
+  const UNITS = { _s: " (s)", _bpm: " (/min)", _pct: " (%)", _hz: " (Hz)", _m: " (m)" };
+  function readable(key) {
+    for (const [suffix, unit] of Object.entries(UNITS)) {
+      if (key.endsWith(suffix)) return key.slice(0, -suffix.length).replaceAll("_", " ") + unit;
+    }
+    return key.replaceAll("_", " ");
+  }
+
   function show(message, bad = false) {
     const box = document.getElementById("message");
     box.textContent = message;
@@ -26,7 +35,8 @@
 
   function renderFacts(alert) {
     const title = document.getElementById("alert-title");
-    title.textContent = `${alert.label}${alert.kind === "test" ? " (TEST)" : ""}`;
+    const label = alert.label.charAt(0).toUpperCase() + alert.label.slice(1);
+    title.textContent = `${label}${alert.kind === "test" ? " (TEST)" : ""}`;
     document.getElementById("alert-room").textContent = alert.room_label || alert.room || "unknown room";
     const banner = document.getElementById("alert-banner");
     banner.className = `banner sev-${alert.severity} state-${alert.state}`;
@@ -49,7 +59,7 @@
     const entries = Object.entries(alert.evidence || {});
     if (!entries.length) evidence.append(el("dd", {}, "nothing recorded"));
     for (const [key, value] of entries) {
-      evidence.append(el("dt", {}, key.replaceAll("_", " ")));
+      evidence.append(el("dt", {}, readable(key)));
       evidence.append(el("dd", {}, typeof value === "number" ? String(Math.round(value * 10) / 10) : String(value)));
     }
   }
@@ -104,7 +114,7 @@
     try {
       const response = await api(`/api/alerts/${encodeURIComponent(id)}/actions`, { method: "POST", body });
       const answer = await response.json();
-      if (response.ok) show(`Recorded: ${answer.message}`);
+      if (response.ok) show(`Recorded: ${EVENT_WORDS[body.action] || body.action}.`);
       else show(answer.message || (answer.detail && JSON.stringify(answer.detail)) || `refused (${response.status})`, true);
       if (response.ok && body.action === "resolve") document.getElementById("resolve-form").hidden = true;
     } finally {

@@ -48,7 +48,7 @@ const Panel = (() => {
     if (audio) return;
     try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (err) { audio = null; }
     const button = document.getElementById("sound");
-    if (button && audio) { button.textContent = "🔔 sound on"; button.classList.add("on"); }
+    if (button && audio) { button.textContent = "Sound on"; button.classList.add("on"); button.classList.remove("attention"); }
   }
 
   function beep(times = 3) {
