@@ -32,6 +32,7 @@ from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
 from server.store.db import Store
+from server.store.enrolments import Enrolments
 from simulators.receiver import NotificationReceiver
 
 _LOGGER = logging.getLogger(__name__)
@@ -254,6 +255,10 @@ async def run_demo(
         password = secrets.token_urlsafe(12)  # a fresh database each run: a fresh password
         app.state.users.create(DEMO_ADMIN, Role.ADMIN, password)
         summary.login = {"username": DEMO_ADMIN, "password": password}
+        enrolments = Enrolments(app.state.store.db, app.state.now)
+        for participant, room, _, wearable, *_ in PEOPLE:  # the demo's residents have consented
+            enrolled = enrolments.enrol(wearable, SITE, room, participant, DEMO_ADMIN)
+            enrolments.set_consent(enrolled, "active")
         print(f"ODART demo: broker {broker.name} on {broker.host}:{broker.port}", file=progress)
         print(f"  staff panel   {panel_url}", file=progress)
         print(f"  log in as     {DEMO_ADMIN}  password {password}", file=progress)

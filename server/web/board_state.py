@@ -151,14 +151,12 @@ def build_board(
                 "name": name,
                 "rooms": room_list,
                 "unassigned": tiles.get(None, []),
-                "edges": sorted(
-                    (
-                        {"id": e, "state": s}
-                        for (site, e), s in edge_state.items()
-                        if site == site_id
-                    ),
-                    key=lambda e: e["id"],
-                ),
+                "unassigned_status": worst(t["status"] for t in tiles.get(None, [])),
+                "edges": [
+                    {"id": edge_id, "state": state}
+                    for (site, edge_id), state in sorted(edge_state.items())
+                    if site == site_id
+                ],
             }
         )
     return board

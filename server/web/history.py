@@ -58,16 +58,19 @@ def _filter(
     )
 
 
-def _rows(store: StoreDep, wanted: HistoryFilter) -> list[dict[str, Any]]:
+def _rows(request: Request, store: StoreDep, wanted: HistoryFilter) -> list[dict[str, Any]]:
+    settings = request.app.state.settings
     rows = history(store.db, wanted)
     for row in rows:
         row["response_s"] = response_seconds(row)
         row["label"] = KIND_LABELS.get(AlertKind(row["kind"]), row["kind"])
+        row["room_label"] = settings.room_label(row["site_id"], row["room_id"])
     return rows
 
 
 @router.get("/api/history")
 async def history_json(
+    request: Request,
     store: StoreDep,
     user: StaffUser,
     site: SiteQ = None,
@@ -78,7 +81,7 @@ async def history_json(
 ) -> list[dict[str, Any]]:
     """Alerts matching the filters, newest first (dates are UTC days, ``to`` inclusive)."""
     del user
-    return _rows(store, _filter(site, kind, outcome, since, until))
+    return _rows(request, store, _filter(site, kind, outcome, since, until))
 
 
 @router.get("/api/reports")
@@ -117,7 +120,7 @@ async def history_page(
 ) -> Response:
     """The history page: a filter form and the matching alerts."""
     del user
-    rows = _rows(store, _filter(site, kind, outcome, since, until))
+    rows = _rows(request, store, _filter(site, kind, outcome, since, until))
     chosen = {
         "site": site or "",
         "kind": "" if kind is None else kind.value,

@@ -39,7 +39,7 @@
       section.append(head);
       const grid = el("div", { class: "tiles" });
       for (const room of site.rooms) grid.append(tile(room));
-      if (site.unassigned.length) grid.append(tile({ id: "", label: "Not in a room", status: site.unassigned.map((d) => d.status).sort()[0] || "ok", status_label: "unassigned wearables", alerts: [], devices: site.unassigned }));
+      if (site.unassigned.length) grid.append(tile({ id: "", label: "Not in a room", status: site.unassigned_status, status_label: "unassigned wearables", alerts: [], devices: site.unassigned }));
       section.append(grid);
       root.append(section);
     }
