@@ -56,6 +56,9 @@ PROGRESS_EVERY_S: Final = 30.0
 SETTLE_WALL_S: Final = 0.5
 """Wall seconds to wait after the end for sends and acks already under way."""
 
+FIRST_BLOCK_WALL_S: Final = 30.0
+"""Wall seconds the devices may take to send their first block before the run is abandoned."""
+
 SIGNAL_EVERY_S: Final = 0.1
 """Signals kept for the plot are thinned to one sample per 0.1 s: enough to see breaths."""
 
@@ -67,9 +70,14 @@ class Tap:
     clock: SimClock
     signals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     max_lag_s: float = 0.0
+    first: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set at the first block: simulated second zero is when the devices started."""
 
     def record(self, block: SampleBlock) -> None:
         """Keep ``block``'s samples, one per :data:`SIGNAL_EVERY_S`."""
+        if not self.first.is_set():
+            self.clock.restart()
+            self.first.set()
         step = max(1, round(block.fs_hz * SIGNAL_EVERY_S))
         series = self.signals.setdefault(f"{block.device_id}/{block.channel.value}", [])
         series.extend(
@@ -132,7 +140,7 @@ async def _play(
     for end_s, event in sorted(ends, key=lambda e: e[0]):
         await _until(clock, end_s)
         if event.event == SystemEvent.EDGE_OFFLINE:
-            relay.restore()
+            await relay.restore()
         else:
             links[event.device or ""].paused = False  # type: ignore[attr-defined]
         played.append((clock.sim_s(), f"{event.event} ends"))
@@ -180,11 +188,11 @@ async def run_scenario(
             file=progress,
             flush=True,
         )
-        clock.restart()
         agent = _TappedAgent(config, list(links.values()), outbox, now=clock.now, clock=clock.sim_s)
         agent.tap = tap
         agent_task = asyncio.create_task(agent.run(), name="edge")
         ticker = asyncio.create_task(_tick(app), name="escalation-ticks")
+        await asyncio.wait_for(tap.first.wait(), timeout=FIRST_BLOCK_WALL_S)
         system = tuple(e for e in scenario.timeline if not e.is_episode)
         wearables = {d.person: d.id for d in scenario.devices if d.kind is DeviceKind.WEARABLE}
         player = asyncio.create_task(

@@ -43,9 +43,9 @@ class SimClock:
     origin: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def restart(self) -> None:
-        """Make now simulated second zero."""
+        """Make now simulated second zero; the simulated date carries on without a jump back."""
+        self.origin = self.now()
         self.origin_mono = time.monotonic()
-        self.origin = datetime.now(UTC)
 
     def sim_s(self) -> float:
         """Simulated seconds since the start."""

@@ -1,8 +1,11 @@
 """A loopback TCP relay that can cut a client's network on demand, like a Wi-Fi outage (shell).
 
 The edge connects to the relay instead of the broker. :meth:`NetworkCut.cut` drops every relayed
-connection at once (no goodbye: the broker publishes the edge's Last Will) and refuses new ones
-until :meth:`NetworkCut.restore`, so the edge's own reconnect loop and outbox do the rest.
+connection at once (no goodbye: the broker publishes the edge's Last Will) and stops listening,
+so new connections are refused at once, until :meth:`NetworkCut.restore` listens again on the
+same port; the edge's own reconnect loop and outbox do the rest. (A real outage may instead
+swallow packets, so that connecting takes the client's whole timeout; refusing keeps a sped-up
+run from stretching the edge's wall-clock timeouts into minutes of simulated time.)
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ class NetworkCut:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> NetworkCut:
-        """Listen on a free loopback port."""
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        """Listen on a free loopback port (the same port again after a cut)."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
+        self.online = True
         return self
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -79,19 +83,20 @@ class NetworkCut:
         """Drop every relayed connection now and refuse new ones."""
         self.online = False
         self.cuts += 1
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         for writer in list(self._writers):
             writer.transport.abort()
 
-    def restore(self) -> None:
-        """Accept connections again."""
-        self.online = True
+    async def restore(self) -> None:
+        """Accept connections again, on the same port."""
+        if self._server is None:
+            await self.start()
 
     async def aclose(self) -> None:
         """Stop listening and drop everything."""
         self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

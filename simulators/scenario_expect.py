@@ -114,7 +114,7 @@ class NeverExpect:
         """One line saying what must not happen."""
         if self.level is not None:
             return f"no page reaches level {self.level}"
-        what = self.kind or "any"
+        what = f"{self.kind} " if self.kind else ""
         sev = f" ({self.severity})" if self.severity else ""
         who = f" for {self.person}" if self.person else ""
         how = " that pages a responder" if self.paged else ""
@@ -123,7 +123,7 @@ class NeverExpect:
             if self.after_s == 0 and math.isinf(self.until_s)
             else (f" in {self.after_s:g}-{self.until_s:g} s")
         )
-        return f"no {what} alert{sev}{who}{how}{span}"
+        return f"no {what}alert{sev}{who}{how}{span}"
 
 
 @dataclass(frozen=True, slots=True)
