@@ -16,6 +16,7 @@ from server.app import create_app
 from server.config import settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
+from tests.db_probe import column
 from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.conftest import staff_client
 
@@ -117,7 +118,7 @@ def test_health_stale_last_will_does_not_mark_a_reconnected_edge_offline(
     for message in (status(wire.EdgeState.ONLINE, "c2"), status(wire.EdgeState.OFFLINE, "c1")):
         probe.publish(str(message.topic), wire.encode_envelope(message))
     time.sleep(2.0)
-    assert store.edge_state("hostel-1", "pi-1") == "online"
+    assert column(store, "SELECT state FROM edges") == ["online"]
     assert _kinds(client) == []
 
 
@@ -127,7 +128,7 @@ def test_health_device_fault_raised_and_cleared_but_suppressed_while_edge_down(
     client, store, probe = open_site
     for message in (status(wire.EdgeState.OFFLINE, "c1"), device("no_data")):
         probe.publish(str(message.topic), wire.encode_envelope(message))
-    assert wait_until(lambda: len(store.db.execute("SELECT * FROM device_events").fetchall()) == 1)
+    assert wait_until(lambda: column(store, "SELECT COUNT(*) FROM device_events") == [1])
     assert all(kind != "device_fault" for kind, _ in _kinds(client))
 
     for message in (status(wire.EdgeState.ONLINE, "c2"), device("disconnected")):

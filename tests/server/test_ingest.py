@@ -16,6 +16,7 @@ from server.app import create_app
 from server.config import Settings, settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
+from tests.db_probe import column
 from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.conftest import staff_client
 
@@ -87,7 +88,7 @@ def test_ingest_stores_a_redelivered_alert_once_and_acks_each_copy(
         ack = wire.decode_message(topic, raw)
         assert isinstance(ack.body, wire.AckBody)
         assert ack.body.of == envelope.msg_id
-    assert store.count_alerts() == 1
+    assert column(store, "SELECT COUNT(*) FROM alerts") == [1]
 
     pushes = receiver.wait_for(1, timeout_s=10)
     assert [push.alert_id for push in pushes] == [envelope.msg_id]
@@ -127,7 +128,7 @@ def test_ingest_rejects_bad_payload_and_keeps_serving(
     assert any("rejected message" in record.message for record in caplog.records)
     good = _alert(2)
     probe.publish(str(good.topic), wire.encode_envelope(good))
-    assert wait_until(lambda: store.count_alerts() == 1)
+    assert wait_until(lambda: column(store, "SELECT COUNT(*) FROM alerts") == [1])
     assert probe.wait_for(1)
 
 
