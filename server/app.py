@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from server.audit import AuditError, AuditLog
 from server.auth.ratelimit import LoginLimiter
@@ -29,6 +30,7 @@ from server.store.db import Store
 from server.store.users import Users
 from server.web import actions, admin, api, board, devices, history, login, panel
 from server.web.deps import LoginRequired, audit_failed_handler
+from server.web.errors import http_error_handler
 from server.web.security import SecurityHeaders
 from server.web.templating import STATIC_DIR
 
@@ -119,6 +121,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, https=str(settings.http.public_url).startswith("https://"))
     app.add_exception_handler(LoginRequired, login.login_required_handler)
     app.add_exception_handler(AuditError, audit_failed_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)
     app.include_router(login.router)
     app.include_router(api.router)
     app.include_router(actions.router)

@@ -11,7 +11,7 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import sqlite_utils
@@ -175,7 +175,16 @@ class Users:
         """
         token = secrets.token_urlsafe(TOKEN_BYTES)
         stamp = format_utc(self._now())
+        now = self._now()
         with self._db.conn:
+            # Forget sessions past either limit: the table stays the size of the staff on shift.
+            self._db.execute(
+                "DELETE FROM sessions WHERE created_at < ? OR seen_at < ?",
+                [
+                    format_utc(now - timedelta(seconds=self.policy.absolute_s)),
+                    format_utc(now - timedelta(seconds=self.policy.idle_s)),
+                ],
+            )
             if replaces:
                 self._db.execute(
                     "DELETE FROM sessions WHERE token_hash = ?", [token_digest(replaces)]

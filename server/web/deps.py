@@ -23,6 +23,21 @@ What the dependency does, in order:
 
 The session is left on ``request.state.session`` so templates can show the user and embed the
 token (:func:`server.web.templating.render`).
+
+Who may do what (ASVS 8.1.1; ``tests/server/test_routes.py`` walks every route for every role):
+
+===========================================  =====  =====  =========  =========
+route                                        admin  staff  responder  anonymous
+===========================================  =====  =====  =========  =========
+board, alert view, act on an alert, stream   yes    yes    yes (1)    login
+history, reports, devices, enrol, settings   yes    yes    no         login
+test alert for a room                        yes    yes    no         login
+accounts, audit log                          yes    no     no         login
+``/login``, ``/api/health``, ``/act/{token}``  open (the action link carries its own signed token)
+===========================================  =====  =====  =========  =========
+
+(1) a responder never sees a resident's pseudonym; lists and the board carry no personal fields
+for anyone, and an alert's own view writes an audit row before it answers.
 """
 
 from __future__ import annotations

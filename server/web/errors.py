@@ -1,0 +1,31 @@
+"""Error answers: a page for people, JSON for the API, never a traceback (shell)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from server.web.templating import render
+
+_TITLES = {400: "Not understood", 403: "Not allowed", 404: "Not found", 405: "Not allowed"}
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a person's browser asked for a page (not the API, not a script)."""
+    return (
+        request.method == "GET"
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """A page saying what went wrong for browsers; FastAPI's JSON for everything else."""
+    assert isinstance(exc, HTTPException)
+    if not wants_page(request):
+        return await http_exception_handler(request, exc)
+    title = _TITLES.get(exc.status_code, "Something went wrong")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return render(request, "error.html", {"title": title, "detail": detail}, status=exc.status_code)
