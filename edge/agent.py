@@ -43,6 +43,9 @@ from firmware_bridge.wire import (
 
 _LOGGER = logging.getLogger(__name__)
 
+WATCHDOG_PERIOD_S: Final = 1.0
+"""The detector decides once per second of signal; advancing it as often loses nothing."""
+
 CONSENT: Final = "consent"
 CHECKIN_CANCEL: Final = "checkin_cancel"
 DRILL: Final = "drill"
@@ -118,6 +121,7 @@ class EdgeAgent:
                 self._group = group
                 group.create_task(self.publisher.run(), name="publisher")
                 group.create_task(self._checkin_timer(), name="checkin-timer")
+                group.create_task(self._watchdog(), name="detector-watchdog")
                 group.create_task(self.buzz.run(), name="buzz-writer")
                 for link in self.links:
                     if link.device_id not in self._person_of:
@@ -197,6 +201,8 @@ class EdgeAgent:
             self.counts["withheld_blocks"] += 1
             return []
         person.blocks += 1
+        if person.last_sample_s is None or block.end_s >= person.last_sample_s:
+            person.last_sample_s, person.last_sample_at_s = block.end_s, self._clock()
         role = self._roles[block.device_id]
         try:
             events = detector.update(block, source=source_of(role, block.channel))
@@ -284,6 +290,32 @@ class EdgeAgent:
             self.buzz.want(person, on=step.buzz)
         if before.deadline_s != step.state.deadline_s:
             self._timer_wake.set()
+
+    async def _watchdog(self) -> None:
+        """Move every detector's clock on once a second, so silence itself is noticed.
+
+        A device that stops sending feeds its detector nothing; without this the detector
+        would never reach its no-signal verdict.
+        """
+        while True:
+            await asyncio.sleep(WATCHDOG_PERIOD_S)
+            self.advance_detectors()
+
+    def advance_detectors(self) -> list[Envelope]:
+        """Tell each monitored detector the time now; queue what it reports."""
+        queued: list[Envelope] = []
+        for person in self.people.values():
+            now_s = person.sample_clock_now(self._clock())
+            if person.detector is None or now_s is None:
+                continue
+            device = next((link.device_id for link in person.links), person.participant)
+            try:
+                events = person.detector.advance(now_s)
+            except DetectorError as error:
+                _LOGGER.warning("detector of %s refused the clock: %s", person.participant, error)
+                continue
+            queued += [self.handle_event(person.participant, device, e) for e in events]
+        return queued
 
     async def _checkin_timer(self) -> None:
         while True:

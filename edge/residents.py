@@ -55,6 +55,8 @@ class Resident:
         buzz_wanted: whether their wearables should be buzzing.
         buzz_written: what was last written to them successfully.
         blocks: sample blocks their detector has been fed.
+        last_sample_s: see the attribute.
+        last_sample_at_s: see the attribute.
     """
 
     participant: str
@@ -66,6 +68,16 @@ class Resident:
     buzz_wanted: bool = False
     buzz_written: bool = False
     blocks: int = 0
+    last_sample_s: float | None = None
+    """End of the newest block fed to the detector, on the devices' sample clock."""
+    last_sample_at_s: float = 0.0
+    """When that block arrived, on the agent's monotonic clock."""
+
+    def sample_clock_now(self, clock_now_s: float) -> float | None:
+        """The devices' sample clock now: the newest block's end plus the time since it came."""
+        if self.last_sample_s is None:
+            return None
+        return self.last_sample_s + max(clock_now_s - self.last_sample_at_s, 0.0)
 
     @property
     def monitored(self) -> bool:
