@@ -27,11 +27,17 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
+from edge.notify_decode import (
+    ALERT_LEVEL_UUID,
+    BATTERY_LEVEL_UUID,
+    DATA_UUIDS,
+    DECODERS,
+    NotificationDecoder,
+)
 from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
 from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import (
     AlertLevel,
-    ButtonEvent,
     FrameError,
     PmdCommand,
     PmdMeasurementType,
@@ -39,29 +45,15 @@ from firmware_bridge import (
     PmdResponse,
     PmdSetting,
     PmdSettingType,
-    decode_battery_level,
-    decode_heart_rate,
-    decode_plx_continuous,
     decode_pmd_control,
     decode_pmd_data,
-    decode_wearable,
     encode_alert_level,
     encode_pmd_control,
-    frames_dropped,
-    message_samples,
 )
-from firmware_bridge._wearable import DATA_CHAR_UUID
 from firmware_bridge.samples import SampleBlock
 
 _LOGGER = logging.getLogger(__name__)
 
-# Bluetooth SIG 16-bit UUIDs on the base UUID (Assigned Numbers §3.8).
-HEART_RATE_MEASUREMENT_UUID: Final = "00002a37-0000-1000-8000-00805f9b34fb"
-PLX_CONTINUOUS_UUID: Final = "00002a5f-0000-1000-8000-00805f9b34fb"
-BATTERY_LEVEL_UUID: Final = "00002a19-0000-1000-8000-00805f9b34fb"
-ALERT_LEVEL_UUID: Final = "00002a06-0000-1000-8000-00805f9b34fb"
-ODART_DATA_UUID: Final = DATA_CHAR_UUID
-DATA_UUIDS: Final = (HEART_RATE_MEASUREMENT_UUID, PLX_CONTINUOUS_UUID, ODART_DATA_UUID)
 # Polar Measurement Data (polar-ble-sdk online_measurement.pdf): control point and data.
 PMD_CONTROL_UUID: Final = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA_UUID: Final = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
@@ -90,11 +82,7 @@ CONNECT_ATTEMPTS: Final = 2
 CONNECT_TIMEOUT_S: Final = 60.0
 # A GATT read, subscribe or disconnect on a live link answers within a few connection intervals.
 GATT_TIMEOUT_S: Final = 10.0
-_DECODERS: Final[dict[str, Callable[[bytes], object]]] = {
-    HEART_RATE_MEASUREMENT_UUID: decode_heart_rate,
-    PLX_CONTINUOUS_UUID: decode_plx_continuous,
-    ODART_DATA_UUID: decode_wearable,
-}
+_DECODERS: Final = DECODERS
 
 
 class BleScanner:
@@ -209,11 +197,14 @@ class BleakDeviceLink:
         self._policy = policy
         self._clock = clock
         self._jitter = jitter
-        self._battery_pct: int | None = None
-        self._last_seq: int | None = None
-        self.frames_dropped = 0
+        self._decoder = NotificationDecoder(device_id)
         self.connections = 0
         self._client: BleakClient | None = None
+
+    @property
+    def frames_dropped(self) -> int:
+        """Frames lost to garbage or sequence gaps so far."""
+        return self._decoder.frames_dropped
 
     async def stream(self) -> AsyncIterator[LinkEvent]:
         """Yield samples and status changes until cancelled, reconnecting as needed."""
@@ -232,7 +223,7 @@ class BleakDeviceLink:
             self.device_id,
             LinkState.CONNECTED,
             self._clock(),
-            battery_pct=self._battery_pct,
+            battery_pct=self._decoder.battery_pct,
             rssi_dbm=self._scanner.rssi_dbm(self.address),
             frames_dropped=self.frames_dropped,
         )
@@ -367,12 +358,7 @@ class BleakDeviceLink:
     def _on_battery(
         self, queue: asyncio.Queue[object], _char: BleakGATTCharacteristic, data: bytearray
     ) -> None:
-        try:
-            percent = decode_battery_level(bytes(data)).percent
-        except FrameError:
-            return
-        if percent != self._battery_pct:
-            self._battery_pct = percent
+        if self._decoder.battery(bytes(data)):
             queue.put_nowait(self._status())
 
     def _on_data(
@@ -383,20 +369,5 @@ class BleakDeviceLink:
         _char: BleakGATTCharacteristic,
         data: bytearray,
     ) -> None:
-        now_s = self._clock()
-        try:
-            message = decode(bytes(data))
-        except FrameError:
-            self.frames_dropped += 1
-            return
-        seq = getattr(message, "seq", None)
-        if seq is not None:
-            if self._last_seq is not None:
-                self.frames_dropped += frames_dropped(self._last_seq, seq)
-            self._last_seq = seq
-        if isinstance(message, ButtonEvent):
-            # Every kind of press counts: the wearer is answering, or calling for help.
-            queue.put_nowait(ButtonPress(self.device_id, now_s))
-            return
-        for block in message_samples(self.device_id, message, now_s, fs_hz=fs_hz):
-            queue.put_nowait(block)
+        for item in self._decoder.data(decode, bytes(data), self._clock(), fs_hz):
+            queue.put_nowait(item)
