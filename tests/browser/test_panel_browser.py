@@ -85,9 +85,9 @@ def test_browser_login_live_alert_acknowledge_resolve_and_history(
     page.goto(panel.url + "/reports")
     page.wait_for_selector("#by-outcome")
     _shot(page, "reports")
-    stored = panel.store.alert(envelope.msg_id)
-    assert stored is not None
-    assert (stored.state.value, stored.outcome, stored.assignee) == (
+    # Read back through the API (the server's own thread owns the database connection).
+    stored = page.request.get(f"{panel.url}/api/alerts/{envelope.msg_id}").json()
+    assert (stored["state"], stored["outcome"], stored["assignee"]) == (
         "resolved",
         "naloxone_given",
         panel.username,
