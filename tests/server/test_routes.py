@@ -15,7 +15,8 @@ from firmware_bridge.wire import AlertKind, Severity
 from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
-from server.domain.alerts import Alert
+from server.domain.alerts import Alert, AlertState
+from server.domain.lifecycle import Lifecycle
 from server.store.db import Store
 from server.store.enrolments import Enrolments
 from tests.server.conftest import add_user, log_in
@@ -125,7 +126,10 @@ def clients() -> Iterator[dict[str, TestClient]]:
             participant_id=PSEUDONYMS[0],
             room_id="room-3",
             evidence={"apnoea_s": 21.5},
-        )
+        ),
+        # Already acknowledged with no timer: nothing pages or writes in the background while
+        # the test reads the audit log from its own thread.
+        Lifecycle(AlertState.ACKNOWLEDGED),
     )
     Enrolments(store.db, lambda: now).enrol("wearable-2", "hostel-1", "room-3", PSEUDONYMS[1], "t")
     app = create_app(settings, store=store)
