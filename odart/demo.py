@@ -28,11 +28,12 @@ from edge.outbox import Outbox
 from firmware_bridge.wire import format_utc
 from odart.broker import free_port, start_demo_broker
 from odart.links import build_links
+from odart.stack import cancel, serve, shut_down
 from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
+from server.privacy.enrol import enrol_consented
 from server.store.db import Store
-from server.store.enrolments import Enrolments
 from simulators.receiver import NotificationReceiver
 
 _LOGGER = logging.getLogger(__name__)
@@ -234,8 +235,6 @@ async def run_demo(
         server_settings(work_dir, broker.host, broker.port, port, receiver.url("/night-staff"))
     )
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    server_task = asyncio.create_task(server.serve(), name="server")
     config = config_from_mapping(
         edge_config(broker.host, broker.port, work_dir / "outbox.db", speed)
     )
@@ -245,20 +244,23 @@ async def run_demo(
     panel_url = f"http://127.0.0.1:{port}/"
     started = loop.time()
     summary = DemoSummary(broker.name, panel_url, 0.0)
+    served: tuple[uvicorn.Server, asyncio.Task[Any]] | None = None
     try:
-        while not server.started:
-            if server_task.done():
-                message = f"the server did not start on port {port}"
-                raise RuntimeError(message)
-            await asyncio.sleep(0.05)
+        served = await serve(app, port)
         agent_task = asyncio.create_task(agent.run(), name="edge")
         password = secrets.token_urlsafe(12)  # a fresh database each run: a fresh password
         app.state.users.create(DEMO_ADMIN, Role.ADMIN, password)
         summary.login = {"username": DEMO_ADMIN, "password": password}
-        enrolments = Enrolments(app.state.store.db, app.state.now)
         for participant, room, _, wearable, *_ in PEOPLE:  # the demo's residents have consented
-            enrolled = enrolments.enrol(wearable, SITE, room, participant, DEMO_ADMIN)
-            enrolments.set_consent(enrolled, "active")
+            enrol_consented(
+                app.state.store.db,
+                app.state.now,
+                site_id=SITE,
+                device_id=wearable,
+                room_id=room,
+                participant_id=participant,
+                by=DEMO_ADMIN,
+            )
         print(f"ODART demo: broker {broker.name} on {broker.host}:{broker.port}", file=progress)
         print(f"  staff panel   {panel_url}", file=progress)
         print(f"  log in as     {DEMO_ADMIN}  password {password}", file=progress)
@@ -290,13 +292,9 @@ async def run_demo(
         summary.notifications_received = len(receiver.pushes)
         summary.ingest = dict(app.state.ingest.counts)
     finally:
-        if agent_task is not None:
-            agent_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await agent_task
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await server_task
+        await cancel(agent_task)
+        if served is not None:
+            await shut_down(*served)
         outbox.close()
         receiver.stop()
         await asyncio.to_thread(broker.stop)

@@ -22,7 +22,6 @@ from typing import Any, Final, TextIO
 from edge.agent import EdgeAgent
 from edge.config import config_from_mapping
 from edge.outbox import Outbox
-from edge.transport import DeviceLink
 from firmware_bridge.samples import SampleBlock
 from firmware_bridge.wire import Envelope
 from odart.broker import free_port, start_demo_broker
@@ -31,7 +30,7 @@ from odart.simulate_report import Report
 from odart.simulate_setup import (
     SimClock,
     behaviours,
-    build_links,
+    build_rig,
     edge_mapping,
     server_mapping,
 )
@@ -112,7 +111,7 @@ async def _until(clock: SimClock, at_s: float) -> None:
 async def _play(
     events: tuple[TimelineEvent, ...],
     clock: SimClock,
-    links: dict[str, DeviceLink],
+    links: dict[str, Any],
     relay: NetworkCut,
     wearables: dict[str, str],
     played: list[tuple[float, str]],
@@ -127,11 +126,11 @@ async def _play(
             case SystemEvent.EDGE_OFFLINE:
                 relay.cut()
             case SystemEvent.DEVICE_OFFLINE:
-                link.paused = True  # type: ignore[union-attr]
+                link.paused = True
             case SystemEvent.BUTTON:
-                links[wearables[event.person or ""]].press()  # type: ignore[attr-defined]
+                links[wearables[event.person or ""]].press()
             case _:
-                link.fault(event)  # type: ignore[union-attr]
+                link.fault(event)
         if event.duration_s is not None and event.event in (
             SystemEvent.EDGE_OFFLINE,
             SystemEvent.DEVICE_OFFLINE,
@@ -142,7 +141,7 @@ async def _play(
         if event.event == SystemEvent.EDGE_OFFLINE:
             await relay.restore()
         else:
-            links[event.device or ""].paused = False  # type: ignore[attr-defined]
+            links[event.device or ""].paused = False
         played.append((clock.sim_s(), f"{event.event} ends"))
 
 
@@ -170,6 +169,8 @@ async def run_scenario(
     )
     app = create_app(settings, now=clock.now)
     server = server_task = agent_task = ticker = player = None
+    radars: list[asyncio.Task[None]] = []
+    rig = None
     outbox: Outbox | None = None
     played: list[tuple[float, str]] = []
     tap = Tap(clock)
@@ -181,14 +182,17 @@ async def run_scenario(
             edge_mapping(scenario, "127.0.0.1", relay.port, work_dir / "outbox.db")
         )
         outbox = Outbox(config.outbox)
-        links = build_links(scenario, pace)
+        rig = build_rig(scenario, pace, clock.sim_s)
+        radars = [asyncio.create_task(r.run(), name=r.device_id) for r in rig.radars]
         print(
             f"odart simulate {scenario.name}: {scenario.duration_s:.0f} s at x{pace:g} "
             f"(broker {broker.name})",
             file=progress,
             flush=True,
         )
-        agent = _TappedAgent(config, list(links.values()), outbox, now=clock.now, clock=clock.sim_s)
+        agent = _TappedAgent(
+            config, list(rig.links.values()), outbox, now=clock.now, clock=clock.sim_s
+        )
         agent.tap = tap
         agent_task = asyncio.create_task(agent.run(), name="edge")
         ticker = asyncio.create_task(_tick(app), name="escalation-ticks")
@@ -196,7 +200,7 @@ async def run_scenario(
         system = tuple(e for e in scenario.timeline if not e.is_episode)
         wearables = {d.person: d.id for d in scenario.devices if d.kind is DeviceKind.WEARABLE}
         player = asyncio.create_task(
-            _play(system, clock, links, relay, wearables, played), name="timeline"
+            _play(system, clock, rig.devices, relay, wearables, played), name="timeline"
         )
         next_progress = 0.0
         while (now_s := clock.sim_s()) < scenario.duration_s:
@@ -229,8 +233,10 @@ async def run_scenario(
             counts=dict(agent.counts),
         )
     finally:
-        for task in (player, ticker, agent_task):
+        for task in (player, ticker, agent_task, *radars):
             await cancel(task)
+        for radar in rig.radars if rig is not None else ():
+            radar.close()
         if server is not None and server_task is not None:
             await shut_down(server, server_task)
         if outbox is not None:

@@ -12,6 +12,7 @@ shows as ``5 ms x speed`` of simulated time, so the report also gives those hops
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any, Final
 import numpy as np
 
 from edge.transport import DeviceLink
+from odart.simulate_framed import framed_link
 from simulators.devices import VirtualRoom, VirtualWearable
+from simulators.framed import FramedRadar
 from simulators.library import SWAP_SUBJECT
 from simulators.physiology import Episode, EpisodeKind, PhysiologyStream
 from simulators.responders import Behaviour
@@ -156,18 +159,37 @@ def physiology(scenario: Scenario, key: str) -> PhysiologyStream:
     return PhysiologyStream(person.params, episodes, np.random.default_rng(person.seed))
 
 
-def build_links(scenario: Scenario, speed: float) -> dict[str, DeviceLink]:
-    """One virtual device per scenario device, by id, sharing its person's physiology."""
-    links: dict[str, DeviceLink] = {}
+@dataclass
+class Rig:
+    """The edge's links, and the simulated devices behind them that the timeline acts on."""
+
+    links: dict[str, DeviceLink] = field(default_factory=dict)
+    devices: dict[str, Any] = field(default_factory=dict)
+    """By device id: has ``paused``; framed devices also ``fault()``, wearables ``press()``."""
+    radars: list[FramedRadar] = field(default_factory=list)
+    """Framed radars whose ``run()`` must be started and ``close()`` called."""
+
+
+def build_rig(scenario: Scenario, speed: float, clock: Callable[[], float]) -> Rig:
+    """One virtual device per scenario device, sharing its person's physiology.
+
+    Args:
+        scenario: the checked scenario.
+        speed: simulated seconds per wall second.
+        clock: the edge's sample clock (simulated seconds), for links that stamp arrivals.
+    """
+    rig = Rig()
     for person in scenario.people:
         stream = physiology(scenario, person.key)
         for device in scenario.devices_of(person.key):
             if device.framed:
-                from odart.simulate_framed import framed_link
-
-                links[device.id] = framed_link(device, person, stream, speed)
-            elif device.kind is DeviceKind.WEARABLE:
-                links[device.id] = VirtualWearable(
+                link, simulated = framed_link(device, person, stream, speed, clock)
+                rig.links[device.id], rig.devices[device.id] = link, simulated
+                if isinstance(simulated, FramedRadar):
+                    rig.radars.append(simulated)
+                continue
+            if device.kind is DeviceKind.WEARABLE:
+                virtual: VirtualWearable | VirtualRoom = VirtualWearable(
                     device.id,
                     stream,
                     speed,
@@ -175,5 +197,6 @@ def build_links(scenario: Scenario, speed: float) -> dict[str, DeviceLink]:
                     answer_delay_s=person.answer_delay_s,
                 )
             else:
-                links[device.id] = VirtualRoom(device.id, stream.room(), speed)
-    return links
+                virtual = VirtualRoom(device.id, stream.room(), speed)
+            rig.links[device.id] = rig.devices[device.id] = virtual
+    return rig

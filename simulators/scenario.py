@@ -90,6 +90,7 @@ _DEVICE_EVENTS: Final = frozenset(
         SystemEvent.BATTERY_FLAT,
     }
 )
+_FAULT_EVENTS: Final = _DEVICE_EVENTS - {SystemEvent.DEVICE_OFFLINE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,9 @@ def _device(fields: Fields, people: set[str]) -> DeviceSpec:
     return DeviceSpec(device_id, kind, person, link == "frames", model)
 
 
-def _event(fields: Fields, people: set[str], devices: set[str], duration_s: float) -> TimelineEvent:
+def _event(
+    fields: Fields, people: set[str], devices: dict[str, DeviceSpec], duration_s: float
+) -> TimelineEvent:
     fields.only({"at", "event", "person", "device", "duration_s", "params"})
     at_s = fields.number("at", low=0.0, high=duration_s)
     event = fields.text("event")
@@ -264,6 +267,12 @@ def _event(fields: Fields, people: set[str], devices: set[str], duration_s: floa
         fields.fail("person", f"{event} needs a person from [[people]]")
     if event in _DEVICE_EVENTS and device not in devices:
         fields.fail("device", f"{event} needs a device from [[devices]]")
+    if event in _FAULT_EVENTS and not devices[device or ""].framed:
+        fields.fail("device", f"{event} needs a device with link = 'frames'")
+    if event == SystemEvent.BUTTON and not any(
+        d.person == person and d.kind is DeviceKind.WEARABLE for d in devices.values()
+    ):
+        fields.fail("person", "button needs a person with a wearable")
     span = fields.optional_number("duration_s", low=0.0)
     if event in (SystemEvent.EDGE_OFFLINE, SystemEvent.DEVICE_OFFLINE) and span is None:
         fields.fail("duration_s", f"{event} needs a duration_s")
@@ -336,7 +345,10 @@ def parse_scenario(data: Mapping[str, Any], source: str) -> Scenario:
             top.fail("devices", f"person {person.key!r} has no device")
     timeline = tuple(
         sorted(
-            (_event(e, set(keys), set(ids), duration_s) for e in top.rows("timeline")),
+            (
+                _event(e, set(keys), {d.id: d for d in devices}, duration_s)
+                for e in top.rows("timeline")
+            ),
             key=lambda e: e.at_s,
         )
     )
