@@ -6,10 +6,11 @@ opening one alert goes through the audited alert view.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from firmware_bridge.wire import ID_PATTERN, AlertKind
@@ -42,20 +43,42 @@ DateQ = Annotated[date | None, Query(alias="from")]
 UntilQ = Annotated[date | None, Query(alias="to")]
 
 
-def _filter(
-    site: str | None,
-    kind: AlertKind | None,
-    outcome: str | None,
-    since: date | None,
-    until: date | None,
-) -> HistoryFilter:
-    return HistoryFilter(
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The filters as asked (for the form to show them again) and as the store takes them."""
+
+    wanted: HistoryFilter
+    chosen: dict[str, str]
+
+
+def _filters(
+    site: SiteQ = None,
+    kind: KindQ = None,
+    outcome: OutcomeQ = None,
+    since: DateQ = None,
+    until: UntilQ = None,
+) -> Filters:
+    """A dependency: the query string's filters, checked (a bad value is a 422 with the reason)."""
+    wanted = HistoryFilter(
         site=site or None,
         kind=None if kind is None else kind.value,
         outcome=outcome or None,
         since=None if since is None else datetime.combine(since, time(), UTC),
         until=None if until is None else datetime.combine(until, time(), UTC) + timedelta(days=1),
     )
+    chosen = {
+        "site": site or "",
+        "kind": "" if kind is None else kind.value,
+        "outcome": outcome or "",
+        "from": "" if since is None else since.isoformat(),
+        "to": "" if until is None else until.isoformat(),
+    }
+    return Filters(wanted, chosen)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+REPORT_ROWS: Final = 100_000
+"""Reports read every matching alert: years of a hostel, far below SQLite's comfort."""
 
 
 def _rows(request: Request, store: StoreDep, wanted: HistoryFilter) -> list[dict[str, Any]]:
@@ -70,31 +93,26 @@ def _rows(request: Request, store: StoreDep, wanted: HistoryFilter) -> list[dict
 
 @router.get("/api/history")
 async def history_json(
-    request: Request,
-    store: StoreDep,
-    user: StaffUser,
-    site: SiteQ = None,
-    kind: KindQ = None,
-    outcome: OutcomeQ = None,
-    since: DateQ = None,
-    until: UntilQ = None,
+    request: Request, store: StoreDep, user: StaffUser, filters: FiltersDep
 ) -> list[dict[str, Any]]:
     """Alerts matching the filters, newest first (dates are UTC days, ``to`` inclusive)."""
     del user
-    return _rows(request, store, _filter(site, kind, outcome, since, until))
+    return _rows(request, store, filters.wanted)
 
 
 @router.get("/api/reports")
-async def report_json(
-    store: StoreDep,
-    user: StaffUser,
-    site: SiteQ = None,
-    since: DateQ = None,
-    until: UntilQ = None,
-) -> dict[str, Any]:
-    """Counts by kind and outcome and response-time median/p90; counts under 5 shown as "<5"."""
+async def report_json(store: StoreDep, user: StaffUser, filters: FiltersDep) -> dict[str, Any]:
+    """Counts by kind and outcome and response-time median/p90; counts under 5 shown as "<5".
+
+    The report takes the site and date filters; kind and outcome are what it breaks down by.
+    """
     del user
-    return report(history(store.db, _filter(site, None, None, since, until), limit=100_000))
+    return report(history(store.db, _for_report(filters), limit=REPORT_ROWS))
+
+
+def _for_report(filters: Filters) -> HistoryFilter:
+    wanted = filters.wanted
+    return HistoryFilter(site=wanted.site, since=wanted.since, until=wanted.until)
 
 
 def _choices(request: Request) -> dict[str, Any]:
@@ -109,43 +127,24 @@ def _choices(request: Request) -> dict[str, Any]:
 
 @router.get("/history")
 async def history_page(
-    request: Request,
-    store: StoreDep,
-    user: StaffUser,
-    site: SiteQ = None,
-    kind: KindQ = None,
-    outcome: OutcomeQ = None,
-    since: DateQ = None,
-    until: UntilQ = None,
+    request: Request, store: StoreDep, user: StaffUser, filters: FiltersDep
 ) -> Response:
     """The history page: a filter form and the matching alerts."""
     del user
-    rows = _rows(request, store, _filter(site, kind, outcome, since, until))
-    chosen = {
-        "site": site or "",
-        "kind": "" if kind is None else kind.value,
-        "outcome": outcome or "",
-        "from": "" if since is None else since.isoformat(),
-        "to": "" if until is None else until.isoformat(),
+    context = {
+        "rows": _rows(request, store, filters.wanted),
+        "chosen": filters.chosen,
+        **_choices(request),
     }
-    return render(request, "history.html", {"rows": rows, "chosen": chosen, **_choices(request)})
+    return render(request, "history.html", context)
 
 
 @router.get("/reports")
 async def reports_page(
-    request: Request,
-    store: StoreDep,
-    user: StaffUser,
-    site: SiteQ = None,
-    since: DateQ = None,
-    until: UntilQ = None,
+    request: Request, store: StoreDep, user: StaffUser, filters: FiltersDep
 ) -> Response:
     """Aggregate reports with small counts suppressed."""
     del user
-    data = report(history(store.db, _filter(site, None, None, since, until), limit=100_000))
-    chosen = {
-        "site": site or "",
-        "from": "" if since is None else since.isoformat(),
-        "to": "" if until is None else until.isoformat(),
-    }
-    return render(request, "reports.html", {"report": data, "chosen": chosen, **_choices(request)})
+    data = report(history(store.db, _for_report(filters), limit=REPORT_ROWS))
+    context = {"report": data, "chosen": filters.chosen, **_choices(request)}
+    return render(request, "reports.html", context)
