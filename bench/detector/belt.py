@@ -87,9 +87,10 @@ def recording_path() -> Path:
 
 def load(limit_s: float | None = None) -> Belt:
     """Read the belt (column A2), decimate to 25 Hz and find reference breaths offline."""
+    path = recording_path()  # FileNotFoundError, with the install hint, when biopeaks is absent
     from biopeaks.resp import resp_extrema
 
-    raw = np.loadtxt(recording_path(), comments="#", usecols=5)
+    raw = np.loadtxt(path, comments="#", usecols=5)
     if limit_s is not None:
         raw = raw[: int(limit_s * RAW_FS_HZ)]
     extrema = np.asarray(resp_extrema(raw, RAW_FS_HZ))
