@@ -32,8 +32,8 @@ from odart.stack import cancel, serve, shut_down
 from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
+from server.privacy.enrol import enrol_consented
 from server.store.db import Store
-from server.store.enrolments import Enrolments
 from simulators.receiver import NotificationReceiver
 
 _LOGGER = logging.getLogger(__name__)
@@ -251,10 +251,16 @@ async def run_demo(
         password = secrets.token_urlsafe(12)  # a fresh database each run: a fresh password
         app.state.users.create(DEMO_ADMIN, Role.ADMIN, password)
         summary.login = {"username": DEMO_ADMIN, "password": password}
-        enrolments = Enrolments(app.state.store.db, app.state.now)
         for participant, room, _, wearable, *_ in PEOPLE:  # the demo's residents have consented
-            enrolled = enrolments.enrol(wearable, SITE, room, participant, DEMO_ADMIN)
-            enrolments.set_consent(enrolled, "active")
+            enrol_consented(
+                app.state.store.db,
+                app.state.now,
+                site_id=SITE,
+                device_id=wearable,
+                room_id=room,
+                participant_id=participant,
+                by=DEMO_ADMIN,
+            )
         print(f"ODART demo: broker {broker.name} on {broker.host}:{broker.port}", file=progress)
         print(f"  staff panel   {panel_url}", file=progress)
         print(f"  log in as     {DEMO_ADMIN}  password {password}", file=progress)

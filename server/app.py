@@ -25,10 +25,12 @@ from server.health import Health
 from server.ingest import Ingest
 from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
+from server.privacy.gate import ConsentGate
 from server.privacy.retention import Purger
+from server.store.consents import Consents
 from server.store.db import Store
 from server.store.users import Users
-from server.web import actions, admin, api, board, devices, history, login, panel
+from server.web import actions, admin, api, board, consent, devices, history, login, panel
 from server.web.deps import LoginRequired, audit_failed_handler
 from server.web.errors import http_error_handler
 from server.web.security import SecurityHeaders
@@ -76,6 +78,11 @@ def create_app(
         escalator.also_tick(health.tick)
         purger = Purger(db.db, app.state.audit, settings.retention_days, now)
         escalator.also_tick(purger.tick)
+        gate = ConsentGate(
+            Consents(db.db, now), now, refuse_unenrolled=settings.privacy.refuse_unenrolled
+        )
+        escalator.also_tick(gate.tick)
+        app.state.consent_gate = gate
         ingest = Ingest(
             settings.mqtt,
             db,
@@ -84,7 +91,11 @@ def create_app(
             escalator.edge_update,
             now,
             health=health,
+            gate=gate.admits,
+            on_connect=gate.publish_all,
+            on_edge_online=gate.edge_online,
         )
+        gate.set_sender(ingest.send_state)
         escalator.set_command_sender(ingest.send_command)
         drills = Drills(settings, db, dispatcher.notifier, ingest.send_command, now)
         escalator.also_tick(drills.tick)
@@ -126,7 +137,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(actions.router)
     app.include_router(panel.router)
-    for router in (board.router, history.router, devices.router, admin.router):
+    for router in (board.router, history.router, devices.router, admin.router, consent.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -162,6 +162,18 @@ class SiteConfig(_Strict):
         return self
 
 
+class PrivacyConfig(_Strict):
+    """How consent is enforced (docs/privacy.md)."""
+
+    review_days: int = Field(default=90, ge=1, le=366)
+    """The review date the panel proposes: consent is refreshed at least this often (F-06)."""
+    refuse_unenrolled: bool = False
+    """Refuse events naming a pseudonym the server has no record of. Off by default so an edge
+    set up before its residents were enrolled on the panel still raises alarms; turn it on once
+    every resident is enrolled through the panel. Known residents without active monitoring
+    consent are refused either way."""
+
+
 class Settings(_Strict):
     """Everything the server needs, validated."""
 
@@ -178,9 +190,8 @@ class Settings(_Strict):
     """An edge must stay offline this long before staff are alerted (absorbs Wi-Fi blips)."""
     low_battery_pct: float = Field(default=20.0, gt=0, lt=100)
     battery_cleared_pct: float = Field(default=80.0, gt=0, le=100)
-    retention_days: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_RETENTION_DAYS)
-    )
+    privacy: PrivacyConfig = PrivacyConfig()
+    retention_days: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RETENTION_DAYS))
     """Days each record class is kept; every class in the data inventory needs one."""
 
     @field_validator("retention_days")

@@ -2,7 +2,8 @@
 
 For each message on ``event``: check it (a bad one is logged with its reason, counted, and
 dropped), store it idempotently by message id, commit, and only then publish the ack the edge
-is waiting for. A new alert is handed to the dispatcher after its commit.
+is waiting for. A new alert is handed to the dispatcher after its commit. A message about a
+resident that the consent ``gate`` refuses is acked but not stored (:mod:`server.privacy.gate`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
 
@@ -75,6 +76,9 @@ class Ingest:
         admit: stores a new alert (with its lifecycle) and pages; False for a redelivery.
         on_update: applies an edge's update to an alert.
         now: wall clock.
+        gate: whether a message about a resident may be stored (consent); None stores all.
+        on_connect: awaited after every (re)subscription (consent snapshots are republished).
+        on_edge_online: awaited with (site, edge) when an edge comes online.
     """
 
     def __init__(
@@ -87,8 +91,14 @@ class Ingest:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
         health: Health | None = None,
+        gate: Callable[[Envelope], bool] | None = None,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+        on_edge_online: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._health = health
+        self._gate = gate
+        self._on_connect = on_connect
+        self._on_edge_online = on_edge_online
         self._mqtt = mqtt
         self._store = store
         self._hub = hub
@@ -132,6 +142,8 @@ class Ingest:
             await client.subscribe(topic_filter(TopicKind.STATUS), qos=1)
             self.connected.set()
             _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
+            if self._on_connect is not None:
+                await self._on_connect()
             try:
                 async for message in client.messages:
                     await self.handle(client, str(message.topic), message.payload)
@@ -152,6 +164,10 @@ class Ingest:
             _LOGGER.warning("rejected message on %s: %s", topic, error)
             return
         stored_at = self._now()
+        if self._gate is not None and not self._gate(envelope):
+            self.counts["refused_no_consent"] += 1
+            await self._ack(client, envelope, stored_at)  # the edge's outbox must drain
+            return
         match envelope.body:
             case AlertBody():
                 alert = alert_from_envelope(envelope, stored_at)
@@ -204,12 +220,20 @@ class Ingest:
                             "state": body.state.value,
                         }
                     )
+                if body.state.value == "online" and self._on_edge_online is not None:
+                    await self._on_edge_online(envelope.site_id, envelope.edge_id)
             case _:
                 self.counts["rejected"] += 1
                 _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
 
-    async def send_command(self, site_id: str, edge_id: str, body: CommandBody) -> None:
-        """Publish a command to one edge (QoS 1); logged and dropped if the broker is away."""
+    async def send_command(
+        self, site_id: str, edge_id: str, body: CommandBody, *, retain: bool = False
+    ) -> None:
+        """Publish a command to one edge (QoS 1); logged and dropped if the broker is away.
+
+        ``retain`` is for state (the consent snapshot): the broker keeps the latest copy and
+        hands it to the edge on every (re)subscription.
+        """
         client = self._client
         if client is None:
             _LOGGER.warning(
@@ -225,7 +249,13 @@ class Ingest:
             body=body,
         )
         async with asyncio.timeout(NETWORK_TIMEOUT_S):
-            await client.publish(str(envelope.topic), encode_envelope(envelope), qos=1)
+            await client.publish(
+                str(envelope.topic), encode_envelope(envelope), qos=1, retain=retain
+            )
+
+    async def send_state(self, site_id: str, edge_id: str, body: CommandBody) -> None:
+        """Publish a retained command (the consent snapshot) to one edge."""
+        await self.send_command(site_id, edge_id, body, retain=True)
 
     async def _ack(self, client: aiomqtt.Client, envelope: Envelope, stored_at: datetime) -> None:
         ack = Envelope(

@@ -60,6 +60,10 @@ class Declaration:
         record_class: which retention period applies.
         recipients: who sees it beyond the system itself.
         stored: where it lives.
+        subject: the column naming the resident (their pseudonym), if rows are about one;
+            subject access export and erasure walk the tables that have one.
+        via: for rows about a resident through a parent row: (column here, parent table,
+            parent key), e.g. an alert's timeline through the alert.
     """
 
     name: str
@@ -71,6 +75,8 @@ class Declaration:
     record_class: RecordClass
     recipients: str
     stored: str
+    subject: str | None = None
+    via: tuple[str, str, str] | None = None
 
 
 _CONSENT_AND_VITAL = (
@@ -79,6 +85,128 @@ _CONSENT_AND_VITAL = (
 )
 _SERVER_DB = "server SQLite database"
 _LEGITIMATE = "Art 6(1)(f) legitimate interests (running a safe service)"
+
+_CONSENT_ONLY = "Art 6(1)(a) consent + Art 9(2)(a) explicit consent"
+
+RIGHTS_TABLES: Final[tuple[Declaration, ...]] = (
+    Declaration(
+        "residents",
+        ("participant_id", "site_id", "created_at", "created_by"),
+        "each resident's pseudonym and site (no name)",
+        True,
+        (Purpose.MONITORING,),
+        _CONSENT_AND_VITAL,
+        RecordClass.ENROLMENT,
+        "staff",
+        _SERVER_DB,
+        subject="participant_id",
+    ),
+    Declaration(
+        "resident_identity",
+        (
+            "id",
+            "participant_id",
+            "version",
+            "name",
+            "date_of_birth",
+            "notes",
+            "recorded_at",
+            "recorded_by",
+            "voided_at",
+            "voided_by",
+            "void_reason",
+        ),
+        "a resident's name, date of birth and notes, versioned; shown to staff and admins only",
+        True,
+        (Purpose.MONITORING,),
+        _CONSENT_AND_VITAL,
+        RecordClass.ENROLMENT,
+        "staff and admins (each view audited); never responders or the wire",
+        _SERVER_DB,
+        subject="participant_id",
+    ),
+    Declaration(
+        "consent_records",
+        (
+            "id",
+            "participant_id",
+            "action",
+            "purposes",
+            "method",
+            "witness",
+            "text_version",
+            "text_sha256",
+            "capacity_confirmed",
+            "review_due",
+            "recorded_at",
+            "recorded_by",
+        ),
+        "each consent given, declined or withdrawn, per purpose, with the text shown",
+        True,
+        (Purpose.ACCOUNTABILITY,),
+        "Art 6(1)(c) legal obligation: showing consent was given (Art 7(1))",
+        RecordClass.CONSENT_RECORD,
+        "staff; the resident on a subject access request",
+        _SERVER_DB,
+        subject="participant_id",
+    ),
+    Declaration(
+        "erasure_permits",
+        ("participant_id",),
+        "a pseudonym being erased, inside the erasure's own transaction only (empty otherwise)",
+        True,
+        (Purpose.ACCOUNTABILITY,),
+        "Art 6(1)(c) legal obligation (Art 17)",
+        RecordClass.CONSENT_RECORD,
+        "nobody",
+        _SERVER_DB,
+    ),
+    Declaration(
+        "erasures",
+        ("participant_id", "site_id", "erased_at"),
+        "pseudonyms erased (nothing else), so edges and ingest keep refusing them",
+        True,
+        (Purpose.ACCOUNTABILITY,),
+        "Art 6(1)(c) legal obligation: making erasure effective (Art 17, 19)",
+        RecordClass.CONSENT_RECORD,
+        "the edges serving the site (as 'erased')",
+        _SERVER_DB,
+    ),
+    Declaration(
+        "disclosures",
+        (
+            "id",
+            "alert_id",
+            "participant_id",
+            "recipient",
+            "reason",
+            "basis",
+            "fields",
+            "released_at",
+            "released_by",
+        ),
+        "the disclosure register: what emergency data went to whom, why, on what basis",
+        True,
+        (Purpose.AMBULANCE_SHARING, Purpose.ACCOUNTABILITY),
+        _CONSENT_AND_VITAL,
+        RecordClass.ALERT_RECORD,
+        "staff; the resident on a subject access request",
+        _SERVER_DB,
+        subject="participant_id",
+    ),
+    Declaration(
+        "referrals",
+        ("id", "alert_id", "participant_id", "service", "note", "created_at", "created_by"),
+        "follow-up referrals to a treatment service after an overdose",
+        True,
+        (Purpose.REFERRAL,),
+        _CONSENT_ONLY,
+        RecordClass.ALERT_RECORD,
+        "the named treatment service (as a FHIR ServiceRequest)",
+        _SERVER_DB,
+        subject="participant_id",
+    ),
+)
 
 TABLES: Final[tuple[Declaration, ...]] = (
     Declaration(
@@ -117,6 +245,7 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.ALERT_RECORD,
         "on-shift staff and paged responders (room and kind only on pushes)",
         _SERVER_DB,
+        subject="participant_id",
     ),
     Declaration(
         "alert_timeline",
@@ -128,6 +257,7 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.ALERT_RECORD,
         "staff",
         _SERVER_DB,
+        via=("alert_id", "alerts", "id"),
     ),
     Declaration(
         "deliveries",
@@ -139,6 +269,7 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.DELIVERY_LOG,
         "admins",
         _SERVER_DB,
+        via=("alert_id", "alerts", "id"),
     ),
     Declaration(
         "device_events",
@@ -204,6 +335,7 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.ENROLMENT,
         "staff",
         _SERVER_DB,
+        subject="participant_id",
     ),
     Declaration(
         "users",
@@ -237,6 +369,7 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.SECURITY_TOKEN,
         "nobody",
         _SERVER_DB,
+        via=("alert_id", "alerts", "id"),
     ),
     Declaration(
         "secrets",
@@ -259,7 +392,9 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.AUDIT_LOG,
         "admins; the resident on a subject access request",
         _SERVER_DB,
+        subject="subject",
     ),
+    *RIGHTS_TABLES,
     Declaration(
         "drills",
         ("id", "site_id", "edge_id", "requested_at", "stored_at", "delivered_at", "outcome"),

@@ -2,8 +2,9 @@
 
 An enrolment pairs a device with a participant pseudonym (and the room they live in) until it is
 ended; a device has at most one live enrolment. ``consent`` starts ``pending``: monitoring and the
-board treat anything but ``active`` as "not consented". **Consent hook:** the consent pages set it
-with :meth:`Enrolments.set_consent` (the vocabulary matches ``edge.consent.ConsentState``).
+board treat anything but ``active`` as "not consented". It mirrors the resident's consent
+records (:class:`server.store.consents.Consents` keeps it current; the vocabulary matches
+``edge.consent.ConsentState``); the records, not this column, are what is enforced.
 """
 
 from __future__ import annotations
@@ -75,17 +76,6 @@ class Enrolments:
                 "UPDATE enrolments SET ended_at = ?, ended_by = ? "
                 "WHERE id = ? AND ended_at IS NULL",
                 [format_utc(self._now()), by, enrolment_id],
-            )
-        return cursor.rowcount == 1
-
-    def set_consent(self, enrolment_id: int, consent: str) -> bool:
-        """The consent hook: record the resident's consent state for a live enrolment."""
-        if consent not in CONSENT_STATES:
-            raise EnrolmentError(f"consent must be one of {sorted(CONSENT_STATES)}")
-        with self._db.conn:
-            cursor = self._db.execute(
-                "UPDATE enrolments SET consent = ? WHERE id = ? AND ended_at IS NULL",
-                [consent, enrolment_id],
             )
         return cursor.rowcount == 1
 

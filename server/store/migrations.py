@@ -154,11 +154,96 @@ def _m004_enrolments(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_consent(db: sqlite_utils.Database) -> None:
+    # Consent records and identity versions are never edited: triggers refuse it. The only
+    # deletion allowed is erasure (docs/privacy.md), which first names the pseudonym in
+    # erasure_permits inside the same transaction, and removes it again before committing.
+    db.executescript(
+        """
+        CREATE TABLE residents (
+            participant_id TEXT PRIMARY KEY,    -- the pseudonym; names live in resident_identity
+            site_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE resident_identity (
+            id INTEGER PRIMARY KEY,
+            participant_id TEXT NOT NULL REFERENCES residents(participant_id),
+            version INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            date_of_birth TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL,
+            voided_at TEXT,                     -- rectification voids, never overwrites
+            voided_by TEXT,
+            void_reason TEXT,
+            UNIQUE (participant_id, version)
+        );
+        CREATE TABLE consent_records (
+            id INTEGER PRIMARY KEY,
+            participant_id TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('give', 'decline', 'withdraw')),
+            purposes TEXT NOT NULL,             -- comma-separated purposes this record is about
+            method TEXT NOT NULL,
+            witness TEXT NOT NULL,
+            text_version TEXT,
+            text_sha256 TEXT,
+            capacity_confirmed INTEGER NOT NULL DEFAULT 0,
+            review_due TEXT,
+            recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL
+        );
+        CREATE INDEX consent_records_participant ON consent_records(participant_id, id);
+        CREATE TABLE erasure_permits (participant_id TEXT PRIMARY KEY);
+        CREATE TABLE erasures (
+            participant_id TEXT PRIMARY KEY,    -- kept so the edge and ingest keep refusing
+            site_id TEXT NOT NULL,
+            erased_at TEXT NOT NULL
+        );
+        CREATE TABLE disclosures (
+            id INTEGER PRIMARY KEY,
+            alert_id TEXT NOT NULL,
+            participant_id TEXT,
+            recipient TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            basis TEXT NOT NULL,
+            fields TEXT NOT NULL,               -- the keys released, never the values
+            released_at TEXT NOT NULL,
+            released_by TEXT NOT NULL
+        );
+        CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,                -- a random UUID, the ServiceRequest id
+            alert_id TEXT NOT NULL,
+            participant_id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records
+        BEGIN SELECT RAISE(ABORT, 'consent records are never edited; add a new one'); END;
+        CREATE TRIGGER consent_records_no_delete BEFORE DELETE ON consent_records
+        WHEN NOT EXISTS (SELECT 1 FROM erasure_permits WHERE participant_id = OLD.participant_id)
+        BEGIN SELECT RAISE(ABORT, 'consent records are kept; only erasure removes them'); END;
+        CREATE TRIGGER resident_identity_no_edit BEFORE UPDATE ON resident_identity
+        WHEN OLD.voided_at IS NOT NULL OR NEW.name IS NOT OLD.name
+            OR NEW.date_of_birth IS NOT OLD.date_of_birth OR NEW.notes IS NOT OLD.notes
+            OR NEW.participant_id IS NOT OLD.participant_id OR NEW.version IS NOT OLD.version
+        BEGIN SELECT RAISE(ABORT, 'identity is rectified by a new version, never edited'); END;
+        CREATE TRIGGER resident_identity_no_delete BEFORE DELETE ON resident_identity
+        WHEN NOT EXISTS (SELECT 1 FROM erasure_permits WHERE participant_id = OLD.participant_id)
+        BEGIN SELECT RAISE(ABORT, 'identity versions are kept; only erasure removes them'); END;
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
     ("003_accounts", _m003_accounts),
     ("004_enrolments", _m004_enrolments),
+    ("005_consent", _m005_consent),
 ]
 
 

@@ -3,11 +3,11 @@
 Reading the enrolments shows which pseudonym wears which device, so the page writes an audit row
 before it renders; every enrolment and ending is audited too.
 
-**Consent hook.** A new enrolment starts with consent ``pending`` and the browser is sent to
-``/enrolments/{id}/consent`` (:func:`consent_step`). Until the consent pages replace that route,
-it explains the step; they record the answer with
-:meth:`server.store.enrolments.Enrolments.set_consent`. The board shows the wearable as
-"not consented" until then.
+**Consent.** Enrolling makes the pseudonym a resident of the site (:mod:`server.store.residents`)
+and starts with consent ``pending``; the browser is then sent to ``/enrolments/{id}/consent``,
+which leads to the resident's consent page (:mod:`server.web.consent`). The enrolment's
+``consent`` column mirrors the resident's consent records; the board shows the wearable as
+"not consented" until monitoring consent is given.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from server.privacy.gate import ConsentGate
 from server.store.enrolments import EnrolmentError, Enrolments
+from server.store.residents import ResidentError, Residents
 from server.web.deps import AuditDep, StaffUser, StoreDep
 from server.web.templating import render
 
@@ -82,29 +84,35 @@ async def enrol(
         {"device": device_id, "site": site_id, "room": room_id},
     )
     try:
+        Residents(store.db, request.app.state.now).ensure(participant_id, site_id, user.username)
         enrolment_id = _enrolments(request, store).enrol(
             device_id, site_id, room_id or None, participant_id, user.username
         )
+    except ResidentError as error:
+        return _page(request, store, error.reason, status=400)
     except EnrolmentError as error:
         return _page(request, store, error.reason, status=400)
+    gate: ConsentGate = request.app.state.consent_gate
+    gate.consents.sync_site(site_id)  # a resident who already consented is active at once
+    await gate.publish_site(site_id)
     return RedirectResponse(consent_step(enrolment_id), status_code=303)
 
 
 def consent_step(enrolment_id: int) -> str:
-    """Where a new enrolment goes next: the consent pages take over this route."""
+    """Where a new enrolment goes next: its resident's consent page."""
     return f"/enrolments/{enrolment_id}/consent"
 
 
 @router.get("/enrolments/{enrolment_id}/consent")
-async def consent_placeholder(
-    request: Request, enrolment_id: int, store: StoreDep, user: StaffUser, audit: AuditDep
+async def consent_of_enrolment(
+    request: Request, enrolment_id: int, store: StoreDep, user: StaffUser
 ) -> Response:
-    """The hook for the consent step (replaced by the consent pages)."""
+    """The consent step of an enrolment: the resident's consent page."""
+    del user
     enrolment = _enrolments(request, store).get(enrolment_id)
     if enrolment is None:
         raise HTTPException(status_code=404, detail=f"no enrolment {enrolment_id}")
-    audit.record(user.username, user.role.value, "read.enrolment", enrolment["participant_id"])
-    return render(request, "consent_step.html", {"enrolment": enrolment})
+    return RedirectResponse(f"/residents/{enrolment['participant_id']}", status_code=303)
 
 
 @router.post("/devices/enrolments/{enrolment_id}/end")

@@ -35,6 +35,7 @@ _PAGE_STAFF = {"admin": 200, "staff": 200, "responder": 403, "anonymous": 303}
 _PAGE_ADMIN = {"admin": 200, "staff": 403, "responder": 403, "anonymous": 303}
 _API_ALL = {**_ALL_OK, "anonymous": 401}
 _API_STAFF = {"admin": 200, "staff": 200, "responder": 403, "anonymous": 401}
+_API_STAFF_404 = {"admin": 404, "staff": 404, "responder": 403, "anonymous": 401}
 ROUTES: Final[dict[tuple[str, str], tuple[str, Any, dict[str, int]]]] = {
     ("GET", "/login"): ("/login", None, {r: 200 for r in ROLES}),
     ("POST", "/login"): ("/login", {"username": "x"}, {r: 403 for r in ROLES}),  # no CSRF
@@ -68,7 +69,67 @@ ROUTES: Final[dict[tuple[str, str], tuple[str, Any, dict[str, int]]]] = {
     ("GET", "/sites"): ("/sites", None, _PAGE_STAFF),
     ("GET", "/users"): ("/users", None, _PAGE_ADMIN),
     ("GET", "/audit"): ("/audit", None, _PAGE_ADMIN),
-    ("GET", "/enrolments/{enrolment_id}/consent"): ("/enrolments/1/consent", None, _PAGE_STAFF),
+    ("GET", "/enrolments/{enrolment_id}/consent"): (
+        "/enrolments/1/consent",
+        None,
+        {"admin": 303, "staff": 303, "responder": 403, "anonymous": 303},
+    ),
+    ("POST", "/api/residents"): (
+        "/api/residents",
+        {"participant_id": "p-0009", "site_id": "hostel-1"},
+        {"admin": 201, "staff": 201, "responder": 403, "anonymous": 401},
+    ),
+    ("GET", "/api/residents/{participant_id}/consent"): (
+        "/api/residents/p-0404/consent",
+        None,
+        _API_STAFF_404,
+    ),
+    ("POST", "/api/residents/{participant_id}/consent"): (
+        "/api/residents/p-0404/consent",
+        {"action": "withdraw", "purposes": ["monitoring"], "method": "panel"},
+        _API_STAFF_404,
+    ),
+    ("POST", "/api/residents/{participant_id}/consent/withdraw"): (
+        "/api/residents/p-0404/consent/withdraw",
+        {},
+        _API_STAFF_404,
+    ),
+    ("GET", "/api/residents/{participant_id}/identity"): (
+        "/api/residents/p-0404/identity",
+        None,
+        _API_STAFF_404,
+    ),
+    ("POST", "/api/residents/{participant_id}/identity"): (
+        "/api/residents/p-0404/identity",
+        {"name": "A Name"},
+        _API_STAFF_404,
+    ),
+    ("GET", "/residents"): ("/residents", None, _PAGE_STAFF),
+    ("POST", "/residents"): (
+        "/residents",
+        {"participant_id": "p-r-{role}", "site_id": "hostel-1"},
+        {"admin": 303, "staff": 303, "responder": 403, "anonymous": 401},
+    ),
+    ("GET", "/residents/{participant_id}"): (
+        "/residents/p-0404",
+        None,
+        {"admin": 404, "staff": 404, "responder": 403, "anonymous": 303},
+    ),
+    ("POST", "/residents/{participant_id}/consent"): (
+        "/residents/p-0404/consent",
+        {},
+        _API_STAFF_404,
+    ),
+    ("POST", "/residents/{participant_id}/withdraw"): (
+        "/residents/p-0404/withdraw",
+        {},
+        _API_STAFF_404,
+    ),
+    ("POST", "/residents/{participant_id}/identity"): (
+        "/residents/p-0404/identity",
+        {"name": "A Name"},
+        _API_STAFF_404,
+    ),
     ("POST", "/devices/enrol"): (
         "/devices/enrol",
         {"device_id": "wearable-{role}", "site_id": "hostel-1", "participant_id": "p-9-{role}"},
@@ -209,6 +270,10 @@ _FORMS: Final = {
     ("POST", "/users"),
     ("POST", "/users/{username}"),
     ("POST", "/act/{token}"),
+    ("POST", "/residents"),
+    ("POST", "/residents/{participant_id}/consent"),
+    ("POST", "/residents/{participant_id}/withdraw"),
+    ("POST", "/residents/{participant_id}/identity"),
 }
 
 

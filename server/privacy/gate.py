@@ -1,0 +1,157 @@
+"""Consent enforcement on the server: snapshots to the edges, and refusal at ingest (shell).
+
+After any consent change, erasure or lapsed review, every edge of the resident's site gets the
+site's ``consent`` snapshot as a **retained** QoS 1 ``cmd`` (docs/wire.md), so an edge that was
+offline applies it when it reconnects; it is published again whenever an edge comes online and
+whenever ingest (re)connects. Messages that arrive for a resident without active monitoring
+consent are acked (so the edge's outbox drains) but not stored, counted and logged by pseudonym.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Final
+
+from firmware_bridge.wire import MAX_COMMAND_ARGS, CommandBody, Envelope
+from server.store.consents import Consents, Verdict
+
+_LOGGER = logging.getLogger(__name__)
+
+CONSENT_COMMAND: Final = "consent"
+
+REVIEW_CHECK_S: Final = 10.0
+"""How often review dates are checked. They are whole days, so ten seconds of lateness is
+immaterial, and the check (a few queries per resident) stays cheap at a hostel's scale."""
+
+SnapshotSender = Callable[[str, str, CommandBody], Awaitable[None]]
+"""Publishes a retained ``cmd`` to (site, edge)."""
+
+
+class ConsentGate:
+    """Keeps the edges' consent snapshots current and refuses what consent does not allow.
+
+    Args:
+        consents: the consent records.
+        now: wall clock.
+        refuse_unenrolled: refuse messages naming a pseudonym the server has no record of too.
+    """
+
+    def __init__(
+        self,
+        consents: Consents,
+        now: Callable[[], datetime],
+        *,
+        refuse_unenrolled: bool = False,
+    ) -> None:
+        self.consents = consents
+        self._now = now
+        self._refuse_unenrolled = refuse_unenrolled
+        self._send: SnapshotSender | None = None
+        self._published: dict[tuple[str, str], dict[str, str]] = {}
+        self._last_check: datetime | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.counts: Counter[str] = Counter()
+
+    def set_sender(self, send: SnapshotSender) -> None:
+        """How snapshots reach the broker (the ingest's retained publish)."""
+        self._send = send
+
+    # -- ingest ---------------------------------------------------------------------------------
+
+    def admits(self, envelope: Envelope) -> bool:
+        """Whether a message from an edge may be stored; refusals are counted and logged."""
+        participant = envelope.participant_id
+        if participant is None:
+            return True  # about a room or a device, not a person
+        verdict = self.consents.verdict(participant)
+        if verdict is Verdict.CONSENTED:
+            return True
+        if verdict is Verdict.UNENROLLED and not self._refuse_unenrolled:
+            self.counts["unenrolled"] += 1
+            _LOGGER.warning(
+                "stored a %s for %s, a pseudonym the server has no consent record of",
+                envelope.kind.value,
+                participant,
+            )
+            return True
+        self.counts["refused_no_consent"] += 1
+        _LOGGER.warning(
+            "refused a %s for %s: no active monitoring consent (%s)",
+            envelope.kind.value,
+            participant,
+            verdict.value,
+        )
+        return False
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    async def publish_site(self, site_id: str, edge_id: str | None = None) -> int:
+        """Publish the site's snapshot to its edges (or to one); returns how many were sent."""
+        args = self.consents.site_snapshot(site_id)
+        if len(args) > MAX_COMMAND_ARGS:
+            _LOGGER.error(
+                "site %s has %d residents; a consent snapshot holds %d: split the site",
+                site_id,
+                len(args),
+                MAX_COMMAND_ARGS,
+            )
+            self.counts["snapshot_too_big"] += 1
+            return 0
+        edges = [edge_id] if edge_id is not None else self.consents.edges_of(site_id)
+        sent = 0
+        for edge in edges:
+            if self._send is None:
+                break
+            await self._send(site_id, edge, CommandBody(CONSENT_COMMAND, args))
+            self._published[(site_id, edge)] = args
+            self.counts["snapshots"] += 1
+            sent += 1
+        return sent
+
+    async def publish_all(self) -> None:
+        """Publish every site's snapshot (after ingest connects: the broker may have lost them)."""
+        for site_id in self.consents.sites():
+            await self.publish_site(site_id)
+
+    async def edge_online(self, site_id: str, edge_id: str) -> None:
+        """An edge came online: make sure its retained snapshot is the current one."""
+        if site_id in self.consents.sites():
+            await self.publish_site(site_id, edge_id)
+
+    def tick(self) -> int:
+        """Every few seconds: publish sites whose snapshot changed (a review date passed)."""
+        now = self._now()
+        if self._last_check is not None and (now - self._last_check).total_seconds() < (
+            REVIEW_CHECK_S
+        ):
+            return 0
+        self._last_check = now
+        changed = 0
+        for site_id in self.consents.sites():
+            args = self.consents.site_snapshot(site_id)
+            stale = [
+                edge
+                for edge in self.consents.edges_of(site_id)
+                if self._published.get((site_id, edge), args) != args
+            ]
+            if stale:
+                self.consents.sync_site(site_id)
+                _LOGGER.info("consent snapshot of %s changed (review dates); publishing", site_id)
+                self._spawn(self.publish_site(site_id))
+                changed += 1
+        return changed
+
+    def _spawn(self, job: Awaitable[int]) -> None:
+        async def run() -> None:
+            try:
+                await job
+            except Exception:  # task root: a failed publish is retried on the next change
+                _LOGGER.exception("could not publish a consent snapshot")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
