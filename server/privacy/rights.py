@@ -54,7 +54,7 @@ def _rows(db: sqlite_utils.Database, item: Declaration, participant_id: str) -> 
     rows = list(db.query(query, [participant_id]))
     for row in rows:
         for column in _JSON_COLUMNS & set(row):
-            if isinstance(row[column], str) and row[column][:1] in "[{":
+            if isinstance(row[column], str) and row[column].startswith(("[", "{")):
                 row[column] = json.loads(row[column])
     return rows
 
