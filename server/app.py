@@ -30,7 +30,18 @@ from server.privacy.retention import Purger
 from server.store.consents import Consents
 from server.store.db import Store
 from server.store.users import Users
-from server.web import actions, admin, api, board, consent, devices, history, login, panel
+from server.web import (
+    actions,
+    admin,
+    api,
+    board,
+    consent,
+    devices,
+    history,
+    login,
+    panel,
+    sharing,
+)
 from server.web.deps import LoginRequired, audit_failed_handler
 from server.web.errors import http_error_handler
 from server.web.security import SecurityHeaders
@@ -137,7 +148,9 @@ def create_app(
     app.include_router(api.router)
     app.include_router(actions.router)
     app.include_router(panel.router)
-    for router in (board.router, history.router, devices.router, admin.router, consent.router):
+    for router in (board.router, history.router, devices.router, admin.router):
         app.include_router(router)
+    app.include_router(consent.router)
+    app.include_router(sharing.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -104,6 +104,17 @@ ROUTES: Final[dict[tuple[str, str], tuple[str, Any, dict[str, int]]]] = {
         {"name": "A Name"},
         _API_STAFF_404,
     ),
+    ("POST", "/api/alerts/{alert_id}/disclosure"): (
+        "/api/alerts/01jf0000000000000000000999/disclosure",
+        {"reason": "handover to paramedics"},
+        {"admin": 404, "staff": 404, "responder": 404, "anonymous": 401},
+    ),
+    ("POST", "/api/alerts/{alert_id}/referral"): (
+        "/api/alerts/01jf0000000000000000000999/referral",
+        {"service": "Drug service"},
+        _API_STAFF_404,
+    ),
+    ("GET", "/api/referrals/{referral_id}"): ("/api/referrals/nope", None, _API_STAFF_404),
     ("GET", "/residents"): ("/residents", None, _PAGE_STAFF),
     ("POST", "/residents"): (
         "/residents",
