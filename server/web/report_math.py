@@ -1,9 +1,10 @@
-"""Aggregate reports: counts by kind and outcome, response-time median and p90, small counts
-suppressed (pure).
+"""Aggregate reports: counts by kind and outcome, response-time median and p90 (pure).
 
-A count from 1 to 4 is shown as ``"<5"`` and response times over fewer than five alerts are not
-shown at all: with a handful of incidents a figure can point at one resident's night (the usual
-small-number suppression of health statistics; NHS Digital and ONS use the same threshold).
+Small counts are suppressed: a count from 1 to 4 is shown as ``"<5"``, and response times over
+fewer than five alerts are not shown at all, because with a handful of incidents a figure can
+point at one resident's night. This is the usual small-number suppression of published health
+statistics; 5 is a common threshold, to be confirmed with the data protection officer. There is
+no complementary suppression yet: a total minus the shown cells can reveal a suppressed cell.
 """
 
 from __future__ import annotations
