@@ -150,7 +150,7 @@ def _who(args: argparse.Namespace) -> str:
 def _report(settings: Settings, *, as_json: bool) -> int:
     from server.privacy.inventory import EDGE_MEMORY, TABLES, TOPICS
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in (*TABLES, *TOPICS, EDGE_MEMORY):
         rows.append(
             {

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Final
 
+from firmware_bridge.errors import WireError
 from firmware_bridge.wire import MAX_COMMAND_ARGS, CommandBody, Envelope
 from server.store.consents import Consents, Verdict
 
@@ -106,7 +107,12 @@ class ConsentGate:
         for edge in edges:
             if self._send is None:
                 break
-            await self._send(site_id, edge, CommandBody(CONSENT_COMMAND, args))
+            try:
+                await self._send(site_id, edge, CommandBody(CONSENT_COMMAND, args))
+            except WireError:  # over the wire's size limit: the site must be split
+                self.counts["snapshot_too_big"] += 1
+                _LOGGER.exception("consent snapshot for %s/%s not sent", site_id, edge)
+                return sent
             self._published[(site_id, edge)] = args
             self.counts["snapshots"] += 1
             sent += 1

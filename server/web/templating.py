@@ -57,6 +57,7 @@ NAV: Final[tuple[tuple[str, str, frozenset[Role]], ...]] = (
     ("/history", "History", frozenset({Role.STAFF, Role.ADMIN})),
     ("/reports", "Reports", frozenset({Role.STAFF, Role.ADMIN})),
     ("/devices", "Devices", frozenset({Role.STAFF, Role.ADMIN})),
+    ("/residents", "Residents", frozenset({Role.STAFF, Role.ADMIN})),
     ("/sites", "Sites", frozenset({Role.STAFF, Role.ADMIN})),
     ("/users", "Accounts", frozenset({Role.ADMIN})),
     ("/audit", "Audit log", frozenset({Role.ADMIN})),

@@ -161,3 +161,28 @@ def test_withdrawal_on_the_server_stops_the_edge_within_5_s_and_later_events_are
         (_, payload, retained), *_ = later.wait_for(1)
     assert retained
     assert json.loads(payload)["body"]["args"] == {"p-0001": "withdrawn", "p-0002": "active"}
+
+
+def test_withdrawal_while_the_edge_is_away_is_applied_when_it_reconnects(
+    tmp_path: Path, mosquitto: MosquittoBroker, server: tuple[TestClient, Store]
+) -> None:
+    client, store = server
+    enrol(client, "p-0001", "wearable-1", "room-3")
+    give(client, "p-0001", ["monitoring"])
+    config = edge_config(mosquitto, tmp_path / "outbox.db")  # consent_default: active
+    with EdgeThread(config) as edge:
+        assert wait_until(lambda: edge.wearables[0].streaming, timeout_s=20)
+    # The edge is gone (its thread has ended); the server still knows it, so it publishes to it.
+    assert store.edge_state("hostel-1", "pi-1") is not None
+
+    answer = client.post("/api/residents/p-0001/consent/withdraw", json={})
+    assert answer.status_code == 201
+
+    with EdgeThread(config) as edge:
+        person = edge.agent.people["p-0001"]
+        assert wait_until(lambda: edge.agent.counts["consent_snapshots"] >= 1, timeout_s=15)
+        assert wait_until(
+            lambda: not person.monitored and not edge.wearables[0].streaming,
+            timeout_s=WITHDRAWAL_BOUND_S,
+        )
+        assert edge.agent.consent.states["p-0001"].value == "withdrawn"
