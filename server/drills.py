@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import sqlite_utils
 
@@ -126,21 +126,6 @@ class Drills:
                 "UPDATE drills SET delivered_at = ?, outcome = ? WHERE id = ?",
                 [format_utc(now), "delivered" if ok else "failed", drill_id],
             )
-
-    def results(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Recent drills, newest first, with their latencies in seconds."""
-        rows = list(self._db.query("SELECT * FROM drills ORDER BY id DESC LIMIT ?", [limit]))
-        for row in rows:
-            start = parse_utc(row["requested_at"])
-            for name, column in (
-                ("stored_after_s", "stored_at"),
-                ("delivered_after_s", "delivered_at"),
-            ):
-                value = row[column]
-                row[name] = (
-                    None if value is None else round((parse_utc(value) - start).total_seconds(), 3)
-                )
-        return rows
 
     def _spawn(self, job: Awaitable[None]) -> None:
         async def guarded() -> None:

@@ -15,6 +15,7 @@ from server.config import settings_from_mapping
 from server.errors import ConfigError
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
+from tests.db_probe import column, rows
 from tests.mqtt_probe import MqttProbe, wait_until
 
 pytestmark = pytest.mark.integration
@@ -92,10 +93,13 @@ def test_drill_measures_the_round_trip_without_paging_responders(
         (push,) = receiver.wait_for(1, timeout_s=10)
         assert push.path == "/drill-office"
         assert push.payload["title"].startswith("DRILL")
-        drills = client.app.state.drills  # type: ignore[attr-defined]
-        assert wait_until(lambda: drills.results()[0]["outcome"] == "delivered")
-        (result,) = drills.results()
-        assert 0 <= result["stored_after_s"] <= result["delivered_after_s"] < 10
+        assert wait_until(lambda: column(store, "SELECT outcome FROM drills") == ["delivered"])
+        ((requested, stored, delivered),) = rows(
+            store, "SELECT requested_at, stored_at, delivered_at FROM drills"
+        )
+        times = [wire.parse_utc(t) for t in (requested, stored, delivered)]
+        assert times == sorted(times)
+        assert (times[2] - times[0]).total_seconds() < 10
         # Only one drill per interval, and no responder was ever paged.
         assert answer() == 1
         assert [p.path for p in receiver.pushes] == ["/drill-office"]
