@@ -146,7 +146,8 @@ class VirtualResponders:
         with self._lock:
             for timer in self._timers:
                 timer.cancel()
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which must be running
+            self._server.shutdown()
         self._server.server_close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
