@@ -52,7 +52,8 @@ class ConsentGate:
         self._now = now
         self._refuse_unenrolled = refuse_unenrolled
         self._send: SnapshotSender | None = None
-        self._published: dict[tuple[str, str], dict[str, str]] = {}
+        self._snapshots: dict[str, dict[str, str]] = {}
+        """The last snapshot of each site: published, or seen by :meth:`tick`."""
         self._last_check: datetime | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts: Counter[str] = Counter()
@@ -102,6 +103,7 @@ class ConsentGate:
             )
             self.counts["snapshot_too_big"] += 1
             return 0
+        self._snapshots[site_id] = args
         edges = [edge_id] if edge_id is not None else self.consents.edges_of(site_id)
         sent = 0
         for edge in edges:
@@ -113,7 +115,6 @@ class ConsentGate:
                 self.counts["snapshot_too_big"] += 1
                 _LOGGER.exception("consent snapshot for %s/%s not sent", site_id, edge)
                 return sent
-            self._published[(site_id, edge)] = args
             self.counts["snapshots"] += 1
             sent += 1
         return sent
@@ -129,7 +130,11 @@ class ConsentGate:
             await self.publish_site(site_id, edge_id)
 
     def tick(self) -> int:
-        """Every few seconds: publish sites whose snapshot changed (a review date passed)."""
+        """Every few seconds: publish sites whose snapshot changed unseen.
+
+        That is a review date passing, or an erasure made by ``odart privacy erase`` in another
+        process; changes made through the API are published at once.
+        """
         now = self._now()
         if self._last_check is not None and (now - self._last_check).total_seconds() < (
             REVIEW_CHECK_S
@@ -139,14 +144,13 @@ class ConsentGate:
         changed = 0
         for site_id in self.consents.sites():
             args = self.consents.site_snapshot(site_id)
-            stale = [
-                edge
-                for edge in self.consents.edges_of(site_id)
-                if self._published.get((site_id, edge), args) != args
-            ]
-            if stale:
+            if self._snapshots.setdefault(site_id, args) != args:
+                self._snapshots[site_id] = args
                 self.consents.sync_site(site_id)
-                _LOGGER.info("consent snapshot of %s changed (review dates); publishing", site_id)
+                _LOGGER.info(
+                    "consent snapshot of %s changed (review date or erasure); publishing",
+                    site_id,
+                )
                 self._spawn(self.publish_site(site_id))
                 changed += 1
         return changed

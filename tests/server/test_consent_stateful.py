@@ -123,10 +123,10 @@ class ConsentMachine(RuleBasedStateMachine):
     @rule(person=people)
     def erase_them(self, person: str) -> None:
         erase(self.store.db, AuditLog(self.store.db), person, "dpo", lambda: self.clock)
+        if person in self.enrolled or self.stored[person]:  # the server knew their site
+            self.erased.add(person)
         self.given[person] = set()
         self.stored[person] = 0
-        if person in self.enrolled:
-            self.erased.add(person)
 
     @rule(person=people)
     def event_arrives(self, person: str) -> None:
