@@ -23,18 +23,24 @@ from simulators.physiology import (
     SubjectParams,
     simulate,
 )
+from simulators.responders import Behaviour, VirtualResponders
+from simulators.scenario import Scenario, ScenarioError, parse_scenario, parse_scenario_text
+from simulators.scenario_expect import Expectations, Observation, Verdict, check
 
 __all__ = [
     "CSV_COLUMNS",
     "LIBRARY",
     "ApnoeaInterval",
+    "Behaviour",
     "Chunk",
     "ChunkTruth",
     "Episode",
     "EpisodeKind",
+    "Expectations",
     "Label",
     "LibraryEntry",
     "Location",
+    "Observation",
     "PhysiologyStream",
     "Posture",
     "Preset",
@@ -42,7 +48,14 @@ __all__ = [
     "RoomChunk",
     "RoomStream",
     "RoomTruth",
+    "Scenario",
+    "ScenarioError",
     "Signal",
     "SubjectParams",
+    "Verdict",
+    "VirtualResponders",
+    "check",
+    "parse_scenario",
+    "parse_scenario_text",
     "simulate",
 ]

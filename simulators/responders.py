@@ -12,6 +12,7 @@ recorded with its simulated time.
 
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import json
 import logging
@@ -205,21 +206,15 @@ class VirtualResponders:
             ("en_route", behaviour.en_route_after_s),
         ):
             if delay is not None:
-                url = push.links[action]
-                plan.append((delay, action, lambda url=url: self._post_link(url)))
+                plan.append((delay, action, functools.partial(self._post_link, push.links[action])))
         for action, delay in (
             ("on_scene", behaviour.on_scene_after_s),
             ("resolve", behaviour.resolve_after_s),
         ):
             if delay is not None:
                 body = self._action_body(action, behaviour)
-                plan.append(
-                    (
-                        delay,
-                        action,
-                        lambda body=body: self._post_api(push.responder, alert_id, body, behaviour),
-                    )
-                )
+                call = functools.partial(self._post_api, push.responder, alert_id, body, behaviour)
+                plan.append((delay, action, call))
         for delay, action, step in plan:
             timer = threading.Timer(
                 delay / self._speed, self._take, (push.responder, alert_id, action, step)

@@ -326,13 +326,13 @@ def _check_page(expect: PageExpect, seen: Observation) -> Verdict:
 def _check_never(expect: NeverExpect, seen: Observation) -> Verdict:
     label = expect.describe()
     if expect.level is not None:
-        hits = [p for p in seen.pages if p.level == expect.level]
-        if hits:
-            return Verdict(
-                label, passed=False, detail=f"{hits[0].responder} paged at {hits[0].t_s:.1f} s"
-            )
+        reached = [p for p in seen.pages if p.level == expect.level]
+        if reached:
+            first_page = reached[0]
+            detail = f"{first_page.responder} paged at {first_page.t_s:.1f} s"
+            return Verdict(label, passed=False, detail=detail)
         return Verdict(label, passed=True, detail="none")
-    hits = []
+    hits: list[ObservedAlert] = []
     for alert in seen.alerts:
         t = alert.hop("detected")
         if t is None or not expect.after_s <= t <= expect.until_s:
