@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from firmware_bridge import wire
-from firmware_bridge.wire import AlertKind, Severity
+from firmware_bridge.wire import AlertKind, CommandBody, Severity
 from odart.broker import MosquittoBroker
 from server.audit import AuditLog
 from server.domain.alerts import Alert
 from server.privacy.enrol import enrol_consented
+from server.privacy.gate import REVIEW_CHECK_S, ConsentGate
 from server.privacy.inventory import TABLES
 from server.privacy.rights import KEPT_ON_ERASURE, erase, export, subject_tables
 from server.store.consents import Consents, Verdict
@@ -201,3 +203,26 @@ def test_rights_erased_pseudonym_cannot_come_back(store: Store) -> None:
     erase(store.db, AuditLog(store.db), ME, "dpo", lambda: NOW + timedelta(seconds=1))
     with pytest.raises(ValueError, match="erased"):
         Residents(store.db, lambda: NOW).ensure(ME, "hostel-1", "x")
+
+
+def test_rights_a_running_server_tells_the_edges_of_an_erasure_made_elsewhere(
+    store: Store,
+) -> None:
+    clock = [NOW]
+    store.set_edge_status("hostel-1", "pi-1", "online", "c1", NOW)
+    sent: list[dict[str, object]] = []
+
+    async def send(site: str, edge: str, body: CommandBody) -> None:
+        sent.append(dict(body.args))
+
+    async def scenario() -> None:
+        gate = ConsentGate(Consents(store.db, lambda: clock[0]), lambda: clock[0])
+        gate.set_sender(send)
+        assert gate.tick() == 0  # the first look only remembers
+        erase(store.db, AuditLog(store.db), ME, "dpo", lambda: NOW)  # as the CLI would
+        clock[0] += timedelta(seconds=REVIEW_CHECK_S)
+        assert gate.tick() == 1
+        await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert sent == [{ME: "erased", OTHER: "active"}]
