@@ -7,206 +7,34 @@ its record classes, and a test fails when a table, column or topic exists withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
-
-class Purpose(StrEnum):
-    """Why data is processed; consent is checked per purpose where consent is the basis."""
-
-    MONITORING = "monitoring"
-    """Detecting overdose signs and alerting responders (needs the resident's consent)."""
-    AMBULANCE_SHARING = "ambulance_sharing"
-    """A minimal data set for paramedics during an escalated emergency."""
-    REFERRAL = "referral"
-    """A follow-up referral to a treatment service after an overdose."""
-    STATISTICS = "statistics"
-    """Anonymous aggregate statistics with small counts suppressed."""
-    OPERATIONS = "operations"
-    """Running the service: device health, delivery records, staff accounts, security."""
-    ACCOUNTABILITY = "accountability"
-    """The audit trail: who did what, when; required to show compliance."""
-
-
-class RecordClass(StrEnum):
-    """A kind of record with its own retention period (see :mod:`server.privacy.retention`)."""
-
-    ALERT_RECORD = "alert_record"
-    DEVICE_HEALTH = "device_health"
-    DELIVERY_LOG = "delivery_log"
-    CONSENT_RECORD = "consent_record"
-    ENROLMENT = "enrolment"
-    STAFF_ACCOUNT = "staff_account"
-    SESSION = "session"
-    SECURITY_TOKEN = "security_token"
-    AUDIT_LOG = "audit_log"
-    DRILL_RECORD = "drill_record"
-    SYSTEM = "system"
-    """Not personal data (schema bookkeeping, edge status, keys)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Declaration:
-    """One stored table (or topic) and what it holds.
-
-    Attributes:
-        name: table name, or ``mqtt:<topic kind>``.
-        columns: every column (or envelope field) it carries.
-        holds: what it is about, in plain words.
-        personal: whether it is personal data (pseudonymous data is still personal data).
-        purposes: why it is processed.
-        basis: the lawful basis in UK GDPR terms.
-        record_class: which retention period applies.
-        recipients: who sees it beyond the system itself.
-        stored: where it lives.
-        subject: the column naming the resident (their pseudonym), if rows are about one;
-            subject access export and erasure walk the tables that have one.
-        via: for rows about a resident through a parent row: (column here, parent table,
-            parent key), e.g. an alert's timeline through the alert.
-    """
-
-    name: str
-    columns: tuple[str, ...]
-    holds: str
-    personal: bool
-    purposes: tuple[Purpose, ...]
-    basis: str
-    record_class: RecordClass
-    recipients: str
-    stored: str
-    subject: str | None = None
-    via: tuple[str, str, str] | None = None
-
-
-_CONSENT_AND_VITAL = (
-    "Art 6(1)(a) consent + Art 9(2)(a) explicit consent; Art 6(1)(d)/9(2)(c) vital interests "
-    "only for emergency disclosure"
+from server.privacy.declarations import (
+    CONSENT_AND_VITAL,
+    LEGITIMATE,
+    SERVER_DB,
+    Declaration,
+    Purpose,
+    RecordClass,
 )
-_SERVER_DB = "server SQLite database"
-_LEGITIMATE = "Art 6(1)(f) legitimate interests (running a safe service)"
+from server.privacy.inventory_residents import RIGHTS_TABLES
 
-_CONSENT_ONLY = "Art 6(1)(a) consent + Art 9(2)(a) explicit consent"
+__all__ = [
+    "EDGE_MEMORY",
+    "RIGHTS_TABLES",
+    "TABLES",
+    "TOPICS",
+    "Declaration",
+    "Purpose",
+    "RecordClass",
+    "declared",
+    "record_classes",
+]
 
-RIGHTS_TABLES: Final[tuple[Declaration, ...]] = (
-    Declaration(
-        "residents",
-        ("participant_id", "site_id", "created_at", "created_by"),
-        "each resident's pseudonym and site (no name)",
-        True,
-        (Purpose.MONITORING,),
-        _CONSENT_AND_VITAL,
-        RecordClass.ENROLMENT,
-        "staff",
-        _SERVER_DB,
-        subject="participant_id",
-    ),
-    Declaration(
-        "resident_identity",
-        (
-            "id",
-            "participant_id",
-            "version",
-            "name",
-            "date_of_birth",
-            "notes",
-            "recorded_at",
-            "recorded_by",
-            "voided_at",
-            "voided_by",
-            "void_reason",
-        ),
-        "a resident's name, date of birth and notes, versioned; shown to staff and admins only",
-        True,
-        (Purpose.MONITORING,),
-        _CONSENT_AND_VITAL,
-        RecordClass.ENROLMENT,
-        "staff and admins (each view audited); never responders or the wire",
-        _SERVER_DB,
-        subject="participant_id",
-    ),
-    Declaration(
-        "consent_records",
-        (
-            "id",
-            "participant_id",
-            "action",
-            "purposes",
-            "method",
-            "witness",
-            "text_version",
-            "text_sha256",
-            "capacity_confirmed",
-            "review_due",
-            "recorded_at",
-            "recorded_by",
-        ),
-        "each consent given, declined or withdrawn, per purpose, with the text shown",
-        True,
-        (Purpose.ACCOUNTABILITY,),
-        "Art 6(1)(c) legal obligation: showing consent was given (Art 7(1))",
-        RecordClass.CONSENT_RECORD,
-        "staff; the resident on a subject access request",
-        _SERVER_DB,
-        subject="participant_id",
-    ),
-    Declaration(
-        "erasure_permits",
-        ("participant_id",),
-        "a pseudonym being erased, inside the erasure's own transaction only (empty otherwise)",
-        True,
-        (Purpose.ACCOUNTABILITY,),
-        "Art 6(1)(c) legal obligation (Art 17)",
-        RecordClass.CONSENT_RECORD,
-        "nobody",
-        _SERVER_DB,
-    ),
-    Declaration(
-        "erasures",
-        ("participant_id", "site_id", "erased_at"),
-        "pseudonyms erased (nothing else), so edges and ingest keep refusing them",
-        True,
-        (Purpose.ACCOUNTABILITY,),
-        "Art 6(1)(c) legal obligation: making erasure effective (Art 17, 19)",
-        RecordClass.CONSENT_RECORD,
-        "the edges serving the site (as 'erased')",
-        _SERVER_DB,
-    ),
-    Declaration(
-        "disclosures",
-        (
-            "id",
-            "alert_id",
-            "participant_id",
-            "recipient",
-            "reason",
-            "basis",
-            "fields",
-            "released_at",
-            "released_by",
-        ),
-        "the disclosure register: what emergency data went to whom, why, on what basis",
-        True,
-        (Purpose.AMBULANCE_SHARING, Purpose.ACCOUNTABILITY),
-        _CONSENT_AND_VITAL,
-        RecordClass.ALERT_RECORD,
-        "staff; the resident on a subject access request",
-        _SERVER_DB,
-        subject="participant_id",
-    ),
-    Declaration(
-        "referrals",
-        ("id", "alert_id", "participant_id", "service", "note", "created_at", "created_by"),
-        "follow-up referrals to a treatment service after an overdose",
-        True,
-        (Purpose.REFERRAL,),
-        _CONSENT_ONLY,
-        RecordClass.ALERT_RECORD,
-        "the named treatment service (as a FHIR ServiceRequest)",
-        _SERVER_DB,
-        subject="participant_id",
-    ),
-)
+
+_CONSENT_AND_VITAL = CONSENT_AND_VITAL
+_SERVER_DB = SERVER_DB
+_LEGITIMATE = LEGITIMATE
 
 TABLES: Final[tuple[Declaration, ...]] = (
     Declaration(
