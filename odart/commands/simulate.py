@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"odart simulate: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if not getattr(args, "verbose", 0):
+        # The report tells every alert's story; the agent's and server's per-alert warnings
+        # would only bury the progress lines.
+        for name in ("edge", "server"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     try:
         report = asyncio.run(run_scenario(scenario, speed=args.speed))
     except BrokerError as error:
