@@ -9,7 +9,7 @@ edges at once; withdrawing is one button (or one API call) with nothing to fill 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -35,6 +35,9 @@ from server.web.deps import AuditDep, StaffUser
 from server.web.templating import render
 
 router = APIRouter()
+
+REVIEW_SOON_DAYS: Final = 14
+"""Residents whose review is this close are flagged on the list, so staff can ask in time."""
 
 
 class ConsentIn(BaseModel):
@@ -252,8 +255,21 @@ async def residents_page(request: Request, user: StaffUser, audit: AuditDep) -> 
     """Residents by pseudonym with their consent (no identity on this page)."""
     audit.record(user.username, user.role.value, "read.residents", "residents")
     sites = [(s.id, s.name) for s in request.app.state.settings.sites]
-    context = {"residents": _residents(request).all(), "sites": sites}
-    return render(request, "residents.html", context)
+    consents = _gate(request).consents
+    rows = []
+    for row in _residents(request).all():
+        history = consents.history(row["participant_id"])
+        due = review_due(history)
+        rows.append(
+            {
+                **row,
+                "state": consents.edge_state(row["participant_id"]).value if history else "pending",
+                "review_due": None if due is None else due.isoformat(),
+                "review_soon": due is not None
+                and (due - consents.today()).days <= REVIEW_SOON_DAYS,
+            }
+        )
+    return render(request, "residents.html", {"residents": rows, "sites": sites})
 
 
 @router.post("/residents")

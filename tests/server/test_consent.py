@@ -395,3 +395,16 @@ def test_consent_pages_are_not_for_responders(client: TestClient) -> None:
     log_in(client, "resp-1")
     assert client.get("/api/residents/p-0001/consent").status_code == 403
     assert client.post("/api/residents/p-0001/consent/withdraw", json={}).status_code == 403
+
+
+def test_consent_residents_list_flags_reviews_due_soon_and_holds_no_identity(
+    client: TestClient,
+) -> None:
+    client.post("/api/residents/p-0001/identity", json={"name": "Morag Example"})
+    assert "pending" in client.get("/residents").text
+    soon = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    api_give(client, "monitoring", review_due=soon)
+    page = client.get("/residents").text
+    assert soon in page
+    assert "ask again soon" in page
+    assert "Morag" not in page
