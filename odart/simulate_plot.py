@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 import matplotlib as mpl
+import numpy as np
 
 mpl.use("Agg")
 
@@ -31,6 +32,10 @@ HOP_MARKS: Final = {
 }
 """Marker and colour of each hop on the alert row."""
 
+BREATH_VIEW_PCT: Final = 2.0
+"""The accelerometer row shows the 2nd-98th percentile (plus a margin): breathing moves it by
+milli-g, a motion burst by a tenth of a g, and the bursts would flatten the breaths."""
+
 DPI: Final = 110
 """Enough to read the labels on a laptop screen; keeps the PNG around 150 kB."""
 
@@ -49,6 +54,9 @@ def plot(report: Report, path: Path) -> Path:
     acc, vitals, radar, alerts = axes
     for name, t, v in _series(report, "/acc_z"):
         acc.plot(t, v, lw=0.6, label=name)
+        low, high = np.nanpercentile(v, [BREATH_VIEW_PCT, 100 - BREATH_VIEW_PCT])
+        margin = max(high - low, 0.002)
+        acc.set_ylim(low - margin, high + margin)  # breathing tilt, not the motion bursts
     acc.set_ylabel("chest acc z (g)")
     for name, t, v in _series(report, "/spo2"):
         vitals.plot(t, v, lw=1.0, color="tab:blue", label=name)
