@@ -155,7 +155,8 @@ def alert_raised(
     if severity is not Severity.WARNING or kind not in PAGING_KINDS or window_s == 0:
         return due
     if state.open and state.deadline_s is not None:
-        left_s = max(state.deadline_s - now_s, MIN_JOIN_S)
+        # Clamped to the window: (now + window) - now can come out a hair above window.
+        left_s = min(max(state.deadline_s - now_s, MIN_JOIN_S), window_s)
         joined = replace(state, alerts=(*state.alerts, alert_id))
         return _then(due, Step(joined, checkin_s=left_s))
     opened = CheckIn(Phase.CHECKING, (alert_id,), now_s + window_s, state.closed_s)

@@ -24,15 +24,67 @@ Only pseudonymous participant ids travel; names and raw signals never do.
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Any, Final, TypeAlias
 
+from firmware_bridge._checks import (
+    ID_PATTERN,
+    TextValue,
+    _check_evidence,
+    _check_id,
+    _check_ulid,
+    _check_utc,
+    _enum,
+    _optional_number,
+    _optional_str,
+    _reject_constant,
+    _str,
+    format_utc,
+    parse_utc,
+)
+from firmware_bridge._ulid import IdMinter, encode_ulid, ulid_time_ms
 from firmware_bridge.errors import WireError
+
+__all__ = [
+    "ID_PATTERN",
+    "MAX_CHECKIN_S",
+    "MAX_COMMAND_ARGS",
+    "MAX_EVIDENCE_ITEMS",
+    "MAX_PAYLOAD_BYTES",
+    "PAGING_KINDS",
+    "SCHEMA_VERSION",
+    "TOPIC_ROOT",
+    "AckBody",
+    "AlertBody",
+    "AlertKind",
+    "AlertUpdate",
+    "Body",
+    "CommandBody",
+    "DeviceBody",
+    "EdgeState",
+    "Envelope",
+    "IdMinter",
+    "MessageKind",
+    "Severity",
+    "StatusBody",
+    "TextValue",
+    "Topic",
+    "TopicKind",
+    "UpdateBody",
+    "WireError",
+    "decode_envelope",
+    "decode_message",
+    "encode_envelope",
+    "encode_ulid",
+    "format_utc",
+    "parse_topic",
+    "parse_utc",
+    "topic_filter",
+    "ulid_time_ms",
+]
 
 SCHEMA_VERSION: Final = 2
 """Bumped in the same change that alters the envelope or a body; see CHANGELOG.md."""
@@ -52,18 +104,6 @@ MAX_COMMAND_ARGS: Final = 200
 
 MAX_EVIDENCE_ITEMS: Final = 16
 """Evidence is a handful of summary features (time since breath, rate, SpO2, quality), not data."""
-
-ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-"""Site, edge, device and participant ids: lower-case, no MQTT wildcards or separators."""
-
-_ULID_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as the ULID spec
-_ULID_PATTERN: Final = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
-_ULID_TIME_BITS: Final = 48
-_ULID_RANDOM_BITS: Final = 80
-_ULID_RANDOM_BYTES: Final = _ULID_RANDOM_BITS // 8
-
-TextValue: TypeAlias = str | float | int | bool | None
-_E = TypeVar("_E", bound=StrEnum)
 
 
 class TopicKind(StrEnum):
@@ -155,66 +195,6 @@ class EdgeState(StrEnum):
 
 
 # --------------------------------------------------------------------------------------------
-# Message ids
-
-
-def encode_ulid(time_ms: int, randomness: int) -> str:
-    """Render a ULID: 48 bits of milliseconds since the epoch, then 80 random bits.
-
-    Lexicographic order of the strings is time order, so ids sort by creation time.
-    """
-    if not 0 <= time_ms < 1 << _ULID_TIME_BITS:
-        message = f"time_ms out of range for a ULID: {time_ms}"
-        raise ValueError(message)
-    if not 0 <= randomness < 1 << _ULID_RANDOM_BITS:
-        message = "randomness must fit in 80 bits"
-        raise ValueError(message)
-    value = (time_ms << _ULID_RANDOM_BITS) | randomness
-    chars = []
-    for _ in range(26):
-        chars.append(_ULID_ALPHABET[value & 0x1F])
-        value >>= 5
-    return "".join(reversed(chars))
-
-
-def ulid_time_ms(msg_id: str) -> int:
-    """The millisecond timestamp inside a ULID (raises :class:`WireError` if it is not one)."""
-    _check_ulid("id", msg_id)
-    value = 0
-    for char in msg_id:
-        value = (value << 5) | _ULID_ALPHABET.index(char)
-    return value >> _ULID_RANDOM_BITS
-
-
-class IdMinter:
-    """Mints unique, strictly increasing message ids (monotonic ULIDs) from values passed in.
-
-    Within one millisecond the random part is incremented, so ids minted by one edge sort in
-    the order they were minted even when the clock does not move or steps back.
-    """
-
-    def __init__(self) -> None:
-        self._last_ms = -1
-        self._last_random = 0
-
-    def mint(self, now_ms: int, entropy: bytes) -> str:
-        """Return a new id for ``now_ms``; ``entropy`` must be 10 random bytes (from the shell)."""
-        if len(entropy) != _ULID_RANDOM_BYTES:
-            message = f"entropy must be {_ULID_RANDOM_BYTES} bytes, got {len(entropy)}"
-            raise ValueError(message)
-        if now_ms <= self._last_ms:
-            now_ms = self._last_ms
-            randomness = self._last_random + 1
-            if randomness >= 1 << _ULID_RANDOM_BITS:  # pragma: no cover - 2**80 ids in one ms
-                now_ms += 1
-                randomness = int.from_bytes(entropy, "big")
-        else:
-            randomness = int.from_bytes(entropy, "big")
-        self._last_ms, self._last_random = now_ms, randomness
-        return encode_ulid(now_ms, randomness)
-
-
-# --------------------------------------------------------------------------------------------
 # Topics
 
 
@@ -281,7 +261,7 @@ class AlertBody:
         _check_utc("onset_at", self.onset_at)
         if self.onset_at > self.detected_at:
             raise WireError("onset_at", "onset is after detection")
-        _check_evidence(self.evidence)
+        _check_evidence(self.evidence, "evidence", MAX_EVIDENCE_ITEMS)
         if self.room_id is not None:
             _check_id("room_id", self.room_id)
 
@@ -347,7 +327,7 @@ class CommandBody:
 
     def __post_init__(self) -> None:
         _check_id("command", self.command)
-        _check_evidence(self.args, name="args", limit=MAX_COMMAND_ARGS)
+        _check_evidence(self.args, "args", MAX_COMMAND_ARGS)
 
 
 Body: TypeAlias = AlertBody | DeviceBody | StatusBody | AckBody | UpdateBody | CommandBody
@@ -418,26 +398,6 @@ class Envelope:
 
 # --------------------------------------------------------------------------------------------
 # Encoding
-
-
-def format_utc(moment: datetime) -> str:
-    """``2026-11-22T16:35:59.123Z``: UTC, millisecond precision, as on the wire."""
-    _check_utc("timestamp", moment)
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_utc(text: str, name: str = "timestamp") -> datetime:
-    """Read a wire timestamp; it must name its zone (``Z`` or an offset)."""
-    if not isinstance(text, str) or len(text) > 40:
-        raise WireError(name, "must be an ISO 8601 string")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise WireError(name, "must be an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise WireError(name, "must carry a time zone (use Z for UTC)")
-    return moment.astimezone(UTC)
 
 
 def encode_envelope(envelope: Envelope) -> bytes:
@@ -606,71 +566,3 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
             if not isinstance(args, dict):
                 raise WireError("body.args", "not a JSON object")
             return CommandBody(command=_str(raw, "command", "body.command"), args=args)
-
-
-def _reject_constant(name: str) -> float:
-    raise WireError("payload", f"{name} is not valid JSON")
-
-
-def _enum(enum: type[_E], value: object, name: str) -> _E:
-    if not isinstance(value, str):
-        raise WireError(name, "must be a string")
-    try:
-        return enum(value)
-    except ValueError:
-        expected = ", ".join(member.value for member in enum)
-        raise WireError(name, f"unknown value; expected one of {expected}") from None
-
-
-def _str(document: Mapping[str, object], key: str, name: str | None = None) -> str:
-    value = document.get(key)
-    if not isinstance(value, str):
-        raise WireError(name or key, "must be a string")
-    return value
-
-
-def _optional_str(document: Mapping[str, object], key: str, name: str | None = None) -> str | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    return _str(document, key, name)
-
-
-def _optional_number(document: Mapping[str, object], key: str) -> float | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise WireError(f"body.{key}", "must be a number")
-    return float(value)
-
-
-def _check_id(name: str, value: object) -> None:
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise WireError(name, "must be 1-64 characters of a-z, 0-9, _ and -, starting alphanumeric")
-
-
-def _check_ulid(name: str, value: object) -> None:
-    if not isinstance(value, str) or not _ULID_PATTERN.match(value):
-        raise WireError(name, "must be a 26-character ULID")
-
-
-def _check_utc(name: str, value: object) -> None:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise WireError(name, "must be a time-zone-aware datetime")
-
-
-def _check_evidence(
-    evidence: Mapping[str, object], name: str = "evidence", limit: int = MAX_EVIDENCE_ITEMS
-) -> None:
-    if len(evidence) > limit:
-        raise WireError(name, f"more than {limit} items")
-    for key, value in evidence.items():
-        if not isinstance(key, str) or not ID_PATTERN.match(key):
-            raise WireError(name, "keys must be short lower-case names")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise WireError(f"{name}.{key}", "must be finite (use null for no reading)")
-        if isinstance(value, str) and len(value) > 64:
-            raise WireError(f"{name}.{key}", "text longer than 64 characters")
-        if value is not None and not isinstance(value, str | int | float | bool):
-            raise WireError(f"{name}.{key}", "must be a scalar (number, text, true/false or null)")
