@@ -25,6 +25,7 @@ from edge.outbox import Outbox
 from firmware_bridge.samples import SampleBlock
 from firmware_bridge.wire import Envelope
 from odart.broker import free_port, start_demo_broker
+from odart.simulate_framed import publish_doors
 from odart.simulate_observe import observe
 from odart.simulate_report import Report
 from odart.simulate_setup import (
@@ -182,8 +183,12 @@ async def run_scenario(
             edge_mapping(scenario, "127.0.0.1", relay.port, work_dir / "outbox.db")
         )
         outbox = Outbox(config.outbox)
-        rig = build_rig(scenario, pace, clock.sim_s)
+        rig = build_rig(scenario, pace, clock.sim_s, (broker.host, broker.port))
         radars = [asyncio.create_task(r.run(), name=r.device_id) for r in rig.radars]
+        radars += [
+            asyncio.create_task(publish_doors(r, (broker.host, broker.port)), name="doors")
+            for r in rig.radars
+        ]
         print(
             f"odart simulate {scenario.name}: {scenario.duration_s:.0f} s at x{pace:g} "
             f"(broker {broker.name})",

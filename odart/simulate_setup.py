@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 
 from edge.transport import DeviceLink
-from odart.simulate_framed import framed_link
+from odart.simulate_framed import door_id, door_link, framed_link
 from simulators.devices import VirtualRoom, VirtualWearable
 from simulators.framed import FramedRadar
 from simulators.library import SWAP_SUBJECT
@@ -68,12 +68,23 @@ class SimClock:
 
 
 def edge_mapping(scenario: Scenario, host: str, port: int, outbox: Path) -> dict[str, Any]:
-    """The edge config for ``scenario``, as it would be written in a TOML file."""
+    """The edge config for ``scenario``, as it would be written in a TOML file.
+
+    A framed radar brings its room's door contact, enrolled as ``<radar id>-door``.
+    """
+    doors = {
+        d.id: door_id(d.id) for d in scenario.devices if d.framed and d.kind is DeviceKind.RADAR
+    }
     people = [
         {
             "participant": person.participant,
             "room": person.room,
-            "devices": [d.id for d in scenario.devices_of(person.key)],
+            "devices": [
+                device_id
+                for d in scenario.devices_of(person.key)
+                for device_id in (d.id, doors.get(d.id))
+                if device_id is not None
+            ],
         }
         for person in scenario.people
     ]
@@ -85,6 +96,7 @@ def edge_mapping(scenario: Scenario, host: str, port: int, outbox: Path) -> dict
         }
         for device in scenario.devices
     ]
+    devices += [{"id": door, "role": "door", "link": "virtual"} for door in doors.values()]
     return {
         "site": scenario.site,
         "edge": "sim-edge",
@@ -170,13 +182,16 @@ class Rig:
     """Framed radars whose ``run()`` must be started and ``close()`` called."""
 
 
-def build_rig(scenario: Scenario, speed: float, clock: Callable[[], float]) -> Rig:
+def build_rig(
+    scenario: Scenario, speed: float, clock: Callable[[], float], broker: tuple[str, int]
+) -> Rig:
     """One virtual device per scenario device, sharing its person's physiology.
 
     Args:
         scenario: the checked scenario.
         speed: simulated seconds per wall second.
         clock: the edge's sample clock (simulated seconds), for links that stamp arrivals.
+        broker: where framed radars' door contacts are published (zigbee2mqtt).
     """
     rig = Rig()
     for person in scenario.people:
@@ -187,6 +202,7 @@ def build_rig(scenario: Scenario, speed: float, clock: Callable[[], float]) -> R
                 rig.links[device.id], rig.devices[device.id] = link, simulated
                 if isinstance(simulated, FramedRadar):
                     rig.radars.append(simulated)
+                    rig.links[door_id(device.id)] = door_link(simulated, broker, clock, speed)
                 continue
             if device.kind is DeviceKind.WEARABLE:
                 virtual: VirtualWearable | VirtualRoom = VirtualWearable(

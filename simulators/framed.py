@@ -5,7 +5,8 @@
 Alert Level writes (a buzz, which its simulated wearer answers with a button frame), and on
 demand drops off the air (``ConnectionError``), loses frames, sends garbage or runs its battery
 flat. :class:`FramedRadar` writes MR60BHA1 or LD2410 frames into a pseudo-terminal whose other
-end the edge opens as a serial port, with the same faults. Both use :mod:`simulators.framed_encode`.
+end the edge opens as a serial port, with the same faults, and reports the room's door contact as
+zigbee2mqtt JSON for the caller to publish. Both use :mod:`simulators.framed_encode`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from typing import Final
 
 import numpy as np
 
-from firmware_bridge import AlertLevel, FrameError, decode_alert_level
-from simulators._physio_room import RoomStream
+from firmware_bridge import (
+    AlertLevel,
+    ContactReport,
+    DoorState,
+    FrameError,
+    decode_alert_level,
+    encode_contact,
+)
+from simulators._physio_room import RoomChunk, RoomStream
 from simulators.framed_encode import Mr60Encoder, WearableEncoder, ld2410_frames
 from simulators.physiology import PhysiologyStream
 from simulators.scenario import TimelineEvent
@@ -36,6 +44,11 @@ FULL_BATTERY_PCT: Final = 90
 """A freshly charged wearable at the start of a night."""
 FLAT_BATTERY_PCT: Final = 5
 """``battery_flat`` drops the battery to this unless ``params.pct`` says otherwise."""
+DOOR_OPEN_LEVEL: Final = 0.5
+"""A door sample at or above this is open (the room stream's door is 1 open, 0 closed)."""
+DOOR_BATTERY_PCT: Final = 80
+DOOR_LINK_QUALITY: Final = 120
+"""What a zigbee2mqtt contact sensor a few metres from its coordinator typically reports."""
 RADAR_MOTION_THRESHOLD: Final = 15.0
 """Simulated motion energy above which the MR60BHA1 reports "active" (the detector's default)."""
 
@@ -219,6 +232,9 @@ class FramedRadar(_Paced):
         self.port = os.ttyname(self._slave)
         """The serial port path the edge opens."""
         self.bytes_written = 0
+        self.door_reports: asyncio.Queue[str] = asyncio.Queue()
+        """The room's door contact, as zigbee2mqtt JSON, on every change (to publish)."""
+        self._door: DoorState | None = None
 
     async def run(self) -> None:
         """Write frames once a simulated second until cancelled (nothing while offline)."""
@@ -227,6 +243,7 @@ class FramedRadar(_Paced):
         while True:
             chunk = self.room.advance(CHUNK_S)
             await self._tick(loop, origin)
+            self._report_door(chunk)
             if self.faults.offline:
                 continue
             frames = self._mr60.chunk(chunk) if self.model == "mr60bha1" else ld2410_frames(chunk)
@@ -235,6 +252,18 @@ class FramedRadar(_Paced):
             )
             with contextlib.suppress(BlockingIOError):  # nobody reading: the bytes are lost
                 self.bytes_written += os.write(self._master, data)
+
+    def _report_door(self, chunk: RoomChunk) -> None:
+        values = np.asarray(chunk.door.values, dtype=float)
+        if not np.isfinite(values).any():
+            return
+        door = DoorState.OPEN if np.nanmax(values) >= DOOR_OPEN_LEVEL else DoorState.CLOSED
+        if door is not self._door:
+            self._door = door
+            report = ContactReport(
+                door, battery_pct=DOOR_BATTERY_PCT, linkquality=DOOR_LINK_QUALITY
+            )
+            self.door_reports.put_nowait(encode_contact(report))
 
     def close(self) -> None:
         """Close both ends of the pseudo-terminal."""

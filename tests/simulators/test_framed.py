@@ -12,7 +12,7 @@ from edge.notify_decode import DECODERS, NotificationDecoder, NotificationLink, 
 from edge.supervisor import BackoffPolicy
 from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
 from edge.uart import RadarKind, UartRadarLink
-from firmware_bridge import AlertLevel
+from firmware_bridge import AlertLevel, DoorState, decode_contact
 from firmware_bridge.samples import Channel, SampleBlock
 from simulators.framed import FramedRadar, FramedWearable
 from simulators.framed_encode import BATTERY_UUID, WearableEncoder
@@ -167,3 +167,18 @@ def test_framed_radar_through_a_pty_and_the_uart_link(model: str, channels: set[
     seen = {e.channel for e in events if isinstance(e, SampleBlock)}
     assert channels <= seen
     assert dropped == 0
+
+
+def test_framed_radar_reports_its_door_as_zigbee2mqtt_json() -> None:
+    async def scenario() -> list[str]:
+        radar = FramedRadar("r", _stream().room(), "ld2410", SPEED)
+        writer = asyncio.create_task(radar.run())
+        await asyncio.sleep(0.1)
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        radar.close()
+        return [radar.door_reports.get_nowait() for _ in range(radar.door_reports.qsize())]
+
+    reports = asyncio.run(scenario())
+    assert len(reports) == 1  # a closed door is reported once, then only changes
+    assert decode_contact(reports[0]).door is DoorState.CLOSED
