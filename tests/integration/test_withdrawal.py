@@ -172,7 +172,8 @@ def test_withdrawal_while_the_edge_is_away_is_applied_when_it_reconnects(
     config = edge_config(mosquitto, tmp_path / "outbox.db")  # consent_default: active
     with EdgeThread(config) as edge:
         assert wait_until(lambda: edge.wearables[0].streaming, timeout_s=20)
-    # The edge is gone (its thread has ended); the server still knows it, so it publishes to it.
+        # The server has seen it online and sent it the snapshot: it knows this edge from now on.
+        assert wait_until(lambda: edge.agent.counts["consent_snapshots"] >= 1, timeout_s=15)
     assert store.edge_state("hostel-1", "pi-1") is not None
 
     answer = client.post("/api/residents/p-0001/consent/withdraw", json={})
