@@ -39,6 +39,7 @@ from odart.stack import cancel, serve, shut_down
 from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
+from server.privacy.enrol import enrol_consented
 from simulators.netcut import NetworkCut
 from simulators.responders import VirtualResponders
 from simulators.scenario import DeviceKind, Scenario, SystemEvent, TimelineEvent
@@ -179,6 +180,16 @@ async def run_scenario(
         server, server_task = await serve(app, port)
         for responder in scenario.responders:
             app.state.users.create(responder.id, Role.RESPONDER, passwords[responder.id])
+        for person in scenario.people:  # every simulated resident has consented, in writing
+            enrol_consented(
+                app.state.store.db,
+                app.state.now,
+                site_id=scenario.site,
+                device_id=scenario.devices_of(person.key)[0].id,
+                room_id=person.room,
+                participant_id=person.participant,
+                by=scenario.responders[0].id,
+            )
         config = config_from_mapping(
             edge_mapping(scenario, "127.0.0.1", relay.port, work_dir / "outbox.db")
         )
