@@ -26,7 +26,7 @@ from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
 from edge.residents import BuzzWriter, Resident, silence, wait_stopped
-from edge.transport import ButtonPress, DeviceLink, DeviceStatus, LinkEvent
+from edge.transport import ButtonPress, DeviceLink, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import (
@@ -112,6 +112,8 @@ class EdgeAgent:
         self._timer_wake = asyncio.Event()
         self.buzz = BuzzWriter(self.people.values)
         self.counts: Counter[str] = Counter()
+        self._reported: set[str] = set()
+        """Devices whose link state the server has been told since they (re)started."""
         self.alerts: list[Envelope] = []
 
     async def run(self) -> None:
@@ -178,6 +180,7 @@ class EdgeAgent:
             if change.stops:
                 self._apply(person, checkin.stopped(person.checkin, self._clock()))
                 person.detector = None  # nothing of theirs is processed from here on
+                self._reported.difference_update(link.device_id for link in person.links)
                 stopping.append(person)
             elif change.starts:
                 person.detector = Detector(self._settings)
@@ -201,6 +204,9 @@ class EdgeAgent:
             self.counts["withheld_blocks"] += 1
             return []
         person.blocks += 1
+        if block.device_id not in self._reported:
+            # Links that report no status of their own (virtual, UART) still say they are up.
+            self.handle_status(DeviceStatus(block.device_id, LinkState.CONNECTED, block.t0_s))
         if person.last_sample_s is None or block.end_s >= person.last_sample_s:
             person.last_sample_s, person.last_sample_at_s = block.end_s, self._clock()
         role = self._roles[block.device_id]
@@ -391,6 +397,10 @@ class EdgeAgent:
             rssi_dbm=None if status.rssi_dbm is None else float(status.rssi_dbm),
         )
         participant = None if person is None else person.participant
+        if status.state is LinkState.CONNECTED:
+            self._reported.add(status.device_id)
+        else:
+            self._reported.discard(status.device_id)
         return self._envelope(MessageKind.DEVICE, body, status.device_id, participant)
 
     def _envelope(

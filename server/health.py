@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from firmware_bridge.wire import AlertKind, IdMinter, Severity
+from firmware_bridge.wire import AlertKind, IdMinter, Severity, format_utc
 from server.config import Settings
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Action, Outcome, Page, hold_until
@@ -98,6 +98,7 @@ class Health:
         elif state == "connected":
             for alert in faults:
                 self._close(alert, "the device is sending again")
+        self._remember(site_id, edge_id, device_id, state, battery_pct)
         if battery_pct is None:
             return
         low = self._store.open_alerts(AlertKind.LOW_BATTERY.value, **where)
@@ -106,6 +107,31 @@ class Health:
         elif battery_pct >= self._settings.battery_cleared_pct:
             for alert in low:
                 self._close(alert, "the battery has been charged")
+
+    def _remember(
+        self, site_id: str, edge_id: str, device_id: str, state: str, battery_pct: float | None
+    ) -> None:
+        """Keep the device's latest state for the board; the low-battery flag has hysteresis."""
+        db = self._store.db
+        row = db.execute(
+            "SELECT battery_pct, battery_low FROM device_health WHERE device_id = ?", [device_id]
+        ).fetchone()
+        battery = battery_pct if battery_pct is not None else (row[0] if row else None)
+        low = bool(row[1]) if row else False
+        if battery is not None:
+            if battery < self._settings.low_battery_pct:
+                low = True
+            elif battery >= self._settings.battery_cleared_pct:
+                low = False
+        with db.conn:
+            db.execute(
+                "INSERT INTO device_health (device_id, site_id, edge_id, state, battery_pct, "
+                "battery_low, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(device_id) DO "
+                "UPDATE SET site_id = excluded.site_id, edge_id = excluded.edge_id, "
+                "state = excluded.state, battery_pct = excluded.battery_pct, "
+                "battery_low = excluded.battery_low, updated_at = excluded.updated_at",
+                [device_id, site_id, edge_id, state, battery, int(low), format_utc(self._now())],
+            )
 
     # -- shared ---------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from edge.agent import EdgeAgent
 from edge.outbox import Outbox
-from firmware_bridge.wire import AlertBody, AlertKind
+from firmware_bridge.wire import AlertBody, AlertKind, DeviceBody
 from simulators.devices import WEARABLE_CHANNELS
 from simulators.physiology import PhysiologyStream, SubjectParams
 from tests.edge.test_agent_checkin import edge_config, waiting
@@ -42,6 +42,9 @@ def test_agent_watchdog_turns_silence_into_no_signal(tmp_path: Path) -> None:
                 agent.handle_block(block)
         clock.now_s += 1.0
     assert AlertKind.NO_SIGNAL not in _kinds(outbox)
+    # A link that reports no state of its own is announced as connected, once.
+    states = [e.body.state for e in waiting(outbox) if isinstance(e.body, DeviceBody)]
+    assert states == ["connected"]
     assert person.sample_clock_now(clock()) == 91.0  # last block ended at 90 s, 1 s ago
 
     # The wearable stops sending. Without the watchdog nothing would ever happen now.

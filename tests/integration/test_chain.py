@@ -96,12 +96,15 @@ episodes = {episodes}
     return path
 
 
-def _outbox_rows(outbox: Path) -> list[tuple[str, int]]:
+def _outbox_alerts(outbox: Path) -> list[tuple[str, int]]:
     if not outbox.exists():
         return []
     try:
         with sqlite3.connect(outbox) as db:
-            return db.execute("SELECT msg_id, attempts FROM outbox").fetchall()
+            return db.execute(
+                "SELECT msg_id, attempts FROM outbox "
+                'WHERE CAST(payload AS TEXT) LIKE \'%"type":"alert"%\''
+            ).fetchall()
     except sqlite3.OperationalError:  # the agent has created the file but not yet the table
         return []
 
@@ -123,14 +126,14 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     edge = _start_edge(_edge_config(tmp_path / "edge.toml", mosquitto, outbox, apnoea=True))
     try:
         assert wait_until(
-            lambda: any(attempts >= 1 for _, attempts in _outbox_rows(outbox)), timeout_s=60
+            lambda: any(attempts >= 1 for _, attempts in _outbox_alerts(outbox)), timeout_s=60
         ), "the edge never published an alert"
     finally:
         edge.send_signal(signal.SIGKILL)
         edge.wait()
         assert edge.stderr is not None
         edge.stderr.close()
-    (alert_id, _), *others = _outbox_rows(outbox)
+    (alert_id, _), *others = _outbox_alerts(outbox)
     assert others == []
 
     # 2. The server comes up; the edge restarts (no new apnoea) and drains its outbox.
@@ -144,7 +147,7 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     with TestClient(create_app(settings, store=store)):
         edge = _start_edge(_edge_config(tmp_path / "edge2.toml", mosquitto, outbox, apnoea=False))
         try:
-            assert wait_until(lambda: _outbox_rows(outbox) == [], timeout_s=30)
+            assert wait_until(lambda: _outbox_alerts(outbox) == [], timeout_s=30)
             pushes = receiver.wait_for(1, timeout_s=10)
             time.sleep(1.0)  # a duplicate would arrive within a resend interval's fraction
         finally:

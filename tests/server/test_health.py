@@ -16,7 +16,7 @@ from server.app import create_app
 from server.config import settings_from_mapping
 from server.store.db import Store
 from simulators.receiver import NotificationReceiver
-from tests.db_probe import column
+from tests.db_probe import column, rows
 from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.conftest import staff_client
 
@@ -141,11 +141,18 @@ def test_health_device_fault_raised_and_cleared_but_suppressed_while_edge_down(
 def test_health_low_battery_has_hysteresis(
     open_site: tuple[TestClient, Store, MqttProbe], receiver: NotificationReceiver
 ) -> None:
-    client, _, probe = open_site
-    for pct, expected in ((15.0, "noted"), (50.0, "noted"), (85.0, "resolved")):
+    client, store, probe = open_site
+    for pct, expected, flag in ((15.0, "noted", 1), (50.0, "noted", 1), (85.0, "resolved", 0)):
         message = device("connected", pct)
         probe.publish(str(message.topic), wire.encode_envelope(message))
         assert wait_until(lambda e=expected: _kinds(client) == [("low_battery", e)]), pct
+        # The board reads the same hysteresis from the device's latest state.
+        assert wait_until(
+            lambda p=pct, f=flag: (
+                rows(store, "SELECT state, battery_pct, battery_low FROM device_health")
+                == [("connected", p, f)]
+            )
+        ), pct
     assert len(receiver.wait_for(1, timeout_s=5)) == 1
 
 
