@@ -18,7 +18,7 @@ from firmware_bridge.samples import Channel, SampleBlock
 from simulators import _physio_const as c
 from simulators._physio_params import Episode, Location, SubjectParams
 from simulators._physio_person import FloatArray, Person
-from simulators._physio_signal import Signal, sample_count, spawn_streams, to_sample_blocks
+from simulators._physio_signal import SampleClock, Signal, spawn_streams, to_sample_blocks
 
 LOCATION_NAMES: npt.NDArray[np.str_] = np.array([loc.value for loc in Location])
 _AWAY = list(Location).index(Location.AWAY)
@@ -124,14 +124,12 @@ class RoomStream:
         self._loc_codes = np.array(
             [list(Location).index(schedule.location_at(t)) for t in changes], dtype=np.int64
         )
-        self._n = 0
-        self._k = 0
-        self._t_s = 0.0
+        self._clock = SampleClock(self.fs_hz)
 
     @property
     def t_s(self) -> float:
         """How far the stream has been advanced, seconds."""
-        return self._t_s
+        return self._clock.t_s
 
     def _location(self, times: FloatArray) -> npt.NDArray[np.int64]:
         idx = np.searchsorted(self._loc_times, times, side="right") - 1
@@ -144,22 +142,14 @@ class RoomStream:
         Raises:
             ValueError: ``duration_s`` is negative or not finite.
         """
-        if not (math.isfinite(duration_s) and duration_s >= 0):
-            message = f"duration_s must be finite and >= 0, got {duration_s!r}"
-            raise ValueError(message)
-        t0 = self._t_s
-        self._t_s += duration_s
-        n1 = sample_count(self._t_s, self.fs_hz)
-        k1 = sample_count(self._t_s, c.VITALS_FS_HZ)
-        times = np.arange(self._n, n1) / self.fs_hz
-        seconds = np.arange(self._k, k1, dtype=float)
-        wave_t0, vital_t0 = self._n / self.fs_hz, float(self._k)
-        self._n, self._k = n1, k1
+        step = self._clock.advance(duration_s)
+        t0, times, seconds = step.t0_s, step.times, step.seconds
+        wave_t0, vital_t0 = step.wave_t0_s, step.vital_t0_s
         wave, peaks = self._waveform(times)
         presence, energy, door, location = self._per_second(seconds)
         return RoomChunk(
             t0_s=t0,
-            t1_s=self._t_s,
+            t1_s=step.t1_s,
             resp=Signal(wave_t0, self.fs_hz, wave),
             presence=Signal(vital_t0, c.VITALS_FS_HZ, presence),
             motion=Signal(vital_t0, c.VITALS_FS_HZ, energy),

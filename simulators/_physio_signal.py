@@ -33,6 +33,60 @@ def sample_count(t_s: float, fs_hz: float) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One advance of a :class:`SampleClock`: the new samples' times on both grids."""
+
+    t0_s: float
+    t1_s: float
+    times: FloatArray
+    """Waveform sample times in ``[t0_s, t1_s)``."""
+    seconds: FloatArray
+    """Whole seconds (the 1 Hz vitals grid) in ``[t0_s, t1_s)``."""
+    wave_t0_s: float
+    """Time of the first waveform sample of this step (or of the next, when there is none)."""
+    vital_t0_s: float
+    """Time of the first vitals sample of this step (or of the next)."""
+
+
+class SampleClock:
+    """Walks a waveform grid at ``fs_hz`` and the 1 Hz vitals grid together.
+
+    Any split of the same total duration yields exactly the same sample times, which is what
+    makes every stream chunk-invariant.
+    """
+
+    def __init__(self, fs_hz: float) -> None:
+        self.fs_hz = fs_hz
+        self.t_s = 0.0
+        self._n = 0
+        self._k = 0
+
+    def advance(self, duration_s: float) -> Step:
+        """Move on ``duration_s`` seconds.
+
+        Raises:
+            ValueError: ``duration_s`` is negative or not finite.
+        """
+        if not (math.isfinite(duration_s) and duration_s >= 0):
+            message = f"duration_s must be finite and >= 0, got {duration_s!r}"
+            raise ValueError(message)
+        t0 = self.t_s
+        self.t_s += duration_s
+        n1 = sample_count(self.t_s, self.fs_hz)
+        k1 = sample_count(self.t_s, c.VITALS_FS_HZ)
+        step = Step(
+            t0_s=t0,
+            t1_s=self.t_s,
+            times=np.arange(self._n, n1) / self.fs_hz,
+            seconds=np.arange(self._k, k1, dtype=float),
+            wave_t0_s=self._n / self.fs_hz,
+            vital_t0_s=float(self._k),
+        )
+        self._n, self._k = n1, k1
+        return step
+
+
+@dataclass(frozen=True, slots=True)
 class Signal:
     """Evenly spaced samples of one channel.
 

@@ -19,7 +19,7 @@ from simulators import _physio_const as c
 from simulators._physio_params import Episode, EpisodeKind, Label, SubjectParams
 from simulators._physio_person import LABEL_CODE, LABELS, MOTION_OVERRIDES, FloatArray, Person
 from simulators._physio_room import RoomStream
-from simulators._physio_signal import Signal, sample_count, spawn_streams, to_sample_blocks
+from simulators._physio_signal import SampleClock, Signal, spawn_streams, to_sample_blocks
 
 LABEL_NAMES: npt.NDArray[np.str_] = np.array([label.value for label in LABELS])
 _OFF_CODE = float(LABEL_CODE[Label.OFF_BODY])
@@ -163,14 +163,12 @@ class PhysiologyStream:
         self._no_reading = _merge([(s, e + c.OXIMETER_ACQUIRE_S) for s, e in self._off.tolist()])
         edges = [t for row in self._off.tolist() for t in row if math.isfinite(t)]
         self._handling = np.array(sorted(edges))
-        self._n = 0
-        self._k = 0
-        self._t_s = 0.0
+        self._clock = SampleClock(self.fs_hz)
 
     @property
     def t_s(self) -> float:
         """How far the stream has been advanced, seconds."""
-        return self._t_s
+        return self._clock.t_s
 
     def advance(self, duration_s: float) -> Chunk:
         """Generate the next ``duration_s`` seconds.
@@ -178,22 +176,14 @@ class PhysiologyStream:
         Raises:
             ValueError: ``duration_s`` is negative or not finite.
         """
-        if not (math.isfinite(duration_s) and duration_s >= 0):
-            message = f"duration_s must be finite and >= 0, got {duration_s!r}"
-            raise ValueError(message)
-        t0 = self._t_s
-        self._t_s += duration_s
-        n1 = sample_count(self._t_s, self.fs_hz)
-        k1 = sample_count(self._t_s, c.VITALS_FS_HZ)
-        times = np.arange(self._n, n1) / self.fs_hz
-        seconds = np.arange(self._k, k1, dtype=float)
-        wave_t0, vital_t0 = self._n / self.fs_hz, float(self._k)
-        self._n, self._k = n1, k1
+        step = self._clock.advance(duration_s)
+        t0, times, seconds = step.t0_s, step.times, step.seconds
+        wave_t0, vital_t0 = step.wave_t0_s, step.vital_t0_s
         resp, acc, labels, rate, peaks = self._waveforms(times)
         hr, spo2 = self._vitals(seconds)
         return Chunk(
             t0_s=t0,
-            t1_s=self._t_s,
+            t1_s=step.t1_s,
             resp=Signal(wave_t0, self.fs_hz, resp),
             acc_x=Signal(wave_t0, self.fs_hz, acc[:, 0]),
             acc_y=Signal(wave_t0, self.fs_hz, acc[:, 1]),
@@ -221,7 +211,7 @@ class PhysiologyStream:
         """
         return tuple(
             ApnoeaInterval(onset, end, cause)
-            for onset, end, cause in self._person.apnoea_intervals(self._t_s)
+            for onset, end, cause in self._person.apnoea_intervals(self._clock.t_s)
         )
 
     def _wearer_slices(self, times: FloatArray) -> list[tuple[Person, slice]]:
