@@ -309,7 +309,7 @@ class Store:
         """
         rows = list(
             self.db.query(
-                "SELECT state, conn FROM edges WHERE site_id = ? AND edge_id = ?",
+                "SELECT state, conn, offline_since FROM edges WHERE site_id = ? AND edge_id = ?",
                 [site_id, edge_id],
             )
         )
@@ -317,18 +317,11 @@ class Store:
             return False  # the will of a connection older than the one now online
         if rows and (rows[0]["state"], rows[0]["conn"]) == (state, conn):
             return False
-        was_offline = bool(rows) and rows[0]["state"] == "offline"
         offline_since: str | None = None
         if state == "offline":
-            offline_since = format_utc(at)
-            if was_offline:
-                offline_since = (
-                    self.db.execute(
-                        "SELECT offline_since FROM edges WHERE site_id = ? AND edge_id = ?",
-                        [site_id, edge_id],
-                    ).fetchone()[0]
-                    or offline_since
-                )
+            # A second will while already offline keeps the time the silence began.
+            earlier = rows[0]["offline_since"] if rows and rows[0]["state"] == "offline" else None
+            offline_since = earlier or format_utc(at)
         with self.db.conn:
             self.db["edges"].upsert(  # type: ignore[union-attr]
                 {
