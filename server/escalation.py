@@ -17,7 +17,7 @@ from typing import Any, Final
 from firmware_bridge.wire import AlertUpdate, CommandBody
 from server.config import Settings
 from server.dispatch import Dispatcher
-from server.domain.alerts import Alert, AlertState, should_page
+from server.domain.alerts import Alert, should_page
 from server.domain.lifecycle import (
     Action,
     EscalationPolicy,
@@ -119,18 +119,16 @@ class Escalator:
 
     def resume(self) -> int:
         """At start-up: page again any triggered alert that no send was ever attempted for."""
-        count = 0
-        for alert in self._store.alerts_without_deliveries():
-            if alert.state is AlertState.TRIGGERED:
-                _LOGGER.warning(
-                    "alert %s was never sent; paging level %d now", alert.alert_id, alert.level
-                )
-                self._page(
-                    alert.alert_id,
-                    Page(alert.level, everyone_up_to=True, reason="resumed after a restart"),
-                )
-                count += 1
-        return count
+        unsent = self._store.alerts_without_deliveries()  # triggered ones only
+        for alert in unsent:
+            _LOGGER.warning(
+                "alert %s was never sent; paging level %d now", alert.alert_id, alert.level
+            )
+            self._page(
+                alert.alert_id,
+                Page(alert.level, everyone_up_to=True, reason="resumed after a restart"),
+            )
+        return len(unsent)
 
     # -- timers -----------------------------------------------------------------------------------
 

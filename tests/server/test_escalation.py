@@ -258,3 +258,28 @@ def test_test_alert_pages_with_a_clear_test_label(
     assert push.payload["title"].startswith("TEST - ")
     assert client.post("/api/sites/nowhere/test-alert", json={"room": "room-3"}).status_code == 404
     assert client.post("/api/sites/hostel-1/test-alert", json={"room": "R 3"}).status_code == 422
+
+
+def test_alert_stored_but_never_sent_is_paged_at_the_next_start(
+    receiver: NotificationReceiver,
+) -> None:
+    from server.domain.alerts import alert_from_envelope
+    from server.domain.lifecycle import EscalationPolicy, start
+
+    store = Store(None)
+    envelope = alert_envelope(9)
+    alert = alert_from_envelope(envelope, datetime.now(UTC))
+    # The server died between the commit and the first send: the alert is triggered, unsent.
+    first = start(pages=True, checkin_s=None, policy=EscalationPolicy(), now=alert.stored_at)
+    assert store.insert_alert(alert, first.after, first.note)
+    settings = settings_from_mapping(
+        {
+            "mqtt": {"port": 1},  # no broker is needed for the resend
+            "responders": [
+                {"id": "night-staff", "name": "Night staff", "urls": [receiver.url("/night-staff")]}
+            ],
+        }
+    )
+    with TestClient(create_app(settings, store=store)):
+        pushes = receiver.wait_for(1, timeout_s=10)
+    assert [(p.path, p.alert_id) for p in pushes] == [("/night-staff", envelope.msg_id)]
