@@ -224,6 +224,7 @@ async def run_demo(
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not possible off the main thread or on Windows; Ctrl-C then ends the demo via asyncio.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 

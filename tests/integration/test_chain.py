@@ -149,7 +149,7 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
         try:
             assert wait_until(lambda: _outbox_alerts(outbox) == [], timeout_s=30)
             pushes = receiver.wait_for(1, timeout_s=10)
-            time.sleep(1.0)  # a duplicate would arrive within a resend interval's fraction
+            time.sleep(1.0)  # a second push for the same alert would be in flight by now
         finally:
             edge.terminate()
             edge.wait(10)
