@@ -38,3 +38,32 @@ def test_cli_console_script_runs() -> None:
     )
     assert result.returncode == 0
     assert "demo" in result.stdout
+
+
+def test_cli_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run(
+        [sys.executable, "-m", "odart.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"odart {version('odart')}"
+
+
+def test_cli_runs_a_command_without_loading_the_others() -> None:
+    probe = (
+        "import sys\n"
+        "from odart.cli import main\n"
+        "try:\n"
+        "    main(['-v', 'decode', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('odart.commands.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "['odart.commands.decode']"
