@@ -32,6 +32,7 @@ from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import (
     AlertBody,
     AlertKind,
+    Command,
     CommandBody,
     DeviceBody,
     Envelope,
@@ -45,11 +46,6 @@ _LOGGER = logging.getLogger(__name__)
 
 WATCHDOG_PERIOD_S: Final = 1.0
 """The detector decides once per second of signal; advancing it as often loses nothing."""
-
-CONSENT: Final = "consent"
-CHECKIN_CANCEL: Final = "checkin_cancel"
-DRILL: Final = "drill"
-"""The server's commands (docs/wire.md, "Commands")."""
 
 
 def source_of(role: Role, channel: Channel) -> Source:
@@ -344,11 +340,11 @@ class EdgeAgent:
         if not isinstance(body, CommandBody):
             return
         self.counts[f"command_{body.command}"] += 1
-        if body.command == CONSENT:
+        if body.command == Command.CONSENT:
             await self.apply_consent(body.args)
-        elif body.command == CHECKIN_CANCEL:
+        elif body.command == Command.CHECKIN_CANCEL:
             self.cancel_checkin(str(body.args.get("alert")))
-        elif body.command == DRILL:
+        elif body.command == Command.DRILL:
             self.queue_drill(body.args.get("drill"))
         else:
             self.counts["unknown_commands"] += 1

@@ -10,11 +10,11 @@ Topics (``{site}`` and ``{edge}`` are ids, see :data:`ID_PATTERN`)::
     odart/v1/{site}/{edge}/status   edge -> server   retained; the Last Will says "offline"
     odart/v1/{site}/{edge}/event    edge -> server   alerts and device events, QoS 1
     odart/v1/{site}/{edge}/ack      server -> edge   "stored": sent after the server's commit
-    odart/v1/{site}/{edge}/cmd      server -> edge   consent and config updates, retained state
+    odart/v1/{site}/{edge}/cmd      server -> edge   consent, device list and other commands
 
-The envelope (``schema`` 1)::
+The envelope (``schema`` 3)::
 
-    {"schema": 2, "id": "<26-char ULID>", "type": "alert", "site": "...", "edge": "...",
+    {"schema": 3, "id": "<26-char ULID>", "type": "alert", "site": "...", "edge": "...",
      "device": "..." | null, "participant": "<pseudonym>" | null,
      "created_at": "2026-11-22T16:35:59.123Z", "sent_at": "..." | null, "body": {...}}
 
@@ -45,15 +45,28 @@ from firmware_bridge._checks import (
     format_utc,
     parse_utc,
 )
+from firmware_bridge._devices import (
+    CHECKIN_MODELS,
+    MAX_DEVICES,
+    MODEL_ROLE,
+    DeviceEntry,
+    DeviceModel,
+    DeviceRole,
+    entries_from_json,
+    entry_to_json,
+)
 from firmware_bridge._ulid import IdMinter, encode_ulid, ulid_time_ms
 from firmware_bridge.errors import WireError
 
 __all__ = [
+    "CHECKIN_MODELS",
     "ID_PATTERN",
     "MAX_CHECKIN_S",
     "MAX_COMMAND_ARGS",
+    "MAX_DEVICES",
     "MAX_EVIDENCE_ITEMS",
     "MAX_PAYLOAD_BYTES",
+    "MODEL_ROLE",
     "PAGING_KINDS",
     "SCHEMA_VERSION",
     "TOPIC_ROOT",
@@ -62,8 +75,12 @@ __all__ = [
     "AlertKind",
     "AlertUpdate",
     "Body",
+    "Command",
     "CommandBody",
     "DeviceBody",
+    "DeviceEntry",
+    "DeviceModel",
+    "DeviceRole",
     "EdgeState",
     "Envelope",
     "IdMinter",
@@ -86,7 +103,7 @@ __all__ = [
     "ulid_time_ms",
 ]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Bumped in the same change that alters the envelope or a body; see CHANGELOG.md."""
 
 TOPIC_ROOT: Final = "odart/v1"
@@ -130,6 +147,19 @@ class MessageKind(StrEnum):
     """Something happened to an alert already sent (a check-in was answered or ran out)."""
     CMD = "cmd"
     """An instruction or a state for the edge (consent, configuration)."""
+
+
+class Command(StrEnum):
+    """The ``command`` of a ``cmd`` message (docs/wire.md, "Commands")."""
+
+    CONSENT = "consent"
+    """Retained: every resident's consent state; only ``active`` is monitored."""
+    DEVICES = "devices"
+    """Retained: the devices the edge runs, from the panel's enrolments."""
+    CHECKIN_CANCEL = "checkin_cancel"
+    """Staff cancelled a check-in on the panel."""
+    DRILL = "drill"
+    """Send a ``test`` alert through the whole chain."""
 
 
 class AlertKind(StrEnum):
@@ -320,14 +350,27 @@ class UpdateBody:
 
 @dataclass(frozen=True, slots=True)
 class CommandBody:
-    """An instruction or a piece of state for the edge, with small scalar arguments."""
+    """An instruction or a piece of state for the edge, with small scalar arguments.
+
+    ``command`` is a :class:`Command` when this build knows it; an unknown one still decodes,
+    so the edge can log and count it. ``devices`` is the device list of a ``devices`` command
+    and empty for every other.
+    """
 
     command: str
     args: Mapping[str, TextValue] = field(default_factory=dict)
+    devices: tuple[DeviceEntry, ...] = ()
 
     def __post_init__(self) -> None:
         _check_id("command", self.command)
         _check_evidence(self.args, "args", MAX_COMMAND_ARGS)
+        if self.devices and self.command != Command.DEVICES:
+            raise WireError("devices", "only a devices command carries a device list")
+        if len(self.devices) > MAX_DEVICES:
+            raise WireError("devices", f"more than {MAX_DEVICES} items")
+        ids = [entry.device_id for entry in self.devices]
+        if len(set(ids)) != len(ids):
+            raise WireError("devices", "a device is listed twice")
 
 
 Body: TypeAlias = AlertBody | DeviceBody | StatusBody | AckBody | UpdateBody | CommandBody
@@ -500,7 +543,10 @@ def _body_to_json(body: Body) -> dict[str, Any]:
         case UpdateBody():
             return {"of": body.of, "update": body.update.value, "at": format_utc(body.at)}
         case CommandBody():
-            return {"command": body.command, "args": dict(body.args)}
+            document: dict[str, Any] = {"command": body.command, "args": dict(body.args)}
+            if body.command == Command.DEVICES:
+                document["devices"] = [entry_to_json(entry) for entry in body.devices]
+            return document
 
 
 def _body_from_json(kind: MessageKind, raw: object) -> Body:
@@ -520,7 +566,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
         MessageKind.STATUS: {"state", "conn"},
         MessageKind.ACK: {"of", "stored_at"},
         MessageKind.UPDATE: {"of", "update", "at"},
-        MessageKind.CMD: {"command", "args"},
+        MessageKind.CMD: {"command", "args", "devices"},
     }
     unknown = sorted(set(raw) - fields[kind])
     if unknown:
@@ -565,4 +611,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
             args = raw.get("args", {})
             if not isinstance(args, dict):
                 raise WireError("body.args", "not a JSON object")
-            return CommandBody(command=_str(raw, "command", "body.command"), args=args)
+            devices = entries_from_json(raw["devices"]) if "devices" in raw else ()
+            return CommandBody(
+                command=_str(raw, "command", "body.command"), args=args, devices=devices
+            )

@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
         *wire.Severity,
         *wire.EdgeState,
         *wire.AlertUpdate,
+        *wire.Command,
+        *wire.DeviceModel,
+        *wire.DeviceRole,
     ],
 )
 def test_docs_wire_reference_names_every_wire_value(member: str) -> None:
@@ -33,6 +36,7 @@ def test_docs_wire_reference_states_the_limits() -> None:
     assert f"{wire.MAX_PAYLOAD_BYTES} bytes" in text
     assert f"schema {wire.SCHEMA_VERSION}" in text
     assert f"≤ {wire.MAX_EVIDENCE_ITEMS} scalar items" in text
+    assert f"At most {wire.MAX_DEVICES} entries" in text
 
 
 def test_docs_readme_lists_every_command() -> None:

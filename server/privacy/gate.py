@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Final
 
 from firmware_bridge.errors import WireError
-from firmware_bridge.wire import MAX_COMMAND_ARGS, CommandBody, Envelope
+from firmware_bridge.wire import MAX_COMMAND_ARGS, Command, CommandBody, Envelope
 from server.store.consents import Consents, Verdict
 
 _LOGGER = logging.getLogger(__name__)
 
-CONSENT_COMMAND: Final = "consent"
+CONSENT_COMMAND: Final = Command.CONSENT
 
 REVIEW_CHECK_S: Final = 10.0
 """How often review dates are checked. They are whole days, so ten seconds of lateness is

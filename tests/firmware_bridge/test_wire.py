@@ -15,6 +15,7 @@ from firmware_bridge.errors import FirmwareBridgeError, WireError
 
 NOW = datetime(2026, 11, 22, 16, 35, 59, 123000, tzinfo=UTC)
 ID_A = wire.encode_ulid(1_763_829_359_123, 42)
+MAC = "A0:9E:1A:12:34:56"
 
 
 def _alert(**changes: object) -> wire.Envelope:
@@ -208,3 +209,94 @@ def test_detector_event_kinds_all_exist_on_the_wire() -> None:
 
     assert {kind.value for kind in EventKind} <= {kind.value for kind in wire.AlertKind}
     assert {s.value for s in Severity} <= {s.value for s in wire.Severity}
+
+
+def _device_list(*entries: wire.DeviceEntry) -> wire.Envelope:
+    return wire.Envelope(
+        msg_id=ID_A,
+        kind=wire.MessageKind.CMD,
+        site_id="hostel-1",
+        edge_id="pi-1",
+        created_at=NOW,
+        body=wire.CommandBody(wire.Command.DEVICES, devices=entries),
+    )
+
+
+def test_device_list_round_trips_on_the_cmd_topic() -> None:
+    envelope = _device_list(
+        wire.DeviceEntry("wearable-12", wire.DeviceModel.POLAR_H10, "p-7f3a", "room-12", MAC),
+        wire.DeviceEntry("door-12", wire.DeviceModel.Z2M_DOOR, "p-7f3a", "room-12", "Door 12"),
+        wire.DeviceEntry("sim-1", wire.DeviceModel.VIRTUAL, "p-0001"),
+    )
+    payload = wire.encode_envelope(envelope)
+    assert wire.decode_message("odart/v1/hostel-1/pi-1/cmd", payload) == envelope
+    document = json.loads(payload)
+    assert document["body"]["devices"][2] == {
+        "id": "sim-1",
+        "model": "virtual",
+        "participant": "p-0001",
+    }
+    empty = _device_list()
+    assert wire.decode_message("odart/v1/hostel-1/pi-1/cmd", wire.encode_envelope(empty)) == empty
+
+
+
+@pytest.mark.parametrize(
+    ("model", "address", "reason"),
+    [
+        (wire.DeviceModel.POLAR_H10, None, "needs an address"),
+        (wire.DeviceModel.BLE_HR, "/dev/ttyAMA0", "Bluetooth address"),
+        (wire.DeviceModel.VIRTUAL, MAC, "no address"),
+        (wire.DeviceModel.MR60BHA1, "x" * 65, "printable"),
+        (wire.DeviceModel.Z2M_DOOR, " door", "printable"),
+    ],
+)
+def test_device_entry_refuses_an_address_its_model_cannot_use(
+    model: wire.DeviceModel, address: str | None, reason: str
+) -> None:
+    with pytest.raises(WireError, match=reason) as caught:
+        wire.DeviceEntry("d-1", model, "p-1", None, address)
+    assert caught.value.field == "address"
+
+
+def test_device_list_decode_names_the_bad_entry() -> None:
+    document = json.loads(wire.encode_envelope(_device_list()))
+    document["body"]["devices"] = [
+        {"id": "d-1", "model": "virtual", "participant": "p-1"},
+        {"id": "d-2", "model": "toaster", "participant": "p-1"},
+    ]
+    with pytest.raises(WireError) as caught:
+        wire.decode_envelope(json.dumps(document).encode())
+    assert caught.value.field == "body.devices.1.model"
+    document["body"]["devices"] = [
+        {"id": "d-1", "model": "virtual", "participant": "p-1", "name": "x"}
+    ]
+    with pytest.raises(WireError) as caught:
+        wire.decode_envelope(json.dumps(document).encode())
+    assert caught.value.field == "body.devices.0.name"
+
+
+def test_device_list_only_on_a_devices_command_and_each_device_once() -> None:
+    entry = wire.DeviceEntry("d-1", wire.DeviceModel.VIRTUAL, "p-1")
+    with pytest.raises(WireError, match="only a devices command"):
+        wire.CommandBody(wire.Command.CONSENT, devices=(entry,))
+    with pytest.raises(WireError, match="twice"):
+        wire.CommandBody(wire.Command.DEVICES, devices=(entry, entry))
+
+
+def test_device_list_of_thirty_ble_wearables_fits_the_payload_cap() -> None:
+    entries = tuple(
+        wire.DeviceEntry(
+            f"wearable-{n:02}", wire.DeviceModel.POLAR_H10, f"p-{n:04x}", f"room-{n:02}", MAC
+        )
+        for n in range(30)
+    )
+    assert len(wire.encode_envelope(_device_list(*entries))) <= wire.MAX_PAYLOAD_BYTES
+
+
+def test_check_in_is_possible_only_where_the_device_has_a_buzzer_and_button() -> None:
+    h10 = wire.DeviceEntry("d-1", wire.DeviceModel.POLAR_H10, "p-1", None, MAC)
+    own = wire.DeviceEntry("d-2", wire.DeviceModel.ODART_WEARABLE, "p-1", None, MAC)
+    assert (h10.can_check_in, own.can_check_in) == (False, True)
+    assert {wire.DeviceModel.ODART_WEARABLE, wire.DeviceModel.VIRTUAL} == wire.CHECKIN_MODELS
+    assert h10.role is own.role is wire.DeviceRole.WEARABLE
