@@ -17,6 +17,7 @@ from server.audit import AuditError, AuditLog
 from server.auth.ratelimit import LoginLimiter
 from server.auth.sessions import SessionPolicy
 from server.config import Settings
+from server.device_lists import DeviceLists
 from server.dispatch import Dispatcher
 from server.domain.alerts import is_drill
 from server.drills import Drills
@@ -29,6 +30,7 @@ from server.privacy.gate import ConsentGate
 from server.privacy.retention import Purger
 from server.store.consents import Consents
 from server.store.db import Store
+from server.store.enrolments import Enrolments
 from server.store.users import Users
 from server.web import (
     actions,
@@ -94,6 +96,17 @@ def create_app(
         )
         escalator.also_tick(gate.tick)
         app.state.consent_gate = gate
+        device_lists = DeviceLists(Enrolments(db.db, now))
+        app.state.device_lists = device_lists
+
+        async def on_connect() -> None:
+            await gate.publish_all()
+            await device_lists.publish_all()
+
+        async def on_edge_online(site_id: str, edge_id: str) -> None:
+            await gate.edge_online(site_id, edge_id)
+            await device_lists.edge_online(site_id, edge_id)
+
         ingest = Ingest(
             settings.mqtt,
             db,
@@ -103,10 +116,11 @@ def create_app(
             now,
             health=health,
             gate=gate.admits,
-            on_connect=gate.publish_all,
-            on_edge_online=gate.edge_online,
+            on_connect=on_connect,
+            on_edge_online=on_edge_online,
         )
         gate.set_sender(ingest.send_state)
+        device_lists.set_sender(ingest.send_state)
         escalator.set_command_sender(ingest.send_command)
         drills = Drills(settings, db, dispatcher.notifier, ingest.send_command, now)
         escalator.also_tick(drills.tick)

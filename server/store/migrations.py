@@ -238,12 +238,25 @@ def _m005_consent(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m007_enrolment_devices(db: sqlite_utils.Database) -> None:
+    # What the edge needs to run an enrolled device: which edge, the model, and its address.
+    # Enrolments from before this have none; they pair a device the edge's TOML lists.
+    db.executescript(
+        """
+        ALTER TABLE enrolments ADD COLUMN edge_id TEXT;
+        ALTER TABLE enrolments ADD COLUMN model TEXT;     -- firmware_bridge.wire.DeviceModel
+        ALTER TABLE enrolments ADD COLUMN address TEXT;   -- MAC, serial port, pin or z2m name
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
     ("003_accounts", _m003_accounts),
     ("004_enrolments", _m004_enrolments),
     ("005_consent", _m005_consent),
+    ("007_enrolment_devices", _m007_enrolment_devices),
 ]
 
 

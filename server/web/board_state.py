@@ -3,12 +3,17 @@
 A wearable is, in order of precedence: in an alert (by severity), checking in with its wearer,
 offline (its edge or its link is down), sending no data, not consented, on low battery, or ok.
 A room takes the worst state of its wearables and of alerts raised for the room itself.
+Each wearable also says whether a check-in is possible: only a model with a buzzer and a button
+can ask its wearer "are you OK?" (``firmware_bridge.wire.CHECKIN_MODELS``); an H10 cannot, so a
+warning from it pages at once. Unknown for a device listed only in an edge's own config.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
+
+from firmware_bridge.wire import CHECKIN_MODELS, MODEL_ROLE, DeviceModel, DeviceRole
 
 STATUSES: Final = (
     "alert_critical",
@@ -48,6 +53,20 @@ def alert_status(alert: Mapping[str, Any]) -> str | None:
     if alert["state"] in RESPONDING:
         return "alert_critical" if alert["severity"] == "critical" else "alert_warning"
     return None
+
+
+def checkin_possible(enrolment: Mapping[str, Any] | None) -> bool | None:
+    """Whether an enrolled wearable can check in with its wearer.
+
+    None for a device that is not a wearable, or whose model the server does not know (it is
+    listed only in the edge's own config).
+    """
+    model = None if enrolment is None else enrolment.get("model")
+    if model not in DeviceModel._value2member_map_:
+        return None
+    if MODEL_ROLE[DeviceModel(model)] is not DeviceRole.WEARABLE:
+        return None
+    return DeviceModel(model) in CHECKIN_MODELS
 
 
 def worst(statuses: Iterable[str]) -> str:
@@ -123,6 +142,8 @@ def build_board(
                     "flags": flags,
                     "battery_pct": None if row is None else row["battery_pct"],
                     "enrolled": enrolment is not None,
+                    "model": None if enrolment is None else enrolment.get("model"),
+                    "checkin": checkin_possible(enrolment),
                 }
             )
         room_list = []

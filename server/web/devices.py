@@ -8,6 +8,10 @@ and starts with consent ``pending``; the browser is then sent to ``/enrolments/{
 which leads to the resident's consent page (:mod:`server.web.consent`). The enrolment's
 ``consent`` column mirrors the resident's consent records; the board shows the wearable as
 "not consented" until monitoring consent is given.
+
+**Device list.** An enrolment that names the edge, the model and the address puts the device on
+that edge's list, which is republished (retained) after every enrolment and ending
+(:mod:`server.device_lists`): the edge starts or stops the link without a restart.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from firmware_bridge.wire import DeviceModel
+from server.device_lists import DeviceLists
 from server.privacy.gate import ConsentGate
 from server.store.enrolments import EnrolmentError, Enrolments
 from server.store.residents import ResidentError, Residents
@@ -43,9 +49,19 @@ def _page(
         "devices": enrolments.devices(),
         "enrolments": enrolments.live(),
         "sites": sites,
+        "models": [model.value for model in DeviceModel],
+        "edges": sorted({edge for _, edge in enrolments.listed_edges()} | _known_edges(store)),
         "error": error,
     }
     return render(request, "devices.html", context, status=status)
+
+
+def _known_edges(store: StoreDep) -> set[str]:
+    return {str(row["edge_id"]) for row in store.edges()}
+
+
+def _optional(value: str) -> str | None:
+    return value.strip() or None
 
 
 @router.get("/devices")
@@ -67,8 +83,15 @@ async def enrol(
     site_id: FormId,
     participant_id: FormId,
     room_id: Annotated[str, Form(max_length=64)] = "",
+    edge_id: Annotated[str, Form(max_length=64)] = "",
+    model: Annotated[str, Form(max_length=64)] = "",
+    address: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Pair a wearable with a pseudonym, then go to the consent step."""
+    """Pair a wearable with a pseudonym, then go to the consent step.
+
+    With an edge and a model (and the address the model needs), the device goes on that edge's
+    device list and the edge starts its link once the resident has consented.
+    """
     device_id, participant_id = device_id.strip().lower(), participant_id.strip().lower()
     settings = request.app.state.settings
     site = next((s for s in settings.sites if s.id == site_id), None)
@@ -81,12 +104,19 @@ async def enrol(
         user.role.value,
         "enrolment.create",
         participant_id,
-        {"device": device_id, "site": site_id, "room": room_id},
+        {"device": device_id, "site": site_id, "room": room_id, "edge": edge_id, "model": model},
     )
     try:
         Residents(store.db, request.app.state.now).ensure(participant_id, site_id, user.username)
         enrolment_id = _enrolments(request, store).enrol(
-            device_id, site_id, room_id or None, participant_id, user.username
+            device_id,
+            site_id,
+            room_id or None,
+            participant_id,
+            user.username,
+            edge_id=_optional(edge_id),
+            model=_optional(model),
+            address=_optional(address),
         )
     except ResidentError as error:
         return _page(request, store, error.reason, status=400)
@@ -95,6 +125,8 @@ async def enrol(
     gate: ConsentGate = request.app.state.consent_gate
     gate.consents.sync_site(site_id)  # a resident who already consented is active at once
     await gate.publish_site(site_id)
+    lists: DeviceLists = request.app.state.device_lists
+    await lists.publish_site(site_id)
     return RedirectResponse(consent_step(enrolment_id), status_code=303)
 
 
@@ -132,4 +164,6 @@ async def end_enrolment(
         {"device": enrolment["device_id"]},
     )
     enrolments.end(enrolment_id, user.username)
+    lists: DeviceLists = request.app.state.device_lists
+    await lists.publish_site(enrolment["site_id"])
     return RedirectResponse("/devices", status_code=303)

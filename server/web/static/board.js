@@ -21,7 +21,9 @@
       item.append(el("span", {}, device.id));
       const flags = device.flags.filter((f) => f !== device.status).map((f) => f.replaceAll("_", " "));
       const battery = device.battery_pct === null ? "" : ` · ${Math.round(device.battery_pct)} %`;
-      item.append(el("small", {}, ` ${device.label}${battery}${flags.length ? " · " + flags.join(", ") : ""}`));
+      const checkin = device.checkin === null ? "" : device.checkin ? " · check-in" : " · no check-in";
+      item.append(el("small", {}, ` ${device.label}${battery}${checkin}${flags.length ? " · " + flags.join(", ") : ""}`));
+      item.dataset.checkin = device.checkin === null ? "unknown" : String(device.checkin);
       devices.append(item);
     }
     card.append(devices);

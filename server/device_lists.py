@@ -1,0 +1,84 @@
+"""Each edge's device list, from the panel's enrolments, as a retained ``cmd`` (shell).
+
+The panel's enrolment is the single source of truth for which devices an edge runs. After every
+enrolment or ending, whenever ingest (re)connects and whenever an edge comes online, each edge
+the panel has put a device on gets its current list as a **retained** QoS 1 ``devices``
+command (docs/wire.md, "The device list"); the edge starts and stops links to match without a
+restart. An edge the panel never named gets no list and runs the devices of its own TOML.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+import aiomqtt
+
+from firmware_bridge.errors import WireError
+from firmware_bridge.wire import Command, CommandBody
+from server.store.enrolments import Enrolments
+
+_LOGGER = logging.getLogger(__name__)
+
+ListSender = Callable[[str, str, CommandBody], Awaitable[None]]
+"""Publishes a retained ``cmd`` to (site, edge)."""
+
+
+class DeviceLists:
+    """Publishes each edge's device list when enrolments change or the edge (re)appears.
+
+    Args:
+        enrolments: the enrolment store.
+    """
+
+    def __init__(self, enrolments: Enrolments) -> None:
+        self.enrolments = enrolments
+        self._send: ListSender | None = None
+        self.counts: Counter[str] = Counter()
+
+    def set_sender(self, send: ListSender) -> None:
+        """How lists reach the broker (the ingest's retained publish)."""
+        self._send = send
+
+    async def publish_edge(self, site_id: str, edge_id: str) -> bool:
+        """Publish one edge's list; False if it could not be sent (too big, or no sender)."""
+        if self._send is None:
+            return False
+        entries = self.enrolments.device_list(site_id, edge_id)
+        try:
+            await self._send(site_id, edge_id, CommandBody(Command.DEVICES, devices=entries))
+        except WireError as error:  # over the entry or payload limit: the edge must be split
+            self.counts["list_too_big"] += 1
+            _LOGGER.error(  # noqa: TRY400 - a site-size problem, not a crash
+                "device list of %s/%s (%d devices) not sent: %s; give some devices another edge",
+                site_id,
+                edge_id,
+                len(entries),
+                error,
+            )
+            return False
+        except (aiomqtt.MqttError, TimeoutError) as error:  # resent when ingest reconnects
+            self.counts["list_not_sent"] += 1
+            _LOGGER.warning("device list of %s/%s not sent: %s", site_id, edge_id, error)
+            return False
+        self.counts["lists"] += 1
+        _LOGGER.info("device list of %s/%s published: %d devices", site_id, edge_id, len(entries))
+        return True
+
+    async def publish_site(self, site_id: str) -> int:
+        """Publish the list of every listed edge of ``site_id``; returns how many were sent."""
+        sent = 0
+        for site, edge in self.enrolments.listed_edges(site_id):
+            sent += await self.publish_edge(site, edge)
+        return sent
+
+    async def publish_all(self) -> None:
+        """Publish every listed edge's list: ingest (re)connected, the broker may have lost it."""
+        for site, edge in self.enrolments.listed_edges():
+            await self.publish_edge(site, edge)
+
+    async def edge_online(self, site_id: str, edge_id: str) -> None:
+        """An edge came online: make sure its retained list is the current one."""
+        if (site_id, edge_id) in self.enrolments.listed_edges(site_id):
+            await self.publish_edge(site_id, edge_id)
