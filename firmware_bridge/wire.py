@@ -31,7 +31,10 @@ from enum import StrEnum
 from typing import Any, Final, TypeAlias
 
 from firmware_bridge._checks import (
+    EARLIEST_UTC,
     ID_PATTERN,
+    LATEST_UTC,
+    MAX_JSON_DEPTH,
     TextValue,
     _check_evidence,
     _check_id,
@@ -40,9 +43,10 @@ from firmware_bridge._checks import (
     _enum,
     _optional_number,
     _optional_str,
-    _reject_constant,
     _str,
     format_utc,
+    key_name,
+    load_json,
     parse_utc,
 )
 from firmware_bridge._devices import (
@@ -60,15 +64,19 @@ from firmware_bridge.errors import WireError
 
 __all__ = [
     "CHECKIN_MODELS",
+    "EARLIEST_UTC",
     "ID_PATTERN",
+    "LATEST_UTC",
     "MAX_CHECKIN_S",
     "MAX_COMMAND_ARGS",
     "MAX_DEVICES",
     "MAX_EVIDENCE_ITEMS",
+    "MAX_JSON_DEPTH",
     "MAX_PAYLOAD_BYTES",
     "MODEL_ROLE",
     "PAGING_KINDS",
     "SCHEMA_VERSION",
+    "SERVER_KINDS",
     "TOPIC_ROOT",
     "AckBody",
     "AlertBody",
@@ -196,6 +204,12 @@ PAGING_KINDS: Final = frozenset(
 )
 """Kinds that page responders (and that the edge checks in about first when only a warning).
 Stillness only amplifies other signs, recovery is good news, and device health goes to staff."""
+
+SERVER_KINDS: Final = frozenset(
+    {AlertKind.EDGE_OFFLINE, AlertKind.DEVICE_FAULT, AlertKind.LOW_BATTERY}
+)
+"""Kinds only the server raises (from status and device messages); the server refuses an
+``alert`` of these kinds from an edge, so an edge cannot forge a technical alarm."""
 
 
 class AlertUpdate(StrEnum):
@@ -467,10 +481,7 @@ def decode_envelope(payload: bytes) -> Envelope:
     """Parse and check a payload without a topic (see :func:`decode_message` for ingest)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError("payload", f"{len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
-    try:
-        document = json.loads(payload, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise WireError("payload", "not UTF-8 JSON") from None
+    document = load_json(payload)
     if not isinstance(document, dict):
         raise WireError("payload", "not a JSON object")
     schema = document.get("schema")
@@ -491,7 +502,7 @@ def decode_envelope(payload: bytes) -> Envelope:
     }
     unknown = sorted(set(document) - allowed)
     if unknown:
-        raise WireError(unknown[0], "unknown envelope key")
+        raise WireError(key_name(unknown[0]), "unknown envelope key")
     kind = _enum(MessageKind, document.get("type"), "type")
     sent_at = document.get("sent_at")
     return Envelope(
@@ -570,7 +581,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
     }
     unknown = sorted(set(raw) - fields[kind])
     if unknown:
-        raise WireError(f"body.{unknown[0]}", "unknown key")
+        raise WireError(f"body.{key_name(unknown[0])}", "unknown key")
     match kind:
         case MessageKind.ALERT:
             evidence = raw.get("evidence", {})

@@ -193,3 +193,21 @@ def messages() -> st.SearchStrategy[object]:
         ld2410_reports,
         ld2410_commands,
     )
+
+
+def messages_of(kind: str) -> st.SearchStrategy[object]:
+    """Any message of the codec named ``kind``."""
+    by_kind: dict[str, st.SearchStrategy[object]] = {
+        "heart_rate": heart_rates(),
+        "plx_continuous": plx_continuous,
+        "plx_spot_check": plx_spot_check,
+        "battery_level": st.integers(0, 100).map(BatteryLevel),
+        "alert_level": st.sampled_from(AlertLevel),
+        "polar_pmd_control": pmd_control,
+        "polar_pmd": pmd_raw_frames() | pmd_compressed_frames(),
+        "odart_wearable": accel | buttons,
+        "mr60bha1": mr60_frames,
+        "ld2410": ld2410_reports | ld2410_commands,
+    }
+    assert set(by_kind) == set(CODECS), "a codec has no strategy"
+    return by_kind[kind]

@@ -240,7 +240,6 @@ def test_device_list_round_trips_on_the_cmd_topic() -> None:
     assert wire.decode_message("odart/v1/hostel-1/pi-1/cmd", wire.encode_envelope(empty)) == empty
 
 
-
 @pytest.mark.parametrize(
     ("model", "address", "reason"),
     [
@@ -300,3 +299,69 @@ def test_check_in_is_possible_only_where_the_device_has_a_buzzer_and_button() ->
     assert (h10.can_check_in, own.can_check_in) == (False, True)
     assert {wire.DeviceModel.ODART_WEARABLE, wire.DeviceModel.VIRTUAL} == wire.CHECKIN_MODELS
     assert h10.role is own.role is wire.DeviceRole.WEARABLE
+
+
+def _alert_payload(**changes: object) -> bytes:
+    document = json.loads(wire.encode_envelope(_alert()))
+    document.update(changes)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (b"[" * 2000, "payload"),
+        (b'{"body":' * 600 + b"{}" + b"}" * 600, "payload"),
+        (wire.encode_envelope(_alert()).replace(b"15.2", b"1e400"), "payload"),
+        (wire.encode_envelope(_alert()).replace(b"15.2", b"-Infinity"), "payload"),
+        (wire.encode_envelope(_alert()).replace(b"15.2", b"9" * 40), "payload"),
+        (_alert_payload(created_at="0001-01-01T00:00:00+14:00"), "created_at"),
+        (_alert_payload(created_at="9999-12-31T23:59:59-14:00"), "created_at"),
+        (_alert_payload(created_at="0999-06-01T00:00:00Z"), "created_at"),
+        (_alert_payload(sent_at="1969-12-31T23:59:59Z"), "sent_at"),
+        (_alert_payload(created_at="3000-01-01T00:00:00Z"), "created_at"),
+        (_alert_payload(site="hostel-1\n"), "site"),
+        (_alert_payload(**{"x\ny": 1}), "?"),
+        ("{}".encode("utf-16"), "payload"),
+    ],
+)
+def test_decode_refuses_hostile_payloads_with_a_wire_error(payload: bytes, field: str) -> None:
+    with pytest.raises(WireError) as caught:
+        wire.decode_envelope(payload)
+    assert caught.value.field == field
+    assert "\n" not in str(caught.value)
+
+
+def test_decode_accepts_nesting_and_numbers_an_envelope_uses() -> None:
+    envelope = _alert()
+    payload = wire.encode_envelope(envelope).replace(b"15.2", b"9007199254740992")
+    decoded = wire.decode_envelope(payload)
+    assert isinstance(decoded.body, wire.AlertBody)
+    assert decoded.body.evidence["seconds_since_breath"] == 2**53
+
+
+def test_evidence_text_must_be_printable() -> None:
+    with pytest.raises(WireError, match="control or unpaired"):
+        wire.decode_envelope(wire.encode_envelope(_alert()).replace(b'"good"', b'"\\ud800"'))
+
+
+def test_format_utc_writes_four_digit_years_and_refuses_out_of_range_times() -> None:
+    assert wire.format_utc(wire.EARLIEST_UTC) == "1970-01-01T00:00:00.000Z"
+    assert wire.parse_utc(wire.format_utc(wire.EARLIEST_UTC)) == wire.EARLIEST_UTC
+    for bad in (datetime(999, 6, 1, tzinfo=UTC), wire.LATEST_UTC, datetime(1, 1, 1, tzinfo=UTC)):
+        with pytest.raises(WireError):
+            wire.format_utc(bad)
+    with pytest.raises(WireError):
+        _alert(created_at=datetime(999, 6, 1, tzinfo=UTC))
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_parse_utc_of_any_iso_time_is_in_range_or_a_wire_error(moment: datetime) -> None:
+    try:
+        parsed = wire.parse_utc(moment.isoformat())
+    except WireError:
+        return
+    assert wire.EARLIEST_UTC <= parsed < wire.LATEST_UTC
+    assert wire.parse_utc(wire.format_utc(parsed)) == parsed.replace(
+        microsecond=parsed.microsecond // 1000 * 1000
+    )
