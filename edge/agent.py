@@ -26,7 +26,7 @@ from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
 from edge.residents import BuzzWriter, Resident, silence, wait_stopped
-from edge.transport import ButtonPress, DeviceLink, DeviceStatus, LinkEvent, LinkState
+from edge.transport import ButtonPress, Buzzer, DeviceLink, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import (
@@ -391,6 +391,7 @@ class EdgeAgent:
             state=status.state.value,
             battery_pct=None if status.battery_pct is None else float(status.battery_pct),
             rssi_dbm=None if status.rssi_dbm is None else float(status.rssi_dbm),
+            checkin_possible=self.checkin_possible(status.device_id),
         )
         participant = None if person is None else person.participant
         if status.state is LinkState.CONNECTED:
@@ -398,6 +399,13 @@ class EdgeAgent:
         else:
             self._reported.discard(status.device_id)
         return self._envelope(MessageKind.DEVICE, body, status.device_id, participant)
+
+    def checkin_possible(self, device_id: str) -> bool | None:
+        """Whether wearable ``device_id`` can ask "are you OK?"; ``None`` for rooms' devices."""
+        if self._roles.get(device_id) is not Role.WEARABLE:
+            return None
+        link = next((link for link in self.links if link.device_id == device_id), None)
+        return isinstance(link, Buzzer) and link.checkin_possible
 
     def _envelope(
         self,

@@ -27,15 +27,21 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
+from edge.device_config import Model
 from edge.notify_decode import (
     ALERT_LEVEL_UUID,
     BATTERY_LEVEL_UUID,
-    DATA_UUIDS,
-    DECODERS,
+    DEFAULT_NO_DATA_TIMEOUT_S,
+    PMD_ACC_FS_HZ,
+    PMD_CONTROL_UUID,
+    PMD_DATA_UUID,
+    PROFILES,
+    BleProfile,
     NotificationDecoder,
+    decode_stream,
 )
-from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
-from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
+from edge.supervisor import BackoffPolicy, LinkLost, supervise
+from edge.transport import DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import (
     AlertLevel,
     FrameError,
@@ -46,21 +52,22 @@ from firmware_bridge import (
     PmdSetting,
     PmdSettingType,
     decode_pmd_control,
-    decode_pmd_data,
     encode_alert_level,
     encode_pmd_control,
 )
-from firmware_bridge.samples import SampleBlock
+
+__all__ = [
+    "DEFAULT_NO_DATA_TIMEOUT_S",
+    "PMD_ACC_FS_HZ",
+    "PMD_ACC_START",
+    "PMD_CONTROL_UUID",
+    "PMD_DATA_UUID",
+    "BleScanner",
+    "BleakDeviceLink",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
-# Polar Measurement Data (polar-ble-sdk online_measurement.pdf): control point and data.
-PMD_CONTROL_UUID: Final = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
-PMD_DATA_UUID: Final = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
-# Chest ACC from a Polar H10 at its lowest rate, 25 Hz, 16 bit, +/-2 G: breathing is below 1 Hz
-# and moves the chest by far less than 1 g, so the finest range and slowest rate fit best
-# (documentation/products/PolarH10.md: 25/50/100/200 Hz, 2/4/8 G).
-PMD_ACC_FS_HZ: Final = 25
 PMD_ACC_START: Final = PmdCommand(
     PmdOpCode.START,
     PmdMeasurementType.ACC,
@@ -71,9 +78,6 @@ PMD_ACC_START: Final = PmdCommand(
     ),
 )
 
-# Heart rate notifies at 1 Hz and our wearable at >= 2 Hz; 10 s of silence is a lost link even
-# when BlueZ has not noticed yet (its supervision timeout can take several seconds).
-DEFAULT_NO_DATA_TIMEOUT_S: Final = 10.0
 # How long a session waits for the device to advertise before counting a failed attempt.
 DEFAULT_SCAN_WAIT_S: Final = 30.0
 # bleak-retry-connector tries each connection for up to 20 s (its BLEAK_TIMEOUT); two tries, then
@@ -82,7 +86,6 @@ CONNECT_ATTEMPTS: Final = 2
 CONNECT_TIMEOUT_S: Final = 60.0
 # A GATT read, subscribe or disconnect on a live link answers within a few connection intervals.
 GATT_TIMEOUT_S: Final = 10.0
-_DECODERS: Final = DECODERS
 
 
 class BleScanner:
@@ -92,9 +95,11 @@ class BleScanner:
     link is streaming (each ``stream()`` enters it) or while it is used as a context manager.
     """
 
-    def __init__(self, enrolled_addresses: Iterable[str], *, adapter: str | None = None) -> None:
+    def __init__(
+        self, enrolled_addresses: Iterable[str] = (), *, adapter: str | None = None
+    ) -> None:
         """Prepare to scan for ``enrolled_addresses`` on ``adapter`` (e.g. ``"hci0"``)."""
-        self._enrolled = frozenset(address.upper() for address in enrolled_addresses)
+        self._enrolled = {address.upper() for address in enrolled_addresses}
         self._bluez: dict[str, Any] = {"bluez": {"adapter": adapter}} if adapter else {}
         self._seen: dict[str, tuple[BLEDevice, int | None]] = {}
         self._arrived: dict[str, asyncio.Event] = {}
@@ -103,6 +108,17 @@ class BleScanner:
         self._start_lock = asyncio.Lock()
         self.connect_lock = asyncio.Lock()
         """Held while connecting: concurrent ``Connect()`` on one controller fails InProgress."""
+
+    def enrol(self, address: str) -> None:
+        """Start remembering ``address``'s advertisements (a device enrolled while running)."""
+        self._enrolled.add(address.upper())
+
+    def forget(self, address: str) -> None:
+        """Stop remembering ``address`` and drop what was seen of it."""
+        address = address.upper()
+        self._enrolled.discard(address)
+        self._seen.pop(address, None)
+        self._arrived.pop(address, None)
 
     @property
     def client_kwargs(self) -> dict[str, Any]:
@@ -174,7 +190,7 @@ _LOST: Final = object()
 
 
 class BleakDeviceLink:
-    """A :class:`~edge.transport.DeviceLink` for one enrolled BLE wearable."""
+    """A :class:`~edge.transport.DeviceLink` for one enrolled BLE wearable of a known model."""
 
     def __init__(
         self,
@@ -182,6 +198,7 @@ class BleakDeviceLink:
         address: str,
         scanner: BleScanner,
         *,
+        profile: BleProfile = PROFILES[Model.ODART_WEARABLE],
         no_data_timeout_s: float = DEFAULT_NO_DATA_TIMEOUT_S,
         scan_wait_s: float = DEFAULT_SCAN_WAIT_S,
         policy: BackoffPolicy | None = None,
@@ -192,6 +209,8 @@ class BleakDeviceLink:
         self.device_id = device_id
         self.address = address.upper()
         self._scanner = scanner
+        scanner.enrol(self.address)
+        self.profile = profile
         self.no_data_timeout_s = no_data_timeout_s
         self.scan_wait_s = scan_wait_s
         self._policy = policy
@@ -200,6 +219,11 @@ class BleakDeviceLink:
         self._decoder = NotificationDecoder(device_id)
         self.connections = 0
         self._client: BleakClient | None = None
+
+    @property
+    def checkin_possible(self) -> bool:
+        """Whether the device can ask its wearer "are you OK?" (buzzer and button)."""
+        return self.profile.checkin
 
     @property
     def frames_dropped(self) -> int:
@@ -236,20 +260,14 @@ class BleakDeviceLink:
         try:
             await self._subscribe(client, queue)
             yield self._status()
-            watchdog = Watchdog(self.no_data_timeout_s, self._clock())
-            while True:
-                try:
-                    async with asyncio.timeout(watchdog.remaining_s(self._clock())):
-                        item = await queue.get()
-                except TimeoutError:
-                    message = f"no data for {self.no_data_timeout_s} s"
-                    raise LinkSilent(message) from None
-                if item is _LOST:
-                    message = "disconnected"
-                    raise LinkLost(message)
-                if isinstance(item, SampleBlock):
-                    watchdog.feed(self._clock())
-                assert isinstance(item, SampleBlock | DeviceStatus | ButtonPress)
+            async for item in decode_stream(
+                self._decoder,
+                self.profile,
+                _drain(queue),
+                status=self._status,
+                no_data_timeout_s=self.no_data_timeout_s,
+                clock=self._clock,
+            ):
                 yield item
         finally:
             self._client = None
@@ -265,7 +283,7 @@ class BleakDeviceLink:
             Immediate Alert service. Never raises for a device that misbehaves.
         """
         client = self._client
-        if client is None or not client.is_connected:
+        if not self.profile.checkin or client is None or not client.is_connected:
             return False
         char = client.services.get_characteristic(ALERT_LEVEL_UUID)
         if char is None:
@@ -304,32 +322,38 @@ class BleakDeviceLink:
         return client
 
     async def _subscribe(self, client: BleakClient, queue: asyncio.Queue[object]) -> None:
-        """Subscribe to every known characteristic the device has; read the battery first."""
+        """Read the battery, subscribe to the profile's characteristics, start PMD if it has it."""
         try:
             async with asyncio.timeout(GATT_TIMEOUT_S):
                 battery = client.services.get_characteristic(BATTERY_LEVEL_UUID)
                 if battery is not None and "read" in battery.properties:
-                    self._on_battery(queue, battery, await client.read_gatt_char(battery))
+                    self._decoder.battery(bytes(await client.read_gatt_char(battery)))
                 if battery is not None and "notify" in battery.properties:
-                    await client.start_notify(battery, functools.partial(self._on_battery, queue))
+                    await client.start_notify(battery, functools.partial(_enqueue, queue))
                 subscribed = 0
-                for uuid in DATA_UUIDS:
-                    char = client.services.get_characteristic(uuid)
-                    if char is not None and {"notify", "indicate"} & set(char.properties):
-                        callback = functools.partial(self._on_data, queue, _DECODERS[uuid], None)
-                        await client.start_notify(char, callback)
+                for wanted in self.profile.data:
+                    char = client.services.get_characteristic(wanted.uuid)
+                    if char is None or not {"notify", "indicate"} & set(char.properties):
+                        if wanted.required:
+                            message = f"{self.profile.model} without {wanted.uuid}"
+                            raise LinkLost(message)
+                        continue
+                    if wanted.uuid != PMD_DATA_UUID:
+                        await client.start_notify(char, functools.partial(_enqueue, queue))
                         subscribed += 1
-                subscribed += await self._start_pmd(client, queue)
+                if self.profile.pmd_acc:
+                    await self._start_pmd(client, queue)
+                    subscribed += 1
         except (BleakError, TimeoutError) as exc:
             message = f"subscribe failed: {exc.__class__.__name__}"
             raise LinkLost(message) from exc
         if not subscribed:
             # Services can be missing while the device restarts; retry rather than give up.
-            message = "no known data characteristic"
+            message = f"none of the {self.profile.model} data characteristics"
             raise LinkLost(message)
 
-    async def _start_pmd(self, client: BleakClient, queue: asyncio.Queue[object]) -> int:
-        """Start Polar PMD accelerometer streaming if the device has PMD; return 1 if started.
+    async def _start_pmd(self, client: BleakClient, queue: asyncio.Queue[object]) -> None:
+        """Start Polar PMD accelerometer streaming.
 
         A sensor forgets its streams on disconnect, so this runs after every reconnect; "already
         in state" counts as started.
@@ -337,11 +361,11 @@ class BleakDeviceLink:
         control = client.services.get_characteristic(PMD_CONTROL_UUID)
         data = client.services.get_characteristic(PMD_DATA_UUID)
         if control is None or data is None:
-            return 0
+            message = "Polar PMD service missing"
+            raise LinkLost(message)
         replies: asyncio.Queue[bytes] = asyncio.Queue()
         await client.start_notify(control, lambda _char, value: replies.put_nowait(bytes(value)))
-        on_data = functools.partial(self._on_data, queue, decode_pmd_data, float(PMD_ACC_FS_HZ))
-        await client.start_notify(data, on_data)
+        await client.start_notify(data, functools.partial(_enqueue, queue))
         await client.write_gatt_char(control, encode_pmd_control(PMD_ACC_START), response=True)
         while True:  # bounded by the caller's GATT timeout
             try:
@@ -353,21 +377,18 @@ class BleakDeviceLink:
         if not reply.ok:
             message = f"PMD start refused: {reply.status.name}"
             raise LinkLost(message)
-        return 1
 
-    def _on_battery(
-        self, queue: asyncio.Queue[object], _char: BleakGATTCharacteristic, data: bytearray
-    ) -> None:
-        if self._decoder.battery(bytes(data)):
-            queue.put_nowait(self._status())
 
-    def _on_data(
-        self,
-        queue: asyncio.Queue[object],
-        decode: Callable[[bytes], object],
-        fs_hz: float | None,
-        _char: BleakGATTCharacteristic,
-        data: bytearray,
-    ) -> None:
-        for item in self._decoder.data(decode, bytes(data), self._clock(), fs_hz):
-            queue.put_nowait(item)
+def _enqueue(queue: asyncio.Queue[object], char: BleakGATTCharacteristic, data: bytearray) -> None:
+    queue.put_nowait((char.uuid, bytes(data)))
+
+
+async def _drain(queue: asyncio.Queue[object]) -> AsyncIterator[tuple[str, bytes]]:
+    """The notifications a connection's callbacks queued, until the disconnect marker."""
+    while True:
+        item = await queue.get()
+        if item is _LOST:
+            message = "disconnected"
+            raise LinkLost(message)
+        assert isinstance(item, tuple)  # only _enqueue and the battery read put anything else
+        yield item

@@ -20,29 +20,65 @@ A bad file stops the agent before it touches a device, naming the key and the re
     room = "room-12"
     devices = ["wearable-12", "radar-12"]
 
+    [ble]
+    adapter = "hci0"           # the Bluetooth adapter; the system default when left out
+
     [[devices]]
     id = "wearable-12"
     role = "wearable"          # wearable | radar | door
-    link = "virtual"           # virtual (simulated) | ble | uart | gpio
+    link = "virtual"           # virtual (simulated); real devices name a model instead
     [devices.virtual]          # only for link = "virtual"
     seed = 12
     answers_checkin = true     # the simulated wearer presses the button when buzzed
     episodes = [{ kind = "abrupt_apnoea", start_s = 60 }]
+
+    [[devices]]
+    id = "h10-12"
+    model = "polar_h10"        # see edge.device_config for every model and its keys
+    address = "A0:9E:1A:12:34:56"
 """
 
 from __future__ import annotations
 
 import tomllib
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from edge.checkin import DEFAULT_CHECKIN_S
 from edge.consent import ConsentState
 from edge.detector import DetectorSettings, SettingsError
-from firmware_bridge.wire import ID_PATTERN, MAX_CHECKIN_S
+from edge.device_config import (
+    Broker,
+    DeviceConfig,
+    LinkKind,
+    Model,
+    Role,
+    Strict,
+    VirtualDevice,
+    VirtualEpisode,
+    check_id,
+    device_problem,
+)
+from firmware_bridge.wire import MAX_CHECKIN_S
+
+__all__ = [
+    "BleConfig",
+    "Broker",
+    "DeviceConfig",
+    "EdgeConfig",
+    "EdgeConfigError",
+    "LinkKind",
+    "Model",
+    "MqttConfig",
+    "PersonConfig",
+    "Role",
+    "VirtualDevice",
+    "VirtualEpisode",
+    "config_from_mapping",
+    "load_config",
+]
 
 
 class EdgeConfigError(Exception):
@@ -60,32 +96,8 @@ class EdgeConfigError(Exception):
         super().__init__(message)
 
 
-def _check_id(value: str) -> str:
-    if not ID_PATTERN.match(value):
-        message = "must be 1-64 characters of a-z, 0-9, _ and -, starting alphanumeric"
-        raise ValueError(message)
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Role(StrEnum):
-    """What a device watches: the person (wearable) or their room (radar, door)."""
-
-    WEARABLE = "wearable"
-    RADAR = "radar"
-    DOOR = "door"
-
-
-class LinkKind(StrEnum):
-    """How the edge reaches a device."""
-
-    VIRTUAL = "virtual"
-    BLE = "ble"
-    UART = "uart"
-    GPIO = "gpio"
+_check_id = check_id
+_Strict = Strict
 
 
 class MqttConfig(_Strict):
@@ -97,50 +109,11 @@ class MqttConfig(_Strict):
     password: str | None = None
 
 
-class VirtualEpisode(_Strict):
-    """One thing that happens to a simulated person (see simulators.physiology.EpisodeKind)."""
+class BleConfig(_Strict):
+    """The site's Bluetooth adapter (one scanner is shared by every BLE device)."""
 
-    kind: str
-    start_s: float = Field(ge=0)
-    duration_s: float | None = Field(default=None, gt=0)
-    params: dict[str, float] = Field(default_factory=dict)
-
-
-class VirtualDevice(_Strict):
-    """A simulated device: seeded physiology, paced ``speed`` times real time."""
-
-    seed: int = 0
-    speed: float = Field(default=1.0, gt=0, le=1000)
-    rate_bpm: float | None = Field(default=None, gt=0)
-    episodes: list[VirtualEpisode] = Field(default_factory=list)
-    answers_checkin: bool = True
-    """Whether the simulated wearer presses the button when the wearable buzzes."""
-    answer_delay_s: float = Field(default=5.0, ge=0, le=MAX_CHECKIN_S)
-    """Simulated seconds from the buzz to the press."""
-
-
-class DeviceConfig(_Strict):
-    """An enrolled device."""
-
-    id: str
-    role: Role
-    link: LinkKind
-    address: str | None = None
-    virtual: VirtualDevice | None = None
-
-    _id = field_validator("id")(_check_id)
-
-    @model_validator(mode="after")
-    def _link_details(self) -> DeviceConfig:
-        if self.link is LinkKind.VIRTUAL and self.virtual is None:
-            object.__setattr__(self, "virtual", VirtualDevice())
-        if self.link is not LinkKind.VIRTUAL and self.virtual is not None:
-            message = "a [devices.virtual] table only goes with link = 'virtual'"
-            raise ValueError(message)
-        if self.link in (LinkKind.BLE, LinkKind.UART, LinkKind.GPIO) and not self.address:
-            message = f"link = '{self.link}' needs an address"
-            raise ValueError(message)
-        return self
+    adapter: str | None = None
+    """BlueZ adapter name, e.g. ``"hci0"``; the system's default adapter when left out."""
 
 
 class PersonConfig(_Strict):
@@ -160,6 +133,7 @@ class EdgeConfig(_Strict):
     edge: str
     outbox: Path = Path("var/edge-outbox.db")
     mqtt: MqttConfig = MqttConfig()
+    ble: BleConfig = BleConfig()
     checkin_s: float = Field(default=DEFAULT_CHECKIN_S, ge=0, le=MAX_CHECKIN_S)
     """Seconds a warning waits for the wearer's button before responders are paged; 0: off."""
     consent_default: Literal["active", "paused"] = "active"
@@ -207,6 +181,10 @@ def config_from_mapping(data: dict[str, Any]) -> EdgeConfig:
         first = error.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(root)"
         raise EdgeConfigError(key, first["msg"]) from None
+    for index, device in enumerate(config.devices):
+        problem = device_problem(device)
+        if problem is not None:
+            raise EdgeConfigError(f"devices.{index}.{problem[0]}", problem[1])
     try:
         config.detector_settings()
     except SettingsError as error:

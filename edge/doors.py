@@ -2,13 +2,15 @@
 
 Both yield :data:`~firmware_bridge.samples.Channel.DOOR` samples (1.0 open, 0.0 closed) on every
 change and repeat the current state every ``report_period_s``, so the detector always has a
-fresh door reading. Decoding is pure and lives in :mod:`firmware_bridge` (``door_from_gpio``,
-``decode_contact``: ``contact: true`` means closed).
+fresh door reading; a zigbee2mqtt sensor reported offline or silent too long stops the repeats
+and becomes a device fault. Decoding is pure and lives in :mod:`firmware_bridge`
+(``door_from_gpio``, ``decode_contact``: ``contact: true`` means closed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -17,6 +19,7 @@ from typing import Any, Final
 
 import aiomqtt
 
+from edge.device_config import DEFAULT_SILENCE_TIMEOUT_S
 from edge.supervisor import BackoffPolicy, LinkLost, supervise
 from edge.transport import DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import DoorState, FrameError, decode_contact, door_from_gpio
@@ -32,6 +35,8 @@ REED_BOUNCE_S: Final = 0.05
 MQTT_TIMEOUT_S: Final = 10.0
 # zigbee2mqtt's base topic (its ``mqtt.base_topic`` default).
 Z2M_BASE_TOPIC: Final = "zigbee2mqtt"
+# zigbee2mqtt publishes each device's availability, retained, to ``<device topic>/availability``.
+AVAILABILITY_SUFFIX: Final = "availability"
 
 
 def door_sample(device_id: str, state: DoorState, t_s: float, period_s: float) -> SampleBlock:
@@ -94,39 +99,49 @@ class GpioDoorLink:
 
 
 class Zigbee2MqttDoorLink:
-    """A :class:`~edge.transport.DeviceLink` for a zigbee2mqtt contact sensor."""
+    """A :class:`~edge.transport.DeviceLink` for a zigbee2mqtt contact sensor.
+
+    The last door state is repeated only while the sensor is known to be alive: when its
+    ``<topic>/availability`` says ``offline`` the link reports ``disconnected``, and when nothing
+    has come for ``silence_timeout_s`` it reports ``no_data``; either way the repeats stop until
+    the sensor reports again, so a dead sensor is a device fault, never a door frozen shut.
+    """
 
     def __init__(
         self,
         device_id: str,
-        friendly_name: str,
+        topic: str,
         *,
         host: str,
         port: int = 1883,
         username: str | None = None,
         password: str | None = None,
-        base_topic: str = Z2M_BASE_TOPIC,
         report_period_s: float = DEFAULT_REPORT_PERIOD_S,
+        silence_timeout_s: float = DEFAULT_SILENCE_TIMEOUT_S,
         policy: BackoffPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         """Describe the link; nothing connects until :meth:`stream` runs."""
         self.device_id = device_id
-        self.topic = f"{base_topic}/{friendly_name}"
+        self.topic = topic
+        self.availability_topic = f"{topic}/{AVAILABILITY_SUFFIX}"
         self.host = host
         self.port = port
         self._username = username
         self._password = password
         self.report_period_s = report_period_s
+        self.silence_timeout_s = silence_timeout_s
         self._policy = policy
         self._clock = clock
         self._jitter = jitter
         self.battery_pct: int | None = None
         self.bad_messages = 0
+        self.state = LinkState.DISCONNECTED
+        """The sensor's state as last reported by this link."""
 
     def stream(self) -> AsyncIterator[LinkEvent]:
-        """Yield door samples and battery status until cancelled, reconnecting to the broker."""
+        """Yield door samples and statuses until cancelled, reconnecting to the broker."""
         return supervise(
             self.device_id,
             self._session,
@@ -134,6 +149,10 @@ class Zigbee2MqttDoorLink:
             clock=self._clock,
             jitter=self._jitter,
         )
+
+    def _status(self, state: LinkState) -> DeviceStatus:
+        self.state = state
+        return DeviceStatus(self.device_id, state, self._clock(), battery_pct=self.battery_pct)
 
     async def _session(self) -> AsyncIterator[LinkEvent]:
         try:
@@ -146,24 +165,72 @@ class Zigbee2MqttDoorLink:
             ) as client:
                 async with asyncio.timeout(MQTT_TIMEOUT_S):
                     await client.subscribe(self.topic, qos=1)
-                yield DeviceStatus(self.device_id, LinkState.CONNECTED, self._clock())
-                state: DoorState | None = None
-                messages = aiter(client.messages)
-                while True:
-                    try:
-                        async with asyncio.timeout(self.report_period_s):
-                            message = await anext(messages)
-                    except TimeoutError:
-                        if state is not None:  # repeat the last known state
-                            yield self._sample(state)
-                        continue
-                    for event in self._handle(message.payload):
-                        if isinstance(event, SampleBlock):
-                            state = DoorState(event.values[0])
-                        yield event
+                    await client.subscribe(self.availability_topic, qos=1)
+                yield self._status(LinkState.CONNECTED)
+                async for event in self._receive(aiter(client.messages)):
+                    yield event
         except aiomqtt.MqttError as exc:
             message_text = f"broker: {exc.__class__.__name__}"
             raise LinkLost(message_text) from exc
+
+    async def _receive(self, messages: AsyncIterator[aiomqtt.Message]) -> AsyncIterator[LinkEvent]:
+        door: DoorState | None = None
+        heard_s = self._clock()
+        while True:
+            silent_for_s = self._clock() - heard_s
+            wait_s = min(self.report_period_s, max(self.silence_timeout_s - silent_for_s, 0.0))
+            try:
+                async with asyncio.timeout(wait_s):
+                    message = await anext(messages)
+            except TimeoutError:
+                if self._clock() - heard_s >= self.silence_timeout_s:
+                    if self.state is LinkState.CONNECTED:
+                        _LOGGER.warning(
+                            "device %s: silent for %.0f s", self.device_id, self.silence_timeout_s
+                        )
+                        door = None
+                        yield self._status(LinkState.NO_DATA)
+                elif door is not None and self.state is LinkState.CONNECTED:
+                    yield self._sample(door)  # repeat the last known state
+                continue
+            if message.topic.matches(self.availability_topic):
+                online = self._availability(message.payload)
+                if online is False and self.state is not LinkState.DISCONNECTED:
+                    _LOGGER.warning("device %s: zigbee2mqtt reports it offline", self.device_id)
+                    door = None
+                    yield self._status(LinkState.DISCONNECTED)
+                elif online and self.state is LinkState.DISCONNECTED:
+                    yield self._status(LinkState.CONNECTED)
+                continue
+            events = self._handle(message.payload)
+            if events:
+                heard_s = self._clock()
+                if self.state is not LinkState.CONNECTED:
+                    yield self._status(LinkState.CONNECTED)
+            for event in events:
+                if isinstance(event, SampleBlock):
+                    door = DoorState(event.values[0])
+                yield event
+
+    def _availability(self, payload: object) -> bool | None:
+        """``True`` online, ``False`` offline, ``None`` unreadable (counted).
+
+        zigbee2mqtt >= 1.34 sends ``{"state": "online"}``; older ones (``legacy_availability``)
+        the bare word.
+        """
+        text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+        state: object = text.strip()
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            state = document.get("state")
+        if state in ("online", "offline"):
+            return state == "online"
+        self.bad_messages += 1
+        _LOGGER.warning("device %s: ignored availability message", self.device_id)
+        return None
 
     def _sample(self, state: DoorState) -> SampleBlock:
         return door_sample(self.device_id, state, self._clock(), self.report_period_s)
@@ -181,14 +248,7 @@ class Zigbee2MqttDoorLink:
         events: list[LinkEvent] = []
         if report.battery_pct is not None and report.battery_pct != self.battery_pct:
             self.battery_pct = report.battery_pct
-            events.append(
-                DeviceStatus(
-                    self.device_id,
-                    LinkState.CONNECTED,
-                    self._clock(),
-                    battery_pct=report.battery_pct,
-                )
-            )
+            events.append(self._status(LinkState.CONNECTED))
         if report.door is not None:
             events.append(self._sample(report.door))
         return events

@@ -86,8 +86,8 @@ class Resident:
 
     @property
     def buzzers(self) -> list[Buzzer]:
-        """The resident's devices that can buzz them."""
-        return [link for link in self.links if isinstance(link, Buzzer)]
+        """The resident's devices that can ask them "are you OK?" (buzz, and hear the button)."""
+        return [link for link in self.links if isinstance(link, Buzzer) and link.checkin_possible]
 
     def halt(self) -> asyncio.Task[None] | None:
         """Stop monitoring now: drop the detector and cancel the links; return the task to await."""

@@ -106,7 +106,17 @@ class DeviceLink(Protocol):
 
 @runtime_checkable
 class Buzzer(Protocol):
-    """A device that can alert its wearer (vibrate, beep): the check-in's "are you OK?"."""
+    """A device that can alert its wearer (vibrate, beep): the check-in's "are you OK?".
+
+    Attributes:
+        checkin_possible: whether this device can ask at all (a buzzer and a button to answer
+            with); a wearable without them (a Polar H10) never holds a page back waiting.
+    """
+
+    @property
+    def checkin_possible(self) -> bool:
+        """Whether the device can ask its wearer and hear the answer."""
+        ...
 
     async def alert(self, level: AlertLevel) -> bool:
         """Set the wearer alert to ``level`` (``NO_ALERT`` stops it).

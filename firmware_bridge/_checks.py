@@ -199,6 +199,13 @@ def _optional_number(document: Mapping[str, object], key: str) -> float | None:
     return float(value)
 
 
+def _optional_bool(document: Mapping[str, object], key: str) -> bool | None:
+    value = document.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise WireError(f"body.{key}", "must be true or false")
+
+
 def _check_id(name: str, value: object) -> None:
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise WireError(name, "must be 1-64 characters of a-z, 0-9, _ and -, starting alphanumeric")

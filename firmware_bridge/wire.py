@@ -41,6 +41,7 @@ from firmware_bridge._checks import (
     _check_ulid,
     _check_utc,
     _enum,
+    _optional_bool,
     _optional_number,
     _optional_str,
     _str,
@@ -312,11 +313,16 @@ class AlertBody:
 
 @dataclass(frozen=True, slots=True)
 class DeviceBody:
-    """A device's state: link state plus optional battery and signal strength."""
+    """A device's state: link state plus optional battery and signal strength.
+
+    ``checkin_possible`` says whether a wearable can ask its wearer "are you OK?" (it has a
+    buzzer and a button); ``False`` means its warnings page at once. ``None``: not a wearable.
+    """
 
     state: str
     battery_pct: float | None = None
     rssi_dbm: float | None = None
+    checkin_possible: bool | None = None
 
     def __post_init__(self) -> None:
         _check_id("state", self.state)
@@ -546,7 +552,14 @@ def _body_to_json(body: Body) -> dict[str, Any]:
                 "checkin_s": body.checkin_s,
             }
         case DeviceBody():
-            return {"state": body.state, "battery_pct": body.battery_pct, "rssi_dbm": body.rssi_dbm}
+            device: dict[str, Any] = {
+                "state": body.state,
+                "battery_pct": body.battery_pct,
+                "rssi_dbm": body.rssi_dbm,
+            }
+            if body.checkin_possible is not None:  # left out for rooms' devices
+                device["checkin_possible"] = body.checkin_possible
+            return device
         case StatusBody():
             return {"state": body.state.value, "conn": body.conn}
         case AckBody():
@@ -573,7 +586,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
             "room",
             "checkin_s",
         },
-        MessageKind.DEVICE: {"state", "battery_pct", "rssi_dbm"},
+        MessageKind.DEVICE: {"state", "battery_pct", "rssi_dbm", "checkin_possible"},
         MessageKind.STATUS: {"state", "conn"},
         MessageKind.ACK: {"of", "stored_at"},
         MessageKind.UPDATE: {"of", "update", "at"},
@@ -601,6 +614,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
                 state=_str(raw, "state", "body.state"),
                 battery_pct=_optional_number(raw, "battery_pct"),
                 rssi_dbm=_optional_number(raw, "rssi_dbm"),
+                checkin_possible=_optional_bool(raw, "checkin_possible"),
             )
         case MessageKind.STATUS:
             return StatusBody(

@@ -63,7 +63,7 @@ def door_link(
     """The edge's zigbee2mqtt link for a framed radar's door, repeating once a simulated second."""
     return Zigbee2MqttDoorLink(
         door_id(radar.device_id),
-        door_id(radar.device_id),
+        f"{Z2M_BASE_TOPIC}/{door_id(radar.device_id)}",
         host=broker[0],
         port=broker[1],
         report_period_s=1.0 / speed,

@@ -114,6 +114,8 @@ class VirtualWearable(_PacedDevice):
         """What the wearable is doing now: buzzing unless ``NO_ALERT``."""
         self.alerts: list[AlertLevel] = []
         """Every level the edge wrote, in order."""
+        self.checkin_possible = True
+        """It buzzes, and its wearer has a button to answer with."""
 
     @property
     def buzzing(self) -> bool:

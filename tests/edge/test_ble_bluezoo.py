@@ -21,8 +21,9 @@ import pytest
 from edge.agent import EdgeAgent
 from edge.ble import PMD_ACC_FS_HZ, PMD_ACC_START, BleakDeviceLink, BleScanner
 from edge.checkin import ANSWER_REPEAT_S
-from edge.config import config_from_mapping
+from edge.config import Model, config_from_mapping
 from edge.detector import DetectionEvent, EventKind, Severity
+from edge.notify_decode import PROFILES
 from edge.outbox import Outbox
 from edge.supervisor import BackoffPolicy
 from edge.transport import Buzzer, DeviceLink, DeviceStatus, LinkEvent, LinkState
@@ -212,7 +213,14 @@ def test_ble_polar_h10_streams_pmd_accelerometer_after_start(bluez: BluezStandIn
         await h10.start()
         # No `async with` here: a streaming link starts (and finally stops) the shared scanner.
         scanner = BleScanner([WEARABLE], adapter="hci0")
-        link = BleakDeviceLink("h10", WEARABLE, scanner, no_data_timeout_s=5.0, policy=FAST)
+        link = BleakDeviceLink(
+            "h10",
+            WEARABLE,
+            scanner,
+            profile=PROFILES[Model.POLAR_H10],
+            no_data_timeout_s=5.0,
+            policy=FAST,
+        )
         recorder = _Recorder(link)
         try:
             await recorder.wait("PMD ACC data", _streaming(recorder, 0.0), 20.0)
@@ -251,9 +259,7 @@ def test_ble_wearable_button_answers_the_agents_checkin(bluez: BluezStandIn) -> 
                 "mqtt": {"port": 9},  # discard port: no broker, so the outbox keeps everything
                 "checkin_s": 5.0,
                 "people": [{"participant": "p-1", "room": "room-1", "devices": ["wearable-1"]}],
-                "devices": [
-                    {"id": "wearable-1", "role": "wearable", "link": "ble", "address": WEARABLE}
-                ],
+                "devices": [{"id": "wearable-1", "model": "odart_wearable", "address": WEARABLE}],
             }
         )
         outbox = Outbox(":memory:")

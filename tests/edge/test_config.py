@@ -45,7 +45,7 @@ def test_edge_config_accepts_the_example_file() -> None:
         (
             _with(devices=[{"id": "w1", "role": "wearable", "link": "ble"}]),
             "devices.0",
-            "needs an address",
+            "needs a model",
         ),
         (
             _with(devices=[{"id": "w1", "role": "wristband", "link": "virtual"}]),

@@ -72,7 +72,7 @@ def test_doors_gpio_reed_reports_changes_and_repeats() -> None:
 def test_doors_zigbee2mqtt_through_mosquitto(mosquitto: MosquittoBroker) -> None:
     link = Zigbee2MqttDoorLink(
         "door-2",
-        "hall_door",
+        "zigbee2mqtt/hall_door",
         host=mosquitto.host,
         port=mosquitto.port,
         report_period_s=0.2,

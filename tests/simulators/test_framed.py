@@ -8,7 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from edge.notify_decode import DECODERS, NotificationDecoder, NotificationLink, NotificationSource
+from edge.config import Model
+from edge.notify_decode import PROFILES, NotificationDecoder, NotificationLink, NotificationSource
 from edge.supervisor import BackoffPolicy
 from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
 from edge.uart import RadarKind, UartRadarLink
@@ -41,10 +42,11 @@ def test_framed_encode_round_trips_through_the_ble_decoder() -> None:
     truth = _stream()
     chunk = _stream().advance(1.0)
     decoder = NotificationDecoder("w")
+    chars = PROFILES[Model.ODART_WEARABLE].decoders
     blocks = [
         item
         for uuid, data in WearableEncoder().chunk(truth.advance(1.0))
-        for item in decoder.data(DECODERS[uuid], data, 1.0)
+        for item in decoder.data(chars[uuid].decode, data, 1.0)
     ]
     assert decoder.frames_dropped == 0
     by_channel = {b.channel: b for b in blocks if isinstance(b, SampleBlock)}
