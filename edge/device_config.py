@@ -32,7 +32,14 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from firmware_bridge.wire import ID_PATTERN, MAX_CHECKIN_S
+from firmware_bridge.wire import (
+    CHECKIN_MODELS,
+    ID_PATTERN,
+    MAX_CHECKIN_S,
+    DeviceEntry,
+    DeviceModel,
+)
+from firmware_bridge.wire import MODEL_ROLE as WIRE_MODEL_ROLE
 
 
 def check_id(value: str) -> str:
@@ -67,26 +74,8 @@ class LinkKind(StrEnum):
     ZIGBEE2MQTT = "zigbee2mqtt"
 
 
-class Model(StrEnum):
-    """The device models and protocols the edge speaks."""
-
-    POLAR_H10 = "polar_h10"
-    """Polar H10 chest strap: PMD accelerometer (breathing) and heart rate; no buzzer or button."""
-    BLE_HR = "ble_hr"
-    """Any standard Heart Rate Service sensor (0x2A37)."""
-    BLE_PLX = "ble_plx"
-    """Any standard Pulse Oximeter Service sensor (0x2A5F continuous, 0x2A5E spot-check)."""
-    ODART_WEARABLE = "odart_wearable"
-    """ODART's chest wearable: accelerometer frames, button, Immediate Alert buzzer."""
-    MR60BHA1 = "mr60bha1"
-    """Seeed MR60BHA1 60 GHz breathing and heartbeat radar on a UART."""
-    LD2410 = "ld2410"
-    """HLK-LD2410 24 GHz presence radar on a UART."""
-    GPIO_DOOR = "gpio_door"
-    """A reed switch on a GPIO pin."""
-    Z2M_DOOR = "z2m_door"
-    """A zigbee2mqtt contact sensor."""
-
+Model = DeviceModel
+"""The device models and protocols the edge speaks (the wire's list, shared with the server)."""
 
 MODEL_LINK: Final = {
     Model.POLAR_H10: LinkKind.BLE,
@@ -97,17 +86,9 @@ MODEL_LINK: Final = {
     Model.LD2410: LinkKind.UART,
     Model.GPIO_DOOR: LinkKind.GPIO,
     Model.Z2M_DOOR: LinkKind.ZIGBEE2MQTT,
+    Model.VIRTUAL: LinkKind.VIRTUAL,
 }
-MODEL_ROLE: Final = {
-    Model.POLAR_H10: Role.WEARABLE,
-    Model.BLE_HR: Role.WEARABLE,
-    Model.BLE_PLX: Role.WEARABLE,
-    Model.ODART_WEARABLE: Role.WEARABLE,
-    Model.MR60BHA1: Role.RADAR,
-    Model.LD2410: Role.RADAR,
-    Model.GPIO_DOOR: Role.DOOR,
-    Model.Z2M_DOOR: Role.DOOR,
-}
+MODEL_ROLE: Final = {model: Role(role.value) for model, role in WIRE_MODEL_ROLE.items()}
 
 _LINK_KEYS: Final[dict[LinkKind, frozenset[str]]] = {
     LinkKind.VIRTUAL: frozenset({"virtual"}),
@@ -208,22 +189,22 @@ class DeviceConfig(Strict):
     @property
     def checkin_possible(self) -> bool:
         """Whether the device can ask its wearer "are you OK?" (a buzzer and a button)."""
-        if self.link is LinkKind.VIRTUAL:
-            return self.role is Role.WEARABLE
-        return self.model is Model.ODART_WEARABLE
+        if self.role is not Role.WEARABLE:
+            return False
+        return self.link is LinkKind.VIRTUAL or self.model in CHECKIN_MODELS
 
 
 def device_problem(device: DeviceConfig) -> tuple[str, str] | None:
     """The first key of ``device`` that is wrong, and why; ``None`` when it can be built (pure)."""
     link, model = device.link, device.model
-    if link is not LinkKind.VIRTUAL:
+    if link is not LinkKind.VIRTUAL or model is not None:
         if model is None:
             names = ", ".join(m.value for m in Model if MODEL_LINK[m] is link)
             return "model", f"a {link.value} device needs a model: one of {names}"
         if MODEL_LINK[model] is not link:
             wanted = MODEL_LINK[model].value
             return "link", f"a {model.value} is a {wanted} device, not {link.value}"
-        if MODEL_ROLE[model] is not device.role:
+        if MODEL_ROLE[model] is not device.role and link is not LinkKind.VIRTUAL:
             return "role", f"a {model.value} is a {MODEL_ROLE[model].value}, not a {device.role}"
     set_keys = {key for key in device.model_fields_set if key in _ALL_LINK_KEYS}
     for key in sorted(set_keys - _LINK_KEYS[link]):
@@ -246,3 +227,27 @@ _ALL_LINK_KEYS: Final = frozenset().union(*_LINK_KEYS.values())
 
 def _owner(key: str) -> str:
     return " or ".join(link.value for link, keys in _LINK_KEYS.items() if key in keys)
+
+
+Z2M_BASE_TOPIC: Final = "zigbee2mqtt"
+"""zigbee2mqtt's base topic (its ``mqtt.base_topic`` default)."""
+
+
+def device_from_entry(entry: DeviceEntry, *, z2m_base_topic: str = Z2M_BASE_TOPIC) -> DeviceConfig:
+    """The config of a device the server's device list names (pure).
+
+    The list carries one ``address`` whose meaning follows the model: a Bluetooth address, a
+    serial port, a GPIO pin, or a zigbee2mqtt friendly name (under ``z2m_base_topic``).
+    """
+    link = MODEL_LINK[entry.model]
+    where: dict[str, object] = {}
+    if link is LinkKind.BLE:
+        where["address"] = entry.address
+    elif link is LinkKind.UART:
+        where["port"] = entry.address
+    elif link is LinkKind.GPIO:
+        pin = entry.address or ""
+        where["pin"] = int(pin) if pin.isdigit() else pin
+    elif link is LinkKind.ZIGBEE2MQTT:
+        where["topic"] = f"{z2m_base_topic}/{entry.address}"
+    return DeviceConfig.model_validate({"id": entry.device_id, "model": entry.model, **where})

@@ -20,6 +20,7 @@ from typing import Any, Final
 import aiomqtt
 
 from edge.device_config import DEFAULT_SILENCE_TIMEOUT_S
+from edge.device_config import Z2M_BASE_TOPIC as DEVICE_Z2M_BASE_TOPIC
 from edge.supervisor import BackoffPolicy, LinkLost, supervise
 from edge.transport import DeviceStatus, LinkEvent, LinkState
 from firmware_bridge import DoorState, FrameError, decode_contact, door_from_gpio
@@ -34,7 +35,7 @@ REED_BOUNCE_S: Final = 0.05
 # Every MQTT await is bounded; a loopback or LAN broker answers in milliseconds.
 MQTT_TIMEOUT_S: Final = 10.0
 # zigbee2mqtt's base topic (its ``mqtt.base_topic`` default).
-Z2M_BASE_TOPIC: Final = "zigbee2mqtt"
+Z2M_BASE_TOPIC: Final = DEVICE_Z2M_BASE_TOPIC
 # zigbee2mqtt publishes each device's availability, retained, to ``<device topic>/availability``.
 AVAILABILITY_SUFFIX: Final = "availability"
 
