@@ -5,6 +5,11 @@ the outbox before anything is published; the publisher deletes it only on the se
 check-in with the wearer (:mod:`edge.checkin`) and consent (:mod:`edge.consent`) decide; this
 module applies their decisions: it buzzes wearables, queues messages, and starts or cancels each
 resident's device links in a task of their own.
+
+Which devices run comes from the TOML until the server's retained ``devices`` list arrives;
+from then on the list is authoritative (:mod:`edge.roster`): :meth:`EdgeAgent.apply_devices`
+stops and starts links to match, and a resident whose devices change has their links restarted
+while their detector and check-in carry on.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from edge import checkin
+from edge import checkin, roster
 from edge.checkin import Step
-from edge.config import EdgeConfig, Role
+from edge.config import DeviceConfig, EdgeConfig, Role
 from edge.consent import ConsentBook
 from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
 from edge.residents import BuzzWriter, Resident, silence, wait_stopped
+from edge.roster import Assignment
 from edge.transport import ButtonPress, Buzzer, DeviceLink, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
@@ -35,6 +41,7 @@ from firmware_bridge.wire import (
     Command,
     CommandBody,
     DeviceBody,
+    DeviceEntry,
     Envelope,
     MessageKind,
     Severity,
@@ -43,6 +50,9 @@ from firmware_bridge.wire import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+LinkBuilder = Callable[[DeviceConfig], DeviceLink]
+"""Builds one device's link (``odart.links.LinkFactory.build``); raises ``EdgeConfigError``."""
 
 WATCHDOG_PERIOD_S: Final = 1.0
 """The detector decides once per second of signal; advancing it as often loses nothing."""
@@ -61,6 +71,8 @@ class EdgeAgent:
     Args:
         config: validated edge config.
         links: one link per enrolled device (built by the caller from the config).
+        link_builder: builds the link of a device on the server's device list; without one,
+            the list is logged and ignored and the TOML's devices keep running.
         outbox: the durable outbox (opened by the caller, so tests can inspect it).
         now: wall clock (UTC), for message timestamps.
         clock: monotonic seconds, for check-in windows.
@@ -72,6 +84,7 @@ class EdgeAgent:
         links: Sequence[DeviceLink],
         outbox: Outbox,
         *,
+        link_builder: LinkBuilder | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -104,6 +117,14 @@ class EdgeAgent:
                 resident.detector = Detector(self._settings)
             self.people[entry.participant] = resident
             self._person_of.update(dict.fromkeys(entry.devices, resident))
+        self._link_builder = link_builder
+        self._assigned: dict[str, Assignment] = roster.from_config(config)
+        self._listed = False
+        """Whether the server's device list has replaced the TOML's devices."""
+        self._loose: list[asyncio.Task[None]] = []
+        """Tasks of TOML devices assigned to nobody (stopped when a server list arrives)."""
+        self._last_snapshot: Mapping[str, TextValue] | None = None
+        self._devices_lock = asyncio.Lock()
         self._group: asyncio.TaskGroup | None = None
         self._timer_wake = asyncio.Event()
         self.buzz = BuzzWriter(self.people.values)
@@ -123,7 +144,8 @@ class EdgeAgent:
                 group.create_task(self.buzz.run(), name="buzz-writer")
                 for link in self.links:
                     if link.device_id not in self._person_of:
-                        group.create_task(self._pump(link), name=f"link-{link.device_id}")
+                        name = f"link-{link.device_id}"
+                        self._loose.append(group.create_task(self._pump(link), name=name))
                 for person in self.people.values():
                     if person.monitored:
                         self._start_links(person)
@@ -166,6 +188,7 @@ class EdgeAgent:
 
     async def apply_consent(self, snapshot: Mapping[str, TextValue]) -> None:
         """Apply a consent snapshot: stop, drop and disconnect whoever may no longer be watched."""
+        self._last_snapshot = dict(snapshot)
         self.consent, changes = self.consent.apply(snapshot)
         self.counts["consent_snapshots"] += 1
         self.counts["consent_strangers"] += len(self.consent.strangers(snapshot))
@@ -186,6 +209,94 @@ class EdgeAgent:
             await asyncio.gather(*(silence(person) for person in stopping))
             tasks = [task for person in stopping if (task := person.halt()) is not None]
             self.counts["links_late"] += await wait_stopped(tasks)
+
+    # -- the server's device list ----------------------------------------------------------------
+
+    async def apply_devices(self, entries: Sequence[DeviceEntry]) -> roster.Plan:
+        """Run exactly the listed devices: stop the others, start new ones, without a restart.
+
+        Consent still decides: a listed device of a resident who is not monitored is assigned
+        but not started. Returns what was changed.
+        """
+        if self._link_builder is None:
+            _LOGGER.warning("device list of %d ignored: this edge builds no links", len(entries))
+            return roster.Plan((), ())
+        async with self._devices_lock:  # one list at a time, each applied completely
+            wanted, refused = roster.from_list(entries)
+            for error in refused:
+                self.counts["devices_refused"] += 1
+                _LOGGER.error("listed device refused: %s", error)
+            if not self._listed:
+                self._listed = True
+                _LOGGER.info(
+                    "the server's device list (%d devices) replaces the %d of the config",
+                    len(wanted),
+                    len(self._assigned),
+                )
+                for task in self._loose:
+                    task.cancel()
+                self.counts["links_late"] += await wait_stopped(self._loose)
+            plan = roster.plan(self._assigned, wanted)
+            touched = {self._detach(device_id) for device_id in plan.stop}
+            for device_id in plan.start:
+                person = self._attach(wanted[device_id])
+                if person is not None:
+                    touched.add(person)
+            tasks = [task for person in touched if (task := person.stop_links()) is not None]
+            self.counts["links_late"] += await wait_stopped(tasks)
+            for person in touched:
+                if not person.links:
+                    self._forget(person)
+                elif person.monitored:
+                    self._start_links(person)
+            self.counts["device_lists"] += 1
+            return plan
+
+    def _detach(self, device_id: str) -> Resident:
+        person = self._person_of.pop(device_id)
+        del self._assigned[device_id], self._roles[device_id]
+        person.links = [link for link in person.links if link.device_id != device_id]
+        self.links = [link for link in self.links if link.device_id != device_id]
+        self._reported.discard(device_id)
+        _LOGGER.info("device %s of %s: link stopped (not listed)", device_id, person.participant)
+        return person
+
+    def _attach(self, assignment: Assignment) -> Resident | None:
+        device = assignment.device
+        assert self._link_builder is not None  # apply_devices checked it
+        try:
+            link = self._link_builder(device)
+        except Exception as error:  # a device that cannot run here must not stop the edge
+            self.counts["devices_refused"] += 1
+            _LOGGER.error("listed device %s not started: %s", device.id, error)  # noqa: TRY400
+            return None
+        person = self.people.get(assignment.participant)
+        if person is None:
+            person = Resident(assignment.participant, assignment.room, [])
+            self.consent = self.consent.joined(person.participant, self._last_snapshot)
+            if self.consent.monitors(person.participant):
+                person.detector = Detector(self._settings)
+            self.people[person.participant] = person
+        person.room = assignment.room or person.room
+        person.links.append(link)
+        self.links.append(link)
+        self._assigned[device.id], self._roles[device.id] = assignment, device.role
+        self._person_of[device.id] = person
+        _LOGGER.info(
+            "device %s (%s) of %s: link %s",
+            device.id,
+            (device.model or device.link).value,
+            person.participant,
+            "starting" if person.monitored else "assigned; not started without consent",
+        )
+        return person
+
+    def _forget(self, person: Resident) -> None:
+        """The edge runs no device of ``person`` any more: close their check-in, drop them."""
+        self._apply(person, checkin.stopped(person.checkin, self._clock()))
+        person.detector = None
+        del self.people[person.participant]
+        self.consent = self.consent.left(person.participant)
 
     # -- detections and check-ins ----------------------------------------------------------------
 
@@ -342,6 +453,8 @@ class EdgeAgent:
         self.counts[f"command_{body.command}"] += 1
         if body.command == Command.CONSENT:
             await self.apply_consent(body.args)
+        elif body.command == Command.DEVICES:
+            await self.apply_devices(body.devices)
         elif body.command == Command.CHECKIN_CANCEL:
             self.cancel_checkin(str(body.args.get("alert")))
         elif body.command == Command.DRILL:

@@ -100,6 +100,28 @@ class ConsentBook:
         )
         return ConsentBook(after, self.default), changes
 
+    def joined(self, participant: str, snapshot: Mapping[str, TextValue] | None) -> ConsentBook:
+        """The book with ``participant`` added (the server listed a device of theirs).
+
+        They take the state the last ``snapshot`` gave them (it names every resident of the
+        site, so it usually came first), or the default when it did not name them. Someone
+        already in the book keeps their state.
+        """
+        if participant in self.states:
+            return self
+        if snapshot is not None and participant in snapshot:
+            state = read_state(snapshot[participant])
+        else:
+            state = self.default
+        return ConsentBook({**self.states, participant: state}, self.default)
+
+    def left(self, participant: str) -> ConsentBook:
+        """The book without ``participant`` (the edge runs no device of theirs any more)."""
+        return ConsentBook(
+            {name: state for name, state in self.states.items() if name != participant},
+            self.default,
+        )
+
     def strangers(self, snapshot: Mapping[str, TextValue]) -> tuple[str, ...]:
         """Names in ``snapshot`` that are not residents of this edge."""
         return tuple(sorted(name for name in snapshot if name not in self.states))

@@ -47,7 +47,7 @@ class Resident:
 
     Attributes:
         participant: the pseudonymous id (the only name that reaches a log).
-        room: the resident's room id.
+        room: the resident's room id, if known.
         links: the links of their devices.
         detector: their detector while monitored; ``None`` otherwise (nothing kept).
         task: the task running their links while monitored.
@@ -60,7 +60,7 @@ class Resident:
     """
 
     participant: str
-    room: str
+    room: str | None
     links: list[DeviceLink]
     detector: Detector | None = None
     task: asyncio.Task[None] | None = None
@@ -92,6 +92,10 @@ class Resident:
     def halt(self) -> asyncio.Task[None] | None:
         """Stop monitoring now: drop the detector and cancel the links; return the task to await."""
         self.detector = None  # the detector and every buffer in it go with it
+        return self.stop_links()
+
+    def stop_links(self) -> asyncio.Task[None] | None:
+        """Cancel the task running the links (the detector stays); return the task to await."""
         task, self.task = self.task, None
         if task is not None:
             task.cancel()

@@ -23,17 +23,18 @@ def run(args: argparse.Namespace) -> int:
     from edge.agent import EdgeAgent
     from edge.config import EdgeConfigError, load_config
     from edge.outbox import Outbox
-    from odart.links import build_links
+    from odart.links import LinkFactory, build_links
 
     try:
         config = load_config(args.config)
-        links = build_links(config, speed=args.speed)
+        factory = LinkFactory.for_config(config, speed=args.speed)
+        links = build_links(config, factory=factory)
     except EdgeConfigError as error:
         print(f"odart edge: {error}", file=sys.stderr)
         return 2
     config.outbox.parent.mkdir(parents=True, exist_ok=True)
     outbox = Outbox(config.outbox)
-    agent = EdgeAgent(config, links, outbox)
+    agent = EdgeAgent(config, links, outbox, link_builder=factory.build)
     try:
         asyncio.run(agent.run())
     finally:
