@@ -95,7 +95,13 @@ class EdgeAgent:
         self._clock = clock
         mqtt = config.mqtt
         self.publisher = Publisher(
-            MqttSettings(mqtt.host, mqtt.port, mqtt.username, mqtt.password),
+            MqttSettings(
+                mqtt.host,
+                mqtt.port,
+                mqtt.username,
+                mqtt.password,
+                tls=mqtt.tls.context() if mqtt.tls is not None else None,
+            ),
             config.site,
             config.edge,
             outbox,

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -117,13 +118,19 @@ class Zigbee2MqttDoorLink:
         port: int = 1883,
         username: str | None = None,
         password: str | None = None,
+        tls: ssl.SSLContext | None = None,
         report_period_s: float = DEFAULT_REPORT_PERIOD_S,
         silence_timeout_s: float = DEFAULT_SILENCE_TIMEOUT_S,
         policy: BackoffPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        """Describe the link; nothing connects until :meth:`stream` runs."""
+        """Describe the link; nothing connects until :meth:`stream` runs.
+
+        ``tls`` is a client context for a TLS broker. Mosquitto set up by ``odart broker config``
+        gives each certificate one connection (its CN is the client id), so this link must not
+        share the edge publisher's certificate on the same broker: use zigbee2mqtt's own broker.
+        """
         self.device_id = device_id
         self.topic = topic
         self.availability_topic = f"{topic}/{AVAILABILITY_SUFFIX}"
@@ -131,6 +138,7 @@ class Zigbee2MqttDoorLink:
         self.port = port
         self._username = username
         self._password = password
+        self._tls = tls
         self.report_period_s = report_period_s
         self.silence_timeout_s = silence_timeout_s
         self._policy = policy
@@ -162,6 +170,7 @@ class Zigbee2MqttDoorLink:
                 self.port,
                 username=self._username,
                 password=self._password,
+                tls_context=self._tls,
                 timeout=MQTT_TIMEOUT_S,
             ) as client:
                 async with asyncio.timeout(MQTT_TIMEOUT_S):

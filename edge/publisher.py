@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -102,6 +103,8 @@ class MqttSettings:
     port: int = 1883
     username: str | None = None
     password: str | None = None
+    tls: ssl.SSLContext | None = None
+    """Client TLS (CA + this edge's certificate); None: plain MQTT (loopback demo, tests)."""
 
 
 CommandHandler = Callable[[Envelope], Awaitable[None]]
@@ -186,6 +189,7 @@ class Publisher:
             identifier=f"odart-edge-{self._site_id}-{self._edge_id}",
             username=self._mqtt.username,
             password=self._mqtt.password,
+            tls_context=self._mqtt.tls,
             keepalive=KEEPALIVE_S,
             timeout=NETWORK_TIMEOUT_S,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),

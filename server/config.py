@@ -6,10 +6,12 @@ after start-up reads the environment or the file again.
 
 from __future__ import annotations
 
+import os
+import ssl
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import (
     BaseModel,
@@ -32,13 +34,85 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+TLS_PORT: Final = 8883
+"""MQTT over TLS (IANA); the default port once ``[mqtt.tls]`` is set."""
+
+PLAIN_PORT: Final = 1883
+"""MQTT without TLS: the loopback demo and tests only."""
+
+
+def _readable(value: Path) -> Path:
+    if not value.is_file():
+        message = f"no such file: {value}"
+        raise ValueError(message)
+    if not os.access(value, os.R_OK):
+        message = f"not readable by this user: {value}"
+        raise ValueError(message)
+    return value
+
+
+class MqttTls(_Strict):
+    """The server's certificate for MQTT over TLS (``odart broker certs``; docs/mqtt-security.md).
+
+    The broker takes the certificate's CN (``odart-server``) as the username and client id.
+    """
+
+    ca: Path
+    """The site CA that signed the broker's certificate."""
+    cert: Path
+    key: Path
+
+    _files = field_validator("ca", "cert", "key")(_readable)
+
+    @field_validator("ca")
+    @classmethod
+    def _ca_loads(cls, value: Path) -> Path:
+        try:
+            ssl.create_default_context(cafile=value)
+        except ssl.SSLError as error:
+            message = f"not a PEM CA certificate: {error}"
+            raise ValueError(message) from None
+        return value
+
+    @model_validator(mode="after")
+    def _pair_loads(self) -> MqttTls:
+        self.context()
+        return self
+
+    def context(self) -> ssl.SSLContext:
+        """A client TLS context: verifies the broker against ``ca``, presents ``cert``."""
+        context = ssl.create_default_context(cafile=self.ca)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.cert, self.key)
+        except ssl.SSLError as error:
+            message = f"cert and key do not load as a matching PEM pair: {error}"
+            raise ValueError(message) from None
+        return context
+
+
 class MqttConfig(_Strict):
-    """The broker the server subscribes to."""
+    """The broker the server subscribes to; ``[mqtt.tls]`` turns on TLS (port 8883)."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
+    port: int = Field(default=PLAIN_PORT, ge=1, le=65535)
     username: str | None = None
     password: str | None = None
+    tls: MqttTls | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tls_port(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("tls") is not None and "port" not in data:
+            return {**data, "port": TLS_PORT}
+        return data
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> MqttConfig:
+        if self.tls is not None and (self.username is not None or self.password is not None):
+            message = "username and password are not used with tls: the certificate is the identity"
+            raise ValueError(message)
+        return self
 
 
 class HttpConfig(_Strict):

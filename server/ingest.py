@@ -100,6 +100,8 @@ class Ingest:
         self._on_connect = on_connect
         self._on_edge_online = on_edge_online
         self._mqtt = mqtt
+        # Built once: the files were checked when the settings were loaded.
+        self._tls = mqtt.tls.context() if mqtt.tls is not None else None
         self._store = store
         self._hub = hub
         self._admit = admit
@@ -131,6 +133,7 @@ class Ingest:
             identifier=CLIENT_ID,
             username=self._mqtt.username,
             password=self._mqtt.password,
+            tls_context=self._tls,
             clean_session=False,
             keepalive=30,
             timeout=NETWORK_TIMEOUT_S,
