@@ -135,6 +135,10 @@ class EdgeAgent:
         self._timer_wake = asyncio.Event()
         self.buzz = BuzzWriter(self.people.values)
         self.counts: Counter[str] = Counter()
+        self.link_status: dict[str, DeviceStatus] = {}
+        """Each device's latest link status (what ``odart edge`` prints per link)."""
+        self.link_blocks: Counter[str] = Counter()
+        """Sample blocks each device has fed its person's detector."""
         self._reported: set[str] = set()
         """Devices whose link state the server has been told since they (re)started."""
         self.alerts: list[Envelope] = []
@@ -317,6 +321,7 @@ class EdgeAgent:
             self.counts["withheld_blocks"] += 1
             return []
         person.blocks += 1
+        self.link_blocks[block.device_id] += 1
         if block.device_id not in self._reported:
             # Links that report no status of their own (virtual, UART) still say they are up.
             self.handle_status(DeviceStatus(block.device_id, LinkState.CONNECTED, block.t0_s))
@@ -506,6 +511,7 @@ class EdgeAgent:
         if person is not None and not person.monitored:
             self.counts["withheld_statuses"] += 1
             return None
+        self.link_status[status.device_id] = status
         body = DeviceBody(
             state=status.state.value,
             battery_pct=None if status.battery_pct is None else float(status.battery_pct),
@@ -518,6 +524,11 @@ class EdgeAgent:
         else:
             self._reported.discard(status.device_id)
         return self._envelope(MessageKind.DEVICE, body, status.device_id, participant)
+
+    def device(self, device_id: str) -> DeviceConfig | None:
+        """The config of a device this edge runs (from the TOML or the server's list)."""
+        assignment = self._assigned.get(device_id)
+        return None if assignment is None else assignment.device
 
     def checkin_possible(self, device_id: str) -> bool | None:
         """Whether wearable ``device_id`` can ask "are you OK?"; ``None`` for rooms' devices."""

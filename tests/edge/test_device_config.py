@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from edge.ble import BleakDeviceLink
-from edge.config import EdgeConfigError, Model, config_from_mapping
+from edge.ble_scan import ODART_SERVICE_UUID, recognise, short_uuid
+from edge.config import EdgeConfigError, Model, config_from_mapping, load_config
 from edge.device_config import device_from_entry
 from edge.doors import GpioDoorLink, Zigbee2MqttDoorLink
 from edge.uart import RadarKind, UartRadarLink
@@ -115,3 +117,27 @@ def test_device_config_from_the_servers_device_list() -> None:
         "VirtualWearable",
     ]
     assert factory.scanner is links[0]._scanner  # type: ignore[attr-defined]  # one per adapter
+
+
+def test_device_config_accepts_the_real_site_example() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "edge-site.toml")
+    models = {device.id: device.model for device in config.devices}
+    assert set(models.values()) == {
+        Model.POLAR_H10,
+        Model.BLE_PLX,
+        Model.MR60BHA1,
+        Model.Z2M_DOOR,
+        Model.ODART_WEARABLE,
+        Model.GPIO_DOOR,
+    }
+    assert len(build_links(config)) == len(config.devices)
+
+
+def test_device_config_scan_recognises_models_by_advertisement() -> None:
+    hrs = "0000180d-0000-1000-8000-00805f9b34fb"
+    assert recognise("Polar H10 1A2B3C4D", (hrs,)) is Model.POLAR_H10
+    assert recognise("Garmin HRM", (hrs,)) is Model.BLE_HR
+    assert recognise(None, ("00001822-0000-1000-8000-00805f9b34fb",)) is Model.BLE_PLX
+    assert recognise("ODART-W1", (ODART_SERVICE_UUID, hrs)) is Model.ODART_WEARABLE
+    assert recognise("Speaker", ()) is None
+    assert short_uuid(hrs) == "0x180d"
