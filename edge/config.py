@@ -262,6 +262,13 @@ def config_from_mapping(data: dict[str, Any]) -> EdgeConfig:
         problem = device_problem(device)
         if problem is not None:
             raise EdgeConfigError(f"devices.{index}.{problem[0]}", problem[1])
+        if device.link is LinkKind.ZIGBEE2MQTT and device.broker is None and config.mqtt.tls:
+            # The TLS site broker gives this edge's certificate one connection (the publisher's)
+            # and no zigbee2mqtt topics (docs/mqtt-security.md).
+            raise EdgeConfigError(
+                f"devices.{index}.broker",
+                "a zigbee2mqtt door needs zigbee2mqtt's own broker when [mqtt] uses tls",
+            )
     try:
         config.detector_settings()
     except SettingsError as error:

@@ -262,7 +262,11 @@ async def run_demo(
                 participant_id=participant,
                 by=DEMO_ADMIN,
             )
-        print(f"ODART demo: broker {broker.name} on {broker.host}:{broker.port}", file=progress)
+        print(
+            f"ODART demo: broker {broker.name} on {broker.host}:{broker.port} "
+            "(loopback, no TLS: demo only; production: docs/mqtt-security.md)",
+            file=progress,
+        )
         print(f"  staff panel   {panel_url}", file=progress)
         print(f"  log in as     {DEMO_ADMIN}  password {password}", file=progress)
         print(f"  wearer p-0003 in Room 3 stops breathing at t={APNOEA_AT_S:.0f}s", file=progress)

@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from edge.config import EdgeConfigError
 from edge.config import config_from_mapping as edge_config
 from firmware_bridge.wire import MAX_PAYLOAD_BYTES
 from odart.broker import find_mosquitto, free_port, wait_until_listening
@@ -208,3 +209,13 @@ def test_tls_config_checks_each_file_and_defaults_to_port_8883(
         load(key=str(files["cert"].with_name("s.f.key")))
     with pytest.raises(Exception, match=r"username and password are not used with tls"):
         loader({**site, "mqtt": {"tls": files, "username": "pi-1"}})
+
+
+def test_edge_with_tls_refuses_a_zigbee2mqtt_door_on_the_site_broker(tmp_path: Path) -> None:
+    files = _pki(tmp_path)
+    door = {"id": "door-1", "model": "z2m_door", "topic": "zigbee2mqtt/door-1"}
+    site = {"site": "s", "edge": "e", "mqtt": {"tls": files}}
+    with pytest.raises(EdgeConfigError) as error:
+        edge_config({**site, "devices": [door]})
+    assert error.value.key == "devices.0.broker"
+    edge_config({**site, "devices": [{**door, "broker": {"host": "127.0.0.1"}}]})
