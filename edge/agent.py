@@ -254,6 +254,8 @@ class EdgeAgent:
                     touched.add(person)
             tasks = [task for person in touched if (task := person.stop_links()) is not None]
             self.counts["links_late"] += await wait_stopped(tasks)
+            for device_id in plan.stop:
+                _LOGGER.info("device %s: link stopped (no longer listed)", device_id)
             for person in touched:
                 if not person.links:
                     self._forget(person)
@@ -268,7 +270,6 @@ class EdgeAgent:
         person.links = [link for link in person.links if link.device_id != device_id]
         self.links = [link for link in self.links if link.device_id != device_id]
         self._reported.discard(device_id)
-        _LOGGER.info("device %s of %s: link stopped (not listed)", device_id, person.participant)
         return person
 
     def _attach(self, assignment: Assignment) -> Resident | None:

@@ -1,0 +1,208 @@
+"""Enrolment in the panel reaches a running ``odart edge``: its link starts, and stops again.
+
+Everything runs as a user would run it: Mosquitto, ``odart server`` and ``odart edge`` as
+processes started from their TOML files, a staff account made with ``odart admin``, and the
+panel driven over HTTP. The edge starts with no devices of its own; the wearable (a virtual
+one, so no Bluetooth is needed) reaches it only through the server's retained device list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from firmware_bridge import wire
+from odart.broker import MosquittoBroker, free_port
+from server.privacy.consent_texts import current_text
+from tests.mqtt_probe import MqttProbe, wait_until
+
+pytestmark = pytest.mark.integration
+
+START_BOUND_S = 5.0
+"""The contract: a device enrolled in the panel is running on its edge within 5 s (issue 11)."""
+STOP_BOUND_S = 5.0
+"""Un-enrolled: its link is stopped within 5 s, the consent bound (docs/wire.md)."""
+PASSWORD = "correct horse battery staple"
+
+
+def _odart(
+    *words: str, stdin: int = subprocess.DEVNULL, stderr: object = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "odart.cli", *words],
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,  # type: ignore[arg-type]
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@contextlib.contextmanager
+def _running(*words: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as sink:
+        process = _odart(*words, stderr=sink)
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+def _create_staff(server_toml: Path) -> None:
+    """``odart admin create`` a staff account, as an operator would."""
+    admin = _odart(
+        *("admin", "create", "--config", str(server_toml), "--username", "night-staff"),
+        *("--role", "staff", "--password-stdin"),
+        stdin=subprocess.PIPE,
+    )
+    admin.communicate(f"{PASSWORD}\n".encode(), timeout=30)
+    assert admin.returncode == 0
+
+
+def _log_in(client: httpx.Client) -> None:
+    token = client.get("/login").cookies["odart_login_csrf"]
+    form = {"username": "night-staff", "password": PASSWORD, "csrf_token": token, "next": "/"}
+    assert client.post("/login", data=form).status_code == 303
+    client.headers["x-csrf-token"] = str(client.get("/api/me").json()["csrf"])
+
+
+def _give_monitoring() -> dict[str, Any]:
+    text = current_text()
+    return {
+        "action": "give",
+        "purposes": ["monitoring"],
+        "method": "verbal",
+        "witness": "day-staff",
+        "text_version": text.version,
+        "text_sha256": text.sha256,
+        "capacity_confirmed": True,
+        "review_due": (datetime.now(UTC).date() + timedelta(days=90)).isoformat(),
+    }
+
+
+def _device_states(probe: MqttProbe, device_id: str) -> list[str]:
+    states = []
+    for topic, payload, _ in list(probe.messages):
+        envelope = wire.decode_message(topic, payload)
+        if envelope.device_id == device_id and isinstance(envelope.body, wire.DeviceBody):
+            states.append(envelope.body.state)
+    return states
+
+
+@pytest.mark.slow
+def test_enrolment_in_the_panel_starts_and_stops_the_link_on_a_running_edge(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    port = free_port()
+    server_toml, edge_toml = tmp_path / "server.toml", tmp_path / "edge.toml"
+    server_toml.write_text(f"""
+database = "{tmp_path / "server.db"}"
+[mqtt]
+host = "{mosquitto.host}"
+port = {mosquitto.port}
+[http]
+port = {port}
+public_url = "http://127.0.0.1:{port}"
+[[sites]]
+id = "hostel-1"
+name = "Hostel"
+rooms = [{{ id = "room-1", label = "Room 1" }}]
+""")
+    edge_toml.write_text(f"""
+site = "hostel-1"
+edge = "pi-1"
+outbox = "{tmp_path / "outbox.db"}"
+consent_default = "paused"
+[mqtt]
+host = "{mosquitto.host}"
+port = {mosquitto.port}
+""")
+    edge_log = tmp_path / "edge.log"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_running("-v", "edge", "--config", str(edge_toml), log=edge_log))
+        _create_staff(server_toml)  # while the edge boots
+        stack.enter_context(
+            _running("server", "--config", str(server_toml), log=tmp_path / "server.log")
+        )
+        client = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10))
+        probe = stack.enter_context(
+            MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/hostel-1/pi-1/event")
+        )
+
+        def edge_online() -> bool:
+            edges = client.get("/api/edges").json()
+            return any(e["edge_id"] == "pi-1" and e["state"] == "online" for e in edges)
+
+        assert wait_until(lambda: _ready(client), timeout_s=30), "the server did not come up"
+        _log_in(client)
+        assert wait_until(edge_online, timeout_s=30), "the edge did not come online"
+
+        # A resident with monitoring consent, then their wearable enrolled on edge pi-1.
+        created = client.post(
+            "/api/residents", json={"participant_id": "p-0001", "site_id": "hostel-1"}
+        )
+        assert created.status_code == 201, created.text
+        assert (
+            client.post("/api/residents/p-0001/consent", json=_give_monitoring()).status_code == 201
+        )
+        enrolled_at = time.monotonic()
+        enrolled = client.post(
+            "/devices/enrol",
+            data={
+                "device_id": "wearable-1",
+                "site_id": "hostel-1",
+                "room_id": "room-1",
+                "participant_id": "p-0001",
+                "edge_id": "pi-1",
+                "model": "virtual",
+                "csrf_token": client.headers["x-csrf-token"],
+            },
+        )
+        assert enrolled.status_code == 303, enrolled.text
+        assert wait_until(
+            lambda: "connected" in _device_states(probe, "wearable-1"), timeout_s=15
+        ), edge_log.read_text()
+        start_s = time.monotonic() - enrolled_at
+        print(f"\nenrolled in the panel to the edge's link connected: {start_s * 1000:.0f} ms")
+        assert start_s < START_BOUND_S
+
+        (tile,) = client.get("/api/board").json()["sites"][0]["rooms"][0]["devices"]
+        assert (tile["id"], tile["checkin"]) == ("wearable-1", True)
+
+        # Un-enrolled: the edge stops the link, still running, without a restart.
+        enrolment = enrolled.headers["location"].split("/")[2]
+        ended_at = time.monotonic()
+        ended = client.post(
+            f"/devices/enrolments/{enrolment}/end",
+            data={"csrf_token": client.headers["x-csrf-token"]},
+        )
+        assert ended.status_code == 303
+        stopped = "device wearable-1: link stopped (no longer listed)"
+        assert wait_until(lambda: stopped in edge_log.read_text(), timeout_s=15)
+        stop_s = time.monotonic() - ended_at
+        print(f"un-enrolled in the panel to the edge's link stopped: {stop_s * 1000:.0f} ms")
+        assert stop_s < STOP_BOUND_S
+        assert "replaces the 0 of the config" in edge_log.read_text()
+
+
+def _ready(client: httpx.Client) -> bool:
+    try:
+        return bool(client.get("/api/health").json()["mqtt_connected"])
+    except (httpx.HTTPError, json.JSONDecodeError, KeyError):
+        return False
