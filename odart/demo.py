@@ -158,6 +158,9 @@ def server_settings(
             "host": "127.0.0.1",
             "port": http_port,
             "public_url": f"http://127.0.0.1:{http_port}",
+            # A throwaway account on loopback: no authenticator app needed to look around.
+            # A real server asks admin and staff for one (the default mfa_roles).
+            "mfa_roles": [],
         },
         "sites": [
             {
@@ -269,6 +272,7 @@ async def run_demo(
         )
         print(f"  staff panel   {panel_url}", file=progress)
         print(f"  log in as     {DEMO_ADMIN}  password {password}", file=progress)
+        print("                (two-factor login is off in the demo only)", file=progress)
         print(f"  wearer p-0003 in Room 3 stops breathing at t={APNOEA_AT_S:.0f}s", file=progress)
         print("  Ctrl-C stops everything", file=progress)
         if not headless:

@@ -22,7 +22,11 @@ class ServerNotStarted(RuntimeError):
 
 async def serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[Any]]:
     """Serve ``app`` on loopback ``port``; returns once it is accepting requests."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # No proxy in front of a loopback stack: never believe X-Forwarded-For.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name="server")
     while not server.started:
         if task.done():

@@ -28,9 +28,11 @@ from server.live import LiveHub
 from server.notify import AppriseNotifier, Notifier
 from server.privacy.gate import ConsentGate
 from server.privacy.retention import Purger
+from server.secret_file import read_key_file
 from server.store.consents import Consents
 from server.store.db import Store
 from server.store.enrolments import Enrolments
+from server.store.mfa import SecondFactors
 from server.store.users import Users
 from server.web import (
     actions,
@@ -41,10 +43,11 @@ from server.web import (
     devices,
     history,
     login,
+    mfa,
     panel,
     sharing,
 )
-from server.web.deps import LoginRequired, audit_failed_handler
+from server.web.deps import LoginRequired, SecondFactorRequired, audit_failed_handler
 from server.web.errors import http_error_handler
 from server.web.security import SecurityHeaders
 from server.web.templating import STATIC_DIR
@@ -82,7 +85,12 @@ def create_app(
             now,
             SessionPolicy(settings.http.session_idle_s, settings.http.session_absolute_s),
         )
-        key = settings.secret_key or db.secret("action_links", lambda: secrets.token_hex(32))
+        app.state.second_factors = SecondFactors(db.db, now)
+        key = (
+            settings.secret_key
+            or (settings.secret_key_file and read_key_file(settings.secret_key_file))
+            or db.secret("action_links", lambda: secrets.token_hex(32))
+        )
         dispatcher = Dispatcher(
             settings, db, app.state.hub, notifier or AppriseNotifier(), key.encode(), now
         )
@@ -156,9 +164,11 @@ def create_app(
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityHeaders, https=str(settings.http.public_url).startswith("https://"))
     app.add_exception_handler(LoginRequired, login.login_required_handler)
+    app.add_exception_handler(SecondFactorRequired, mfa.second_factor_handler)
     app.add_exception_handler(AuditError, audit_failed_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
     app.include_router(login.router)
+    app.include_router(mfa.router)
     app.include_router(api.router)
     app.include_router(actions.router)
     app.include_router(panel.router)

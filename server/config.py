@@ -10,8 +10,9 @@ import os
 import ssl
 import tomllib
 from datetime import time
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -125,6 +126,25 @@ class HttpConfig(_Strict):
     """A panel session ends after this long without a request (the live board keeps it alive)."""
     session_absolute_s: float = Field(default=43200.0, gt=0)
     """A panel session ends this long after login, whatever happens: one shift."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed. Empty:
+    the peer's own address is used for throttling and audit, whatever headers say."""
+    mfa_roles: list[Literal["admin", "staff", "responder"]] = Field(
+        default_factory=lambda: ["admin", "staff"]
+    )
+    """Roles that must set up a second factor (an authenticator app) before using the panel:
+    the roles that see personal data (ASVS 6.3.3). Responders may add one."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                message = f"{entry!r} is not an IP address or network"
+                raise ValueError(message) from None
+        return value
 
     @model_validator(mode="after")
     def _session_order(self) -> HttpConfig:
@@ -257,7 +277,10 @@ class Settings(_Strict):
     sites: list[SiteConfig] = Field(default_factory=list)
     responders: list[ResponderConfig] = Field(default_factory=list)
     secret_key: str | None = Field(default=None, min_length=32)
-    """Signs action links. Unset: a random key is made once and kept in the database."""
+    """Signs action links. Unset: ``secret_key_file``, or else a random key kept in the database."""
+    secret_key_file: Path | None = None
+    """A file holding the action-link key, outside the database (made 0600 with a random key if
+    missing; refused if others may read it). Backups of the database then carry no key."""
     action_link_ttl_s: float = Field(default=3600.0, gt=0)
     """How long a push's acknowledge / on-my-way links work."""
     edge_offline_grace_s: float = Field(default=60.0, ge=0)

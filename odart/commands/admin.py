@@ -1,4 +1,4 @@
-"""``odart admin``: manage panel accounts from the server's shell (create, passwd, disable)."""
+"""``odart admin``: manage panel accounts from the shell (create, passwd, disable, mfa-reset)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-HELP = "manage staff panel accounts (create the first admin, reset a password, disable)"
+HELP = "manage panel accounts (create the first admin, reset a password or second factor, disable)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     passwd = sub.add_parser("passwd", help="set a new password (ends the account's sessions)")
     disable = sub.add_parser("disable", help="disable an account (ends its sessions)")
     enable = sub.add_parser("enable", help="enable a disabled account")
-    for child in (create, passwd, disable, enable):
+    reset = sub.add_parser(
+        "mfa-reset", help="remove an account's second factor (a lost phone); it sets one up again"
+    )
+    for child in (create, passwd, disable, enable, reset):
         child.add_argument("--config", type=Path, required=True, help="server settings (TOML)")
         child.add_argument("--username", required=True, help="a-z, 0-9, _ and -")
     for child in (create, passwd):
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from server.config import load_settings
     from server.errors import ConfigError
     from server.store.db import Store
+    from server.store.mfa import SecondFactors
     from server.store.users import Users
 
     try:
@@ -73,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
             users.set_password(username, password)
             audit.record("cli", "admin", "account.password", username)
             print(f"password changed for {username!r}; their sessions have ended")
+        elif args.action == "mfa-reset":
+            SecondFactors(store.db, lambda: datetime.now(UTC)).reset(username)
+            audit.record("cli", "admin", "account.mfa_reset", username)
+            print(f"second factor removed for {username!r}; they set one up at next login")
         else:
             users.set_disabled(username, args.action == "disable")
             audit.record("cli", "admin", f"account.{args.action}", username)

@@ -23,13 +23,33 @@ def run(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.config import load_settings
     from server.errors import ConfigError
+    from server.secret_file import read_key_file
 
     try:
         settings = load_settings(args.config)
+        if settings.secret_key_file is not None:
+            read_key_file(settings.secret_key_file)
     except ConfigError as error:
         print(f"odart server: {error}", file=sys.stderr)
         return 2
     host = args.host or settings.http.host
     port = args.port if args.port is not None else settings.http.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        **proxy_options(settings.http.trusted_proxies),
+    )
     return 0
+
+
+def proxy_options(trusted: list[str]) -> dict[str, object]:
+    """Uvicorn's proxy settings: believe ``X-Forwarded-*`` only from the configured proxies.
+
+    Uvicorn believes them from 127.0.0.1 unless told otherwise, which would let anything on the
+    server itself choose the address that login throttling and the audit log see.
+    """
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(trusted)}

@@ -40,11 +40,13 @@ class User:
         id: the database row id.
         username: the login name; also the actor recorded on alerts and in the audit log.
         role: what the account may do.
+        mfa: whether the account has a second factor (an authenticator app) set up.
     """
 
     id: int
     username: str
     role: Role
+    mfa: bool = False
 
     def __post_init__(self) -> None:
         if not USERNAME_PATTERN.match(self.username):

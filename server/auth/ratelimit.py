@@ -2,10 +2,16 @@
 
 ASVS 6.1.1 / 6.3.1: slow down guessing without letting an attacker lock a responder out for
 long. Only failures count; a success clears the account's failures. Time is a parameter.
+
+Checking and counting are one step (:meth:`LoginLimiter.begin`): an attempt is counted as a
+failure *before* the slow password check and taken back if it succeeds. Checking first and
+counting after would let a burst of parallel guesses all pass the check while every one of them
+is still hashing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,6 +45,16 @@ class LoginLimiter:
         ]
         return max(waits)
 
+    def begin(self, username: str, address: str, now: float) -> int:
+        """Check and count an attempt at once: seconds to wait (nothing counted), or 0.
+
+        A 0 means go ahead; the attempt already counts as a failure until :meth:`succeeded`.
+        """
+        wait = self.retry_after(username, address, now)
+        if wait == 0:
+            self.failed(username, address, now)
+        return wait
+
     def failed(self, username: str, address: str, now: float) -> None:
         """Count one failed attempt against both keys."""
         if len(self._failures) >= MAX_KEYS:
@@ -46,9 +62,14 @@ class LoginLimiter:
         for key in (f"u:{username}", f"a:{address}"):
             self._failures.setdefault(key, deque()).append(now)
 
-    def succeeded(self, username: str) -> None:
-        """A correct password clears the account's failures (not the address's)."""
+    def succeeded(self, username: str, address: str | None = None, at: float | None = None) -> None:
+        """A correct login clears the account's failures, and takes back the address's count
+        for the attempt begun at ``at`` (other failures from the address stay)."""
         self._failures.pop(f"u:{username}", None)
+        times = self._failures.get(f"a:{address}") if address is not None else None
+        if times is not None and at is not None:
+            with contextlib.suppress(ValueError):
+                times.remove(at)
 
     def _wait(self, key: str, limit: int, now: float) -> int:
         times = self._failures.get(key)

@@ -8,7 +8,10 @@ message is one row.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +25,25 @@ from server.domain.lifecycle import Lifecycle, TimerKind
 from server.store.migrations import migrate
 
 _CLOSED = (AlertState.RESOLVED.value, AlertState.CANCELLED.value)
+_LOGGER = logging.getLogger(__name__)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file 0600 (its folder 0700), or tighten one others can read.
+
+    The database holds sessions, identities and perhaps the action-link key: nobody but the
+    server's user may read it. SQLite gives its -wal and -shm files the main file's mode.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = each.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            _LOGGER.warning("%s was readable by others (%s); made 0600", each, stat.filemode(mode))
+            each.chmod(0o600)
 
 
 class TokenAlreadyUsed(Exception):
@@ -40,7 +62,7 @@ class Store:
         if path is None:
             self.db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private(path)
             self.db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
             self.db.execute("PRAGMA journal_mode=WAL")
             # FULL: an ack goes to the edge only after the alert is on disk, so it must really be.

@@ -250,6 +250,16 @@ def _m007_enrolment_devices(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m008_mfa(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN totp_secret TEXT;      -- base32 TOTP secret once confirmed
+        ALTER TABLE users ADD COLUMN totp_pending TEXT;     -- offered, not yet confirmed
+        ALTER TABLE users ADD COLUMN totp_last_step INTEGER; -- last accepted 30 s step (no replay)
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
@@ -257,6 +267,7 @@ MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("004_enrolments", _m004_enrolments),
     ("005_consent", _m005_consent),
     ("007_enrolment_devices", _m007_enrolment_devices),
+    ("008_mfa", _m008_mfa),
 ]
 
 

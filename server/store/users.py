@@ -113,7 +113,7 @@ class Users:
                     "UPDATE users SET password_hash = ? WHERE id = ?",
                     [hash_password(password), row["id"]],
                 )
-        return User(row["id"], row["username"], Role(row["role"]))
+        return User(row["id"], row["username"], Role(row["role"]), row["totp_secret"] is not None)
 
     def set_password(self, username: str, password: str) -> None:
         """Change a password (policy checked) and end the account's sessions."""
@@ -130,8 +130,14 @@ class Users:
 
     def accounts(self) -> list[dict[str, Any]]:
         """Every account without its hash, oldest first."""
-        query = "SELECT id, username, role, disabled, created_at, updated_at FROM users ORDER BY id"
-        return [{**row, "disabled": bool(row["disabled"])} for row in self._db.query(query)]
+        query = (
+            "SELECT id, username, role, disabled, totp_secret IS NOT NULL AS mfa, created_at, "
+            "updated_at FROM users ORDER BY id"
+        )
+        return [
+            {**row, "disabled": bool(row["disabled"]), "mfa": bool(row["mfa"])}
+            for row in self._db.query(query)
+        ]
 
     def count(self, role: Role | None = None) -> int:
         """How many accounts (enabled ones of ``role`` when given)."""
@@ -145,7 +151,8 @@ class Users:
         row = self._row(username)
         if row is None:
             return None
-        return {key: row[key] for key in ("id", "username", "role", "disabled")}
+        found = {key: row[key] for key in ("id", "username", "role", "disabled")}
+        return {**found, "mfa": row["totp_secret"] is not None}
 
     def _row(self, username: str) -> dict[str, Any] | None:
         rows = list(self._db.query("SELECT * FROM users WHERE username = ?", [username]))
@@ -208,7 +215,8 @@ class Users:
         digest = token_digest(token)
         rows = list(
             self._db.query(
-                "SELECT s.token_hash, s.csrf, s.created_at, s.seen_at, u.id, u.username, u.role "
+                "SELECT s.token_hash, s.csrf, s.created_at, s.seen_at, u.id, u.username, u.role, "
+                "u.totp_secret IS NOT NULL AS mfa "
                 "FROM sessions s JOIN users u ON u.id = s.user_id "
                 "WHERE s.token_hash = ? AND u.disabled = 0",
                 [digest],
@@ -228,7 +236,7 @@ class Users:
                     [format_utc(now), digest],
                 )
             seen = now
-        user = User(row["id"], row["username"], Role(row["role"]))
+        user = User(row["id"], row["username"], Role(row["role"]), bool(row["mfa"]))
         return Session(digest, user, row["csrf"], created, seen)
 
     def still_live(self, token_hash: str) -> bool:

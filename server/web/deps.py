@@ -16,6 +16,10 @@ What the dependency does, in order:
 1. No live session cookie: :class:`LoginRequired` — a page GET is redirected to ``/login``,
    anything else gets 401 JSON.
 2. A role not in ``roles``: 403 (and the refusal is logged, ASVS 16.3.2).
+2a. A role that must have a second factor (``[http] mfa_roles``, admin and staff by default)
+   but has none set up yet: :class:`SecondFactorRequired` — a page GET goes to
+   ``/account/mfa``, anything else gets 403. Only ``SignedIn`` routes (set-up, ``/api/me``,
+   logout) skip this step.
 3. A state-changing method (POST, PUT, PATCH, DELETE): the request must come from our own origin
    (``Origin`` / ``Sec-Fetch-Site``) and carry the session's CSRF token, either in the
    ``X-CSRF-Token`` header (the panel's JavaScript sends it) or in a ``csrf_token`` form field
@@ -55,6 +59,7 @@ from server.audit import AuditLog
 from server.auth.models import Role, User
 from server.live import LiveHub
 from server.store.db import Store
+from server.store.mfa import SecondFactors
 from server.store.users import Session, Users
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +69,18 @@ CSRF_HEADER: Final = "x-csrf-token"
 CSRF_FIELD: Final = "csrf_token"
 LOGIN_CSRF_COOKIE: Final = "odart_login_csrf"
 """Double-submit cookie for the one form used before there is a session: the login form."""
+MFA_SETUP_PATH: Final = "/account/mfa"
+"""Where an account that must have a second factor is sent until it has one."""
+
+
+class SecondFactorRequired(HTTPException):
+    """The account's role needs a second factor and none is set up yet."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=403,
+            detail=f"set up two-factor login first ({MFA_SETUP_PATH})",
+        )
 
 
 class LoginRequired(HTTPException):
@@ -92,6 +109,17 @@ def hub_of(request: Request) -> LiveHub:
     """The app's live hub."""
     hub: LiveHub = request.app.state.hub
     return hub
+
+
+def second_factors_of(request: Request) -> SecondFactors:
+    """The app's second factors (TOTP)."""
+    factors: SecondFactors = request.app.state.second_factors
+    return factors
+
+
+def needs_second_factor(request: Request, user: User) -> bool:
+    """Whether ``user`` must still set up a second factor before using the panel."""
+    return not user.mfa and user.role.value in request.app.state.settings.http.mfa_roles
 
 
 def users_of(request: Request) -> Users:
@@ -166,11 +194,12 @@ async def check_csrf(request: Request, expected: str) -> None:
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page")
 
 
-def require_role(*roles: Role) -> Callable[[Request], Awaitable[User]]:
+def require_role(*roles: Role, second_factor: bool = True) -> Callable[[Request], Awaitable[User]]:
     """A dependency that admits only a logged-in user with one of ``roles`` (CSRF-checked).
 
     Args:
         roles: the roles allowed; none given means every role.
+        second_factor: refuse an account that must set up a second factor and has not.
 
     Returns:
         The dependency; it resolves to the :class:`~server.auth.User`.
@@ -191,15 +220,20 @@ def require_role(*roles: Role) -> Callable[[Request], Awaitable[User]]:
                 session.user.role.value,
             )
             raise HTTPException(status_code=403, detail="your role may not do this")
+        if second_factor and needs_second_factor(request, session.user):
+            raise SecondFactorRequired
         await check_csrf(request, session.csrf)
         return session.user
 
-    dependency.__name__ = f"require_role_{'_'.join(sorted(r.value for r in allowed))}"
+    suffix = "" if second_factor else "_signed_in"
+    dependency.__name__ = f"require_role_{'_'.join(sorted(r.value for r in allowed))}{suffix}"
     return dependency
 
 
 AnyUser = Annotated[User, Depends(require_role())]
 """Admin, staff or responder."""
+SignedIn = Annotated[User, Depends(require_role(second_factor=False))]
+"""Any logged-in account, even one that must still set up its second factor."""
 StaffUser = Annotated[User, Depends(require_role(Role.STAFF, Role.ADMIN))]
 """Staff or admin."""
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]

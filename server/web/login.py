@@ -21,11 +21,14 @@ from server.auth.ratelimit import LoginLimiter
 from server.store.users import Users
 from server.web.deps import (
     LOGIN_CSRF_COOKIE,
-    AnyUser,
+    MFA_SETUP_PATH,
     LoginRequired,
+    SignedIn,
     audit_of,
     client_address,
+    needs_second_factor,
     same_origin,
+    second_factors_of,
     secure_cookies,
     session_cookie_name,
     users_of,
@@ -89,10 +92,11 @@ async def login(
     request: Request,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the password (throttled), rotate the session and set its cookie."""
+    """Check the password and, when set up, the second factor (throttled); start a session."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not same_origin(request) or not expected or not secrets.compare_digest(expected, csrf_token):
         return _login_form(request, next, "The form expired; please try again.", status=403)
@@ -100,7 +104,7 @@ async def login(
     address = client_address(request)
     limiter = _limiter(request)
     now_s = request.app.state.now().timestamp()
-    wait = limiter.retry_after(username, address, now_s)
+    wait = limiter.begin(username, address, now_s)  # counted before the slow hash: no race
     if wait:
         response = _login_form(
             request, next, f"Too many attempts; try again in {wait} s.", status=429
@@ -113,18 +117,28 @@ async def login(
     name = username if USERNAME_PATTERN.match(username) else "(invalid)"
     try:
         if user is None:
-            limiter.failed(username, address, now_s)
             audit.record(name, "anonymous", "auth.login_failed", name, {"address": address})
             return _login_form(request, next, "Wrong username or password.", status=401)
+        if user.mfa and not second_factors_of(request).check(user.username, code):
+            audit.record(name, "anonymous", "auth.mfa_failed", name, {"address": address})
+            message = (
+                "Enter the 6-digit code from your authenticator app."
+                if not code.strip()
+                else "Wrong or already used code; wait for the next one."
+            )
+            return _login_form(request, next, message, status=401)
         audit.record(
             user.username, user.role.value, "auth.login", user.username, {"address": address}
         )
     except AuditError:
         return _login_form(request, next, "Logging in is not possible right now.", status=503)
-    limiter.succeeded(username)
+    limiter.succeeded(username, address, now_s)
     cookie = session_cookie_name(request)
     token = users.start_session(user, address, replaces=request.cookies.get(cookie))
-    response = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if needs_second_factor(request, user):
+        target = MFA_SETUP_PATH
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         cookie,
         token,
@@ -139,7 +153,7 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, user: AnyUser) -> Response:
+async def logout(request: Request, user: SignedIn) -> Response:
     """End the session on the server and clear the cookie."""
     cookie = session_cookie_name(request)
     token = request.cookies.get(cookie)
@@ -152,12 +166,15 @@ async def logout(request: Request, user: AnyUser) -> Response:
 
 
 @router.get("/api/me")
-async def me(request: Request, user: AnyUser) -> dict[str, Any]:
-    """Who is logged in, and the CSRF token the panel's JavaScript sends back."""
+async def me(request: Request, user: SignedIn) -> dict[str, Any]:
+    """Who is logged in, the CSRF token the panel's JavaScript sends back, and whether a second
+    factor must be set up before anything else works."""
     return {
         "username": user.username,
         "role": user.role.value,
         "csrf": request.state.session.csrf,
+        "mfa": user.mfa,
+        "mfa_setup_required": needs_second_factor(request, user),
     }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from firmware_bridge import wire
+from server.auth.totp import code_at
 from tests.browser.conftest import PHONE, SCREENSHOTS, Panel
 from tests.mqtt_probe import MqttProbe
 from tests.server.test_escalation import alert_envelope
@@ -29,6 +31,14 @@ def test_browser_login_live_alert_acknowledge_resolve_and_history(
     page.fill("input[name=username]", panel.username)
     page.fill("input[name=password]", panel.password)
     page.click("button[type=submit]")
+
+    # An admin must set up an authenticator app before anything else: scan, type the code.
+    page.wait_for_url("**/account/mfa")
+    assert page.locator("img[alt^='QR code']").is_visible()
+    _shot(page, "mfa-setup")
+    secret = page.locator("code.secret").inner_text()
+    page.fill("input[name=code]", code_at(secret, datetime.now(UTC)))
+    page.click("form[action='/account/mfa'] button[type=submit]")
     page.wait_for_selector("text=No open alerts.")
     page.wait_for_selector("#link-state:text('live')")
     assert page.locator("[data-room=room-2]").get_attribute("data-status") == "low_battery"

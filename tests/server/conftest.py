@@ -7,6 +7,8 @@ from typing import Final
 from fastapi.testclient import TestClient
 
 from server.auth.models import Role
+from server.auth.totp import code_at
+from server.store.mfa import SecondFactors
 from server.store.users import Users
 
 PASSWORD: Final = "correct horse battery staple"
@@ -21,9 +23,14 @@ def add_user(client: TestClient, username: str, role: Role, password: str = PASS
 def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Log ``client`` in through the real form; it then sends the CSRF header on every request.
 
+    An account whose role needs a second factor is given a fresh one through the real set-up
+    API (any earlier one is reset first, so a frozen test clock never meets replay refusal).
+
     Returns:
         The session's CSRF token.
     """
+    factors: SecondFactors = client.app.state.second_factors  # type: ignore[attr-defined]
+    factors.reset(username)
     client.cookies.clear()
     client.headers.pop("x-csrf-token", None)
     form = client.get("/login")
@@ -35,9 +42,21 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
-    csrf = str(client.get("/api/me").json()["csrf"])
+    me = client.get("/api/me").json()
+    csrf = str(me["csrf"])
     client.headers["x-csrf-token"] = csrf
+    if me["mfa_setup_required"]:
+        set_up_second_factor(client)
     return csrf
+
+
+def set_up_second_factor(client: TestClient) -> str:
+    """Turn two-factor login on for the logged-in account the way its owner would; the secret."""
+    offer = client.get("/api/account/mfa").json()
+    now = client.app.state.now()  # type: ignore[attr-defined]
+    answer = client.post("/api/account/mfa", json={"code": code_at(offer["secret"], now)})
+    assert answer.status_code == 200, answer.text
+    return str(offer["secret"])
 
 
 def staff_client(client: TestClient, username: str = "night-staff", role: Role = Role.STAFF) -> str:

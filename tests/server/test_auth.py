@@ -39,11 +39,20 @@ def clock() -> Clock:
     return Clock()
 
 
-def _app(clock: Clock, public_url: str = "http://testserver") -> TestClient:
+def _app(
+    clock: Clock, public_url: str = "http://testserver", mfa_roles: tuple[str, ...] = ()
+) -> TestClient:
+    """The app; these tests are about passwords and sessions, so no role needs a second factor
+    unless asked (tests/server/test_mfa.py covers the second factor)."""
     settings = settings_from_mapping(
         {
             "mqtt": {"port": 1},  # nothing listens: ingest retries quietly, the panel still works
-            "http": {"public_url": public_url, "session_idle_s": 600, "session_absolute_s": 3600},
+            "http": {
+                "public_url": public_url,
+                "session_idle_s": 600,
+                "session_absolute_s": 3600,
+                "mfa_roles": list(mfa_roles),
+            },
             "sites": [{"id": "hostel-1", "name": "Hostel"}],
         }
     )

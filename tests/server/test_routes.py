@@ -41,6 +41,18 @@ ROUTES: Final[dict[tuple[str, str], tuple[str, Any, dict[str, int]]]] = {
     ("POST", "/login"): ("/login", {"username": "x"}, {r: 403 for r in ROLES}),  # no CSRF
     ("POST", "/logout"): ("/logout", {}, {**{r: 303 for r in ROLES}, "anonymous": 401}),
     ("GET", "/api/me"): ("/api/me", None, _API_ALL),
+    ("GET", "/account/mfa"): ("/account/mfa", None, _PAGE_ALL),
+    ("POST", "/account/mfa"): (
+        "/account/mfa",
+        {"code": "000000"},
+        {"admin": 400, "staff": 400, "responder": 400, "anonymous": 401},
+    ),
+    ("GET", "/api/account/mfa"): ("/api/account/mfa", None, _API_ALL),
+    ("POST", "/api/account/mfa"): (
+        "/api/account/mfa",
+        {"code": "000000"},
+        {"admin": 400, "staff": 400, "responder": 400, "anonymous": 401},
+    ),
     ("GET", "/api/health"): ("/api/health", None, {r: 200 for r in ROLES}),
     ("GET", "/api/alerts"): ("/api/alerts", None, _API_ALL),
     ("GET", "/api/alerts/{alert_id}"): (f"/api/alerts/{ALERT}", None, _API_ALL),
