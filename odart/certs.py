@@ -284,3 +284,54 @@ def issue_site_certs(
         for edge in edges
     ]
     return issued
+
+
+def revoke(out: Path, identity: str, now: datetime) -> Path:
+    """Add an identity's certificate to the CA's revocation list ``crl.pem``; return its path.
+
+    The revoked pair is renamed ``*.revoked-SERIAL`` so that running ``issue_site_certs`` again
+    makes a fresh identity (a replacement Pi). Mosquitto reads the list at start-up
+    (``crlfile``), so restart it afterwards.
+
+    Raises:
+        CertError: no such identity in ``out``, or the CA cannot be read.
+    """
+    stem = SERVER_IDENTITY
+    if identity != SERVER_IDENTITY:
+        site, _, edge = identity.partition("/")
+        try:
+            edge_identity(site, edge)
+        except ValueError as error:
+            raise CertError(identity, f"not SITE/EDGE or {SERVER_IDENTITY}: {error}") from None
+        stem = f"{site}.{edge}"
+    cert_path, key_path = out / f"{stem}.crt", out / f"{stem}.key"
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise CertError(str(cert_path), f"no certificate to revoke: {error}") from None
+    ca_key, ca_cert = _load_ca(out)
+    crl_path = out / "crl.pem"
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - timedelta(seconds=BACKDATE_S))
+        # A CRL past its next update makes OpenSSL refuse every client: it lasts as the CA does.
+        .next_update(ca_cert.not_valid_after_utc)
+    )
+    if crl_path.exists():
+        for entry in x509.load_pem_x509_crl(crl_path.read_bytes()):
+            builder = builder.add_revoked_certificate(entry)
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(cert.serial_number)
+        .revocation_date(now)
+        .build()
+    )
+    crl = builder.add_revoked_certificate(entry).sign(ca_key, hashes.SHA256())
+    crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    crl_path.chmod(_CERT_MODE)
+    suffix = f".revoked-{cert.serial_number:x}"
+    cert_path.rename(cert_path.with_name(cert_path.name + suffix))
+    if key_path.exists():
+        key_path.rename(key_path.with_name(key_path.name + suffix))
+    return crl_path

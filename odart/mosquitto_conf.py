@@ -78,6 +78,8 @@ class ListenerTls:
     cafile: Path
     certfile: Path
     keyfile: Path
+    crlfile: Path | None = None
+    """Revoked client certificates (``odart broker revoke``); None: nothing revoked yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ def render_mosquitto_conf(config: MosquittoConfig) -> str:
             f"cafile {config.tls.cafile}",
             f"certfile {config.tls.certfile}",
             f"keyfile {config.tls.keyfile}",
+            *([f"crlfile {config.tls.crlfile}"] if config.tls.crlfile is not None else []),
             "tls_version tlsv1.2",
             "require_certificate true",
             "use_identity_as_username true",

@@ -34,6 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     config_parser.add_argument("--certfile", type=Path, default=_CERT_DIR / "odart-broker.crt")
     config_parser.add_argument("--keyfile", type=Path, default=_CERT_DIR / "odart-broker.key")
     config_parser.add_argument("--acl-file", type=Path, default=Path("/etc/mosquitto/odart.acl"))
+    config_parser.add_argument(
+        "--crlfile", type=Path, help="revocation list from odart broker revoke (default: none)"
+    )
     acl_parser = sub.add_parser("acl", help="print the per-edge topic ACL")
     acl_parser.add_argument("--server-user", default=SERVER_IDENTITY)
     certs_parser = sub.add_parser(
@@ -50,6 +53,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="hosts",
         help="a name or address clients reach the broker at (repeat; default: this machine)",
     )
+    revoke_parser = sub.add_parser(
+        "revoke", help="revoke an identity (a lost or compromised edge) in the CA's crl.pem"
+    )
+    revoke_parser.add_argument("identity", help="SITE/EDGE, or odart-server")
+    revoke_parser.add_argument("--out", type=Path, required=True, help="the certs directory")
     certs_parser.add_argument(
         "--renew", action="store_true", help="re-issue existing leaf certificates (the CA is kept)"
     )
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             port=args.port,
             data_dir=None,
             bind=args.bind,
-            tls=ListenerTls(args.cafile, args.certfile, args.keyfile),
+            tls=ListenerTls(args.cafile, args.certfile, args.keyfile, args.crlfile),
             acl_file=args.acl_file,
         )
         sys.stdout.write(render_mosquitto_conf(config))
@@ -79,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "certs":
         return _certs(args)
+    if args.action == "revoke":
+        return _revoke(args)
     return _run(args)
 
 
@@ -100,6 +110,18 @@ def _certs(args: argparse.Namespace) -> int:
         print(f"{verb:4}  {item.name:24}  {item.cert}  {item.key}")
     print(f"broker certificate names: {', '.join(hosts)}")
     print("next: docs/mqtt-security.md (install the files; keep ca.key offline)")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from odart.certs import CertError, revoke
+
+    try:
+        crl = revoke(args.out, args.identity, datetime.now(UTC))
+    except (CertError, OSError) as error:
+        print(f"odart broker revoke: {error}", file=sys.stderr)
+        return 2
+    print(f"revoked {args.identity}: install {crl} as the broker's crlfile and restart it")
     return 0
 
 

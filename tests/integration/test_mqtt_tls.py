@@ -214,6 +214,31 @@ def test_client_without_a_site_certificate_is_refused(
     assert _connack(broker, _context(pki, "hostel-1.pi-1")) == bytes.fromhex("20020000")
 
 
+def test_revoked_edge_is_refused_and_a_replacement_gets_in(tmp_path: Path) -> None:
+    require("mosquitto", find_mosquitto() is not None, "apt-get install mosquitto")
+    pki = tmp_path / "pki"
+    issue_site_certs(pki, "hostel-1", ["pi-1", "pi-2"], ["127.0.0.1"], datetime.now(UTC))
+    stolen = _context(pki, "hostel-1.pi-2")
+    revoked = _odart_cli("broker", "revoke", "hostel-1/pi-2", "--out", str(pki))
+    assert revoked.returncode == 0, revoked.stderr
+    issue_site_certs(pki, "hostel-1", ["pi-2"], ["127.0.0.1"], datetime.now(UTC))  # new Pi
+    tls = ListenerTls(pki / "ca.crt", pki / "broker.crt", pki / "broker.key", pki / "crl.pem")
+    with MosquittoBroker(tls=tls) as broker:
+        assert _connack(broker, stolen) == b""
+        assert _connack(broker, _context(pki, "hostel-1.pi-2")) == bytes.fromhex("20020000")
+        assert _connack(broker, _context(pki, "hostel-1.pi-1")) == bytes.fromhex("20020000")
+
+
+def _odart_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "odart.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_oversized_packet_disconnects_the_sender(pki: Path, broker: MosquittoBroker) -> None:
     server = Identity(broker, pki, "odart-server", subscribe=("odart/v1/+/+/event",))
     pi1 = Identity(broker, pki, "hostel-1.pi-1")
