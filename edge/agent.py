@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Final
 
 from edge import checkin, roster
@@ -28,6 +29,7 @@ from edge.checkin import Step
 from edge.config import DeviceConfig, EdgeConfig, Role
 from edge.consent import ConsentBook
 from edge.detector import DetectionEvent, Detector, DetectorError, Source
+from edge.device_list_file import read_list, write_list
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
 from edge.residents import BuzzWriter, Resident, silence, wait_stopped
@@ -73,6 +75,8 @@ class EdgeAgent:
         links: one link per enrolled device (built by the caller from the config).
         link_builder: builds the link of a device on the server's device list; without one,
             the list is logged and ignored and the TOML's devices keep running.
+        device_list_file: where the server's last device list is kept, so a restart without
+            the broker runs it rather than the TOML's devices (:mod:`edge.device_list_file`).
         outbox: the durable outbox (opened by the caller, so tests can inspect it).
         now: wall clock (UTC), for message timestamps.
         clock: monotonic seconds, for check-in windows.
@@ -85,6 +89,7 @@ class EdgeAgent:
         outbox: Outbox,
         *,
         link_builder: LinkBuilder | None = None,
+        device_list_file: Path | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -124,6 +129,7 @@ class EdgeAgent:
             self.people[entry.participant] = resident
             self._person_of.update(dict.fromkeys(entry.devices, resident))
         self._link_builder = link_builder
+        self._list_file = device_list_file
         self._assigned: dict[str, Assignment] = roster.from_config(config)
         self._listed = False
         """Whether the server's device list has replaced the TOML's devices."""
@@ -152,8 +158,12 @@ class EdgeAgent:
                 group.create_task(self._checkin_timer(), name="checkin-timer")
                 group.create_task(self._watchdog(), name="detector-watchdog")
                 group.create_task(self.buzz.run(), name="buzz-writer")
+                kept = None if self._list_file is None else read_list(self._list_file)
+                if kept is not None and self._link_builder is not None:
+                    _LOGGER.info("running the kept device list until the server's arrives")
+                    await self.apply_devices(kept)
                 for link in self.links:
-                    if link.device_id not in self._person_of:
+                    if link.device_id not in self._person_of and not self._listed:
                         name = f"link-{link.device_id}"
                         self._loose.append(group.create_task(self._pump(link), name=name))
                 for person in self.people.values():
@@ -467,6 +477,8 @@ class EdgeAgent:
             await self.apply_consent(body.args)
         elif body.command == Command.DEVICES:
             await self.apply_devices(body.devices)
+            if self._list_file is not None and self._link_builder is not None:
+                write_list(self._list_file, envelope)
         elif body.command == Command.CHECKIN_CANCEL:
             self.cancel_checkin(str(body.args.get("alert")))
         elif body.command == Command.DRILL:

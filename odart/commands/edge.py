@@ -94,7 +94,8 @@ def _run(args: argparse.Namespace, config: EdgeConfig) -> int:
         return EXIT_CONFIG
     config.outbox.parent.mkdir(parents=True, exist_ok=True)
     outbox = Outbox(config.outbox)
-    agent = EdgeAgent(config, links, outbox, link_builder=factory.build)
+    kept = config.outbox.with_name(config.outbox.stem + "-devices.json")
+    agent = EdgeAgent(config, links, outbox, link_builder=factory.build, device_list_file=kept)
     try:
         asyncio.run(_serve(agent, args.status_every))
     finally:

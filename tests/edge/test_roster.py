@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,18 @@ import pytest
 from edge import roster
 from edge.agent import EdgeAgent
 from edge.config import DeviceConfig, LinkKind, Role
+from edge.device_list_file import read_list
 from edge.outbox import Outbox
 from edge.transport import DeviceLink
-from firmware_bridge.wire import DeviceEntry, DeviceModel
+from firmware_bridge.wire import (
+    Command,
+    CommandBody,
+    DeviceEntry,
+    DeviceModel,
+    Envelope,
+    MessageKind,
+    encode_ulid,
+)
 from odart.links import LinkFactory
 from simulators.devices import VirtualWearable
 from tests.edge.test_agent_checkin import edge_config, until
@@ -131,3 +141,43 @@ def test_roster_listed_device_of_an_unconsented_resident_is_not_started(tmp_path
             outbox.close()
 
     asyncio.run(scenario())
+
+
+def test_roster_kept_list_runs_after_a_restart_without_the_broker(tmp_path: Path) -> None:
+    kept = tmp_path / "outbox-devices.json"
+    config = edge_config(tmp_path / "o.db")  # the broker's port is closed throughout
+    now = datetime.now(UTC)
+    listed = Envelope(
+        encode_ulid(int(now.timestamp() * 1000), 7),
+        MessageKind.CMD,
+        "hostel-1",
+        "pi-1",
+        now,
+        CommandBody(Command.DEVICES, devices=(virtual("wearable-9", "p-0009"),)),
+    )
+
+    async def life(first: bool) -> EdgeAgent:
+        outbox = Outbox(":memory:")
+        links = [build_virtual(d) for d in config.devices]
+        agent = EdgeAgent(config, links, outbox, link_builder=build_virtual, device_list_file=kept)
+        task = asyncio.create_task(agent.run())
+        try:
+            if first:
+                await until("the TOML's wearable", lambda: agent.link_blocks["wearable-1"] > 0)
+                await agent.handle_command(listed)
+            await until("the listed wearable", lambda: agent.link_blocks["wearable-9"] > 0)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            outbox.close()
+        return agent
+
+    asyncio.run(life(first=True))
+    assert kept.exists()
+    restarted = asyncio.run(life(first=False))
+    assert set(restarted.people) == {"p-0009"}
+    assert restarted.link_blocks["wearable-1"] == 0  # the TOML's device never ran again
+
+    kept.write_bytes(b"{not json")
+    assert read_list(kept) is None  # logged; the TOML's devices run
