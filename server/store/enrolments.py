@@ -167,7 +167,7 @@ def _check_device(
     """Refuse connection details the edge could not use (the wire's own checks)."""
     if edge_id is None or not ID_PATTERN.match(edge_id):
         raise EnrolmentError("a device the edge runs needs its edge: 1-64 characters of a-z, 0-9")
-    if model not in DeviceModel._value2member_map_:
+    if model is None or model not in DeviceModel._value2member_map_:
         known = ", ".join(m.value for m in DeviceModel)
         raise EnrolmentError(f"model must be one of {known}")
     try:
