@@ -6,6 +6,7 @@ Pure core, shell at the edges.
 from simulators.library import LIBRARY, LibraryEntry, Preset
 from simulators.physiology import (
     CSV_COLUMNS,
+    AccSensor,
     ApnoeaInterval,
     Chunk,
     ChunkTruth,
@@ -30,6 +31,7 @@ from simulators.scenario_expect import Expectations, Observation, Verdict, check
 __all__ = [
     "CSV_COLUMNS",
     "LIBRARY",
+    "AccSensor",
     "ApnoeaInterval",
     "Behaviour",
     "Chunk",

@@ -117,6 +117,9 @@ SLEEP_HR_BPM: Final = -8.0
 """Heart rate falls several beats per minute in non-REM sleep."""
 STILL_DEPTH_X: Final = 0.85
 """Sitting hunched over a phone gives shallower chest excursion (modelling choice)."""
+SHALLOW_DEPTH_X: Final = 0.25
+"""A hypoventilation episode breathes at a quarter of the usual depth by default: a hypopnoea
+(AASM: a >= 30 % drop) well short of an apnoea (a >= 90 % drop) [detection.md 1.2]."""
 SHOWER_RATE_X: Final = 1.15
 """Standing in a warm shower raises breathing a little (modelling choice)."""
 SWAP_HANDLING_S: Final = 10.0
@@ -169,6 +172,15 @@ CARDIAC_G: Final = 0.001
 """Seismocardiographic micro-motion on the chest, about 1 mg (detection.md 2.5 uses its absence)."""
 ACC_NOISE_G: Final = 0.002
 """Accelerometer white noise per axis; still-lying std|a| is 0.007-0.013 g (detection.md 2.4)."""
+TILT_RANGE_G: Final = (0.0005, 0.1)
+"""Breathing tilt per depth a sensor may be given: below 0.5 mg nothing is measurable, above
+100 mg the chest would be heaving."""
+ACC_NOISE_RANGE_G: Final = (0.0, 0.05)
+"""Accelerometer noise a sensor may be given, g rms per axis."""
+ACC_LSB_RANGE_G: Final = (0.0, 0.05)
+"""Quantisation steps a sensor may be given, g."""
+NOISE_TAPS_RANGE: Final = (1.0, 8.0)
+"""Noise colouring: averaging over 1 (white) to 8 samples."""
 POSTURE_TRANSITION_S: Final = 2.0
 """Time to roll over or sit up; the gravity vector turns over this long."""
 

@@ -49,6 +49,9 @@ class EpisodeKind(StrEnum):
     """Walking about or agitation: frequent motion bursts."""
     LEAVE_ROOM = "leave_room"
     """The person walks out of the radar's room through the door, wearable on, and comes back."""
+    HYPOVENTILATION = "hypoventilation"
+    """Shallower and/or slower breathing: depth x ``params["depth_x"]`` (default 0.25, a
+    hypopnoea, not an apnoea) and rate x ``params["rate_x"]`` (default 1)."""
 
 
 class Label(StrEnum):
@@ -119,6 +122,7 @@ _PARAM_KEYS: Mapping[EpisodeKind, frozenset[str]] = {
     EpisodeKind.GRADUAL_OVERDOSE: frozenset({"final_rate_bpm", "final_depth_x"}),
     EpisodeKind.NALOXONE: frozenset({"delay_s"}),
     EpisodeKind.MOVEMENT: frozenset({"motion_g"}),
+    EpisodeKind.HYPOVENTILATION: frozenset({"depth_x", "rate_x"}),
 }
 _NEEDS_DURATION = frozenset(
     {EpisodeKind.GRADUAL_OVERDOSE, EpisodeKind.BREATH_HOLD},
@@ -139,7 +143,8 @@ class Episode:
         posture: posture during the episode; ``None`` keeps the current one.
         subject: the new wearer, for :attr:`EpisodeKind.SENSOR_SWAPPED` only.
         params: per-kind knobs: ``final_rate_bpm`` and ``final_depth_x`` for a gradual overdose,
-            ``delay_s`` for naloxone, ``motion_g`` for movement.
+            ``delay_s`` for naloxone, ``motion_g`` for movement, ``depth_x`` and ``rate_x``
+            for hypoventilation.
     """
 
     kind: EpisodeKind
@@ -196,3 +201,29 @@ class Episode:
     def param(self, key: str, default: float) -> float:
         """A per-kind knob, or ``default`` when the episode does not set it."""
         return self.params.get(key, default)
+
+
+@dataclass(frozen=True, slots=True)
+class AccSensor:
+    """How the chest accelerometer turns the chest's tilt into readings.
+
+    Attributes:
+        tilt_g_per_depth: breathing tilt per unit of depth, in g (radians for small angles):
+            about 2-40 mg from a shallow side-lying breather to a deep supine one.
+        noise_g: white noise per axis, g rms (MEMS parts: about 0.5-3 mg at 25 Hz).
+        lsb_g: quantisation step, g (0: none; a 12-bit +-8 g part steps by about 4 mg, a 16-bit
+            +-2 g part by 0.06 mg; 1 mg is typical of wearables).
+        noise_taps: the noise is averaged over this many successive samples (rms kept), as a
+            sensor whose digital low-pass sits below Nyquist colours it; 1 is white.
+    """
+
+    tilt_g_per_depth: float = c.TILT_RAD_PER_DEPTH
+    noise_g: float = c.ACC_NOISE_G
+    lsb_g: float = 0.0
+    noise_taps: int = 1
+
+    def __post_init__(self) -> None:
+        _check_range("tilt_g_per_depth", self.tilt_g_per_depth, c.TILT_RANGE_G)
+        _check_range("noise_g", self.noise_g, c.ACC_NOISE_RANGE_G)
+        _check_range("lsb_g", self.lsb_g, c.ACC_LSB_RANGE_G)
+        _check_range("noise_taps", float(self.noise_taps), c.NOISE_TAPS_RANGE)

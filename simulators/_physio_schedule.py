@@ -58,6 +58,7 @@ _ACTIVITY_KINDS = frozenset(
         EpisodeKind.SHOWER,
         EpisodeKind.MOVEMENT,
         EpisodeKind.LEAVE_ROOM,
+        EpisodeKind.HYPOVENTILATION,
     }
 )
 
@@ -257,6 +258,15 @@ def _movement(act: Activity, subject: SubjectParams, episode: Episode) -> Activi
     )
 
 
+def _hypoventilation(act: Activity, subject: SubjectParams, episode: Episode) -> Activity:
+    del subject
+    return replace(
+        act,
+        depth=act.depth * episode.param("depth_x", c.SHALLOW_DEPTH_X),
+        rate_bpm=act.rate_bpm * episode.param("rate_x", 1.0),
+    )
+
+
 _ACTIVITY_OF = {
     EpisodeKind.TALKING: _talking,
     EpisodeKind.SLEEP: _sleep,
@@ -264,4 +274,5 @@ _ACTIVITY_OF = {
     EpisodeKind.SHOWER: _shower,
     EpisodeKind.MOVEMENT: _movement,
     EpisodeKind.LEAVE_ROOM: _movement,
+    EpisodeKind.HYPOVENTILATION: _hypoventilation,
 }

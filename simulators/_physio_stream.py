@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from firmware_bridge.samples import Channel, SampleBlock
 from simulators import _physio_const as c
-from simulators._physio_params import Episode, EpisodeKind, Label, SubjectParams
+from simulators._physio_params import AccSensor, Episode, EpisodeKind, Label, SubjectParams
 from simulators._physio_person import LABEL_CODE, LABELS, MOTION_OVERRIDES, FloatArray, Person
 from simulators._physio_room import RoomStream
 from simulators._physio_signal import SampleClock, Signal, spawn_streams, to_sample_blocks
@@ -124,6 +124,8 @@ class PhysiologyStream:
         episodes: Sequence[Episode],
         rng: np.random.Generator,
         fs_hz: float = c.WAVEFORM_FS_HZ,
+        *,
+        sensor: AccSensor | None = None,
     ) -> None:
         """Put the wearable on a person described by ``params`` living through ``episodes``.
 
@@ -132,6 +134,8 @@ class PhysiologyStream:
             episodes: what happens, any order.
             rng: the only source of randomness; the same seed gives the same person.
             fs_hz: rate of resp and the accelerometer axes.
+            sensor: the accelerometer's tilt gain, noise and quantisation (default: 12 mg per
+                unit depth, 2 mg white noise, no quantisation).
 
         Raises:
             ValueError: ``fs_hz`` is not a positive finite rate.
@@ -142,6 +146,8 @@ class PhysiologyStream:
         self.params = params
         self.episodes = tuple(episodes)
         self.fs_hz = float(fs_hz)
+        self.sensor = sensor if sensor is not None else AccSensor()
+        self._noise_tail = np.zeros((self.sensor.noise_taps - 1, 3))
         person_rng, self._noise_rng, self._room_rng, swap_rng = spawn_streams(rng)
         self._person = Person(params, self.episodes, person_rng)
         swaps = sorted(
@@ -242,7 +248,7 @@ class PhysiologyStream:
             motion, moving = person.motion(t)
             gravity, tilt = person.gravity(t)
             cardiac = person.cardiac(t)
-            theta = (c.TILT_RAD_PER_DEPTH * wave)[:, None]
+            theta = (self.sensor.tilt_g_per_depth * wave)[:, None]
             acc[sl] = gravity * np.cos(theta) + tilt * np.sin(theta) + motion
             acc[sl, 2] += c.CARDIAC_G * cardiac
             chest[sl] = wave + c.RESP_CARDIAC * cardiac + c.MOTION_RESP_X * motion[:, 2]
@@ -258,10 +264,24 @@ class PhysiologyStream:
         chest[off] = 0.0
         codes[off] = _OFF_CODE
         rate[off] = np.nan
-        acc += self._handling_motion(times) + c.ACC_NOISE_G * noise[:, 1:]
+        acc += self._handling_motion(times) + self.sensor.noise_g * self._acc_noise(noise[:, 1:])
+        if self.sensor.lsb_g > 0.0:
+            acc = np.round(acc / self.sensor.lsb_g) * self.sensor.lsb_g
         chest += c.RESP_NOISE * noise[:, 0]
         labels = LABEL_NAMES[codes.astype(np.int64)]
         return chest, acc, labels, rate, seen
+
+    def _acc_noise(self, white: FloatArray) -> FloatArray:
+        """Unit-rms accelerometer noise: white, or averaged over ``noise_taps`` samples (the
+        last few white samples are carried over, so chunking does not change it)."""
+        taps = self.sensor.noise_taps
+        if taps == 1:
+            return white
+        full = np.concatenate([self._noise_tail, white])
+        self._noise_tail = full[len(full) - (taps - 1) :]
+        csum = np.concatenate([np.zeros((1, 3)), np.cumsum(full, axis=0)])
+        out: FloatArray = (csum[taps:] - csum[:-taps]) / math.sqrt(taps)
+        return out
 
     def _handling_motion(self, times: FloatArray) -> FloatArray:
         out = np.zeros((len(times), 3))

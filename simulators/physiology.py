@@ -16,6 +16,7 @@ the clock.
 from __future__ import annotations
 
 from simulators._physio_params import (
+    AccSensor,
     Episode,
     EpisodeKind,
     Label,
@@ -35,6 +36,7 @@ from simulators._physio_stream import (
 
 __all__ = [
     "CSV_COLUMNS",
+    "AccSensor",
     "ApnoeaInterval",
     "Chunk",
     "ChunkTruth",

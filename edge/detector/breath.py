@@ -9,6 +9,13 @@ of recent breaths, so it cannot drift during a pause: no breaths, no updates (th
 Thresholds change only at second boundaries, which makes the result independent of how the
 samples were chunked.
 
+The baseline must not stay frozen at a level the person no longer breathes at (after a movement
+artefact or a run of deep breaths): swings over ``ARTEFACT_X`` x the long-term amplitude stay
+out of its history, the baseline is at most ``FAST_X`` x the median of the last three
+breaths, and once no extreme has been confirmed for ``RELAX_MIN_S``-``RELAX_MAX_S`` s the trigger
+relaxes to ``SHALLOW_FLOOR`` of the baseline (AASM: a swing above 10 % of the pre-event amplitude
+is not an apnoea [1.2]), so shallow breathing at 20-30 % of before is still counted.
+
 A pause is timed from the last *confirmed* extreme (at the time the extreme happened), so a
 filter's slow settling after breathing stops, which moves in one direction only, can confirm at
 most the end of the last breath and never extends the pause's start.
@@ -16,6 +23,7 @@ most the end of the last breath and never extends the pause's start.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import deque
 from dataclasses import dataclass
@@ -29,8 +37,7 @@ from edge.detector.settings import DetectorSettings
 FloatArray = npt.NDArray[np.float64]
 
 _NOISE_WINDOW_S = 30
-"""Seconds of noise-floor readings whose mean sets the smallest believable breath (seconds with
-motion or artefact never reach the tracker, so a mean is robust enough here)."""
+"""Seconds of noise-floor readings whose median sets the smallest believable breath."""
 _SEEK_PEAK = 1
 _SEEK_TROUGH = -1
 
@@ -51,7 +58,12 @@ class BreathSecond:
             window is not covered well enough by good signal.
         amplitude: current baseline breath amplitude (peak to trough) in signal units, or None.
         noisy: the baseline breath is too close to the noise floor for the channel to be
-            trusted either way.
+            trusted either way ("breathing not measurable").
+        window_rate_bpm: 60 / median interval of the breaths in the rate window (at least
+            ``RD_MIN_BREATHS`` of them), or None: slowed breathing, unlike an apnoea, keeps
+            breathing at long intervals.
+        noise: noise standard deviation in the breathing band (signal units), or None.
+        floor: smallest swing that can count as a breath (signal units).
     """
 
     good: bool
@@ -63,6 +75,16 @@ class BreathSecond:
     count_rate_bpm: float | None
     amplitude: float | None
     noisy: bool = False
+    window_rate_bpm: float | None = None
+    noise: float | None = None
+    floor: float = 0.0
+
+    @property
+    def snr(self) -> float | None:
+        """Baseline breath over the in-band noise standard deviation, or None."""
+        if self.amplitude is None or not self.noise:
+            return None
+        return self.amplitude / self.noise
 
 
 class BreathTracker:
@@ -72,14 +94,16 @@ class BreathTracker:
         self._s = settings
         self._min_amplitude = min_amplitude
         self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
+        self._recent: deque[float] = deque(maxlen=const.FAST_BREATHS)
         self._long: deque[float] = deque(maxlen=const.LONG_BREATHS)
         self._long_median = 0.0
         self._breath_times: deque[float] = deque()
         self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
-        self._noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
-        self._noise_sum = 0.0
+        self._noise: deque[float] = deque()
+        self._noise_sorted: list[float] = []
         self._good_count = 0
         self._rate_cache: float | None = None
+        self._window_cache: float | None = None
         self._boot_hi: list[float] = []
         self._boot_lo: list[float] = []
         self._baseline: float | None = None
@@ -114,6 +138,8 @@ class BreathTracker:
             rate_bpm=self._rate_cache,
             count_rate_bpm=None,
             amplitude=self._baseline,
+            noise=self._noise_mean(),
+            floor=self._min_swing(),
         )
 
     def good_second(
@@ -129,17 +155,20 @@ class BreathTracker:
         """
         breaths = strong = 0
         if noise is not None:
-            if len(self._noise) == self._noise.maxlen:
-                self._noise_sum -= self._noise[0]
+            # A running median: a few seconds of artefact cannot lift the noise floor.
+            if len(self._noise) == _NOISE_WINDOW_S:
+                del self._noise_sorted[
+                    bisect.bisect_left(self._noise_sorted, self._noise.popleft())
+                ]
             self._noise.append(noise)
-            self._noise_sum += noise
+            bisect.insort(self._noise_sorted, noise)
         self._push_good(self._baseline is not None)
         if self._baseline is None:
             self._bootstrap(y)
         elif y.size:
             if self._good_since is None:
                 self._good_since = float(t[0])
-            breaths, strong = self._trigger(y, t)
+            breaths, strong = self._trigger(y, t, self._swing(float(t[0])))
         quiet = self._good_since
         if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
             quiet = self._confirmed_t
@@ -148,13 +177,19 @@ class BreathTracker:
             while self._breath_times and self._breath_times[0] <= window_start:
                 self._breath_times.popleft()
             self._update_rate()
-        count_rate = None
+        count_rate = window_rate = None
         if self._baseline is not None and self._good_count >= (
             self._s.rd_min_coverage * self._s.rate_window_s
         ):
             count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
+            window_rate = self._window_cache
         floor = self._min_swing()
         noisy = self._baseline is not None and self._baseline < const.MIN_SNR * floor
+        if noisy:
+            # Seconds in which breathing cannot be seen are not evidence of its absence: the
+            # pause clock starts again when the channel is trustworthy again.
+            self._good_since = None
+            quiet = None
         return BreathSecond(
             good=self._baseline is not None and not noisy,
             breaths=breaths,
@@ -165,12 +200,39 @@ class BreathTracker:
             count_rate_bpm=count_rate,
             amplitude=self._baseline,
             noisy=noisy,
+            window_rate_bpm=window_rate,
+            noise=self._noise_mean(),
+            floor=floor,
         )
+
+    def _noise_mean(self) -> float | None:
+        return self._noise_sorted[len(self._noise_sorted) // 2] if self._noise_sorted else None
+
+    def _swing(self, t0: float) -> float:
+        """The trigger's hysteresis for the second starting at ``t0``.
+
+        Normally ``rel_amp`` x baseline; once no extreme has been confirmed for the relax time
+        (longer when breathing is slow) it drops to ``SHALLOW_FLOOR`` x baseline, so breaths
+        much smaller than the baseline are still seen and pull it down.
+        """
+        assert self._baseline is not None
+        floor = self._min_swing()
+        normal = max(self._s.rel_amp * self._baseline, floor)
+        last = self._confirmed_t
+        if last is None or (self._good_since is not None and self._good_since > last):
+            last = self._good_since
+        if last is None:
+            return normal
+        ibi = 60.0 / self._rate_cache if self._rate_cache else 0.0
+        relax = min(max(const.RELAX_MIN_S, const.RELAX_IBI_X * ibi), const.RELAX_MAX_S)
+        if t0 - last < relax:
+            return normal
+        return max(const.SHALLOW_FLOOR * self._baseline, floor)
 
     def _min_swing(self) -> float:
         """Smallest swing that can be a breath: above the noise floor, the sensor floor and a
         tenth of the person's long-term breath amplitude."""
-        noise = self._noise_sum / len(self._noise) if self._noise else 0.0
+        noise = self._noise_mean() or 0.0
         return max(
             const.NOISE_SWING_K * noise,
             self._min_amplitude,
@@ -187,10 +249,8 @@ class BreathTracker:
             self._boot_hi.clear()
             self._boot_lo.clear()
 
-    def _trigger(self, y: FloatArray, t: FloatArray) -> tuple[int, int]:
+    def _trigger(self, y: FloatArray, t: FloatArray, swing: float) -> tuple[int, int]:
         """Run the zig-zag trigger over one second; return (breaths, strong breaths)."""
-        assert self._baseline is not None
-        swing = max(self._s.rel_amp * self._baseline, self._min_swing())
         breaths = strong = 0
         pos, n = 0, y.size
         while pos < n:
@@ -231,11 +291,21 @@ class BreathTracker:
         if self._mode == _SEEK_PEAK:
             if self._trough is not None:
                 amplitude = self._ext - self._trough
-                self._amplitudes.append(amplitude)
-                self._long.append(amplitude)
+                # A swing far above the long-term amplitude (a movement artefact) counts as
+                # movement but stays out of the baseline; it enters the long-term history
+                # clipped, so only a sustained change of depth (minutes) moves the reference.
+                ref = self._long_median if self._long else self._baseline
+                cap = const.ARTEFACT_X * ref
+                if amplitude <= cap:
+                    self._amplitudes.append(amplitude)
+                    self._recent.append(amplitude)
+                self._long.append(min(amplitude, cap))
                 self._long_median = float(np.median(self._long))
                 if len(self._amplitudes) >= 3:
-                    median = float(np.median(self._amplitudes))
+                    median = min(
+                        float(np.median(self._amplitudes)),
+                        const.FAST_X * float(np.median(self._recent)),
+                    )
                     self._baseline = max(median, self._min_swing())
                 breath = 1
                 strong = int(amplitude >= self._s.recovery_amp * self._baseline)
@@ -255,7 +325,14 @@ class BreathTracker:
         self._good_count += good
 
     def _update_rate(self) -> None:
-        """Breath-by-breath rate: 60 / median of the last few intervals (on each new breath)."""
+        """Breath-by-breath rate (60 / median of the last few intervals) and the window's
+        median-interval rate, on each change of the breaths in the window."""
+        self._window_cache = None
+        if len(self._breath_times) >= const.RD_MIN_BREATHS:
+            times = sorted(b - a for a, b in itertools.pairwise(self._breath_times))
+            mid = len(times) // 2
+            median = times[mid] if len(times) % 2 else 0.5 * (times[mid - 1] + times[mid])
+            self._window_cache = 60.0 / median if median > 0 else None
         n = self._s.rate_breaths
         if len(self._breath_times) < n + 1:
             self._rate_cache = None

@@ -34,6 +34,13 @@ MIN_SNR: Final = 1.5
 """A channel whose baseline breath is < 1.5x the smallest believable swing is too noisy to
 claim either breathing or its absence."""
 
+SETTLED_X: Final = 0.5
+"""An accelerometer second has settled after movement when its movement is under half the
+gross-motion threshold (10 mg; sensor noise of 3 mg rms reads about 5 mg): only then are the
+filters restarted and the breathing axis learnt, so a movement's tail never steers the axis."""
+POSTURE_CHANGE_RAD: Final = 0.15
+"""A still second whose mean acceleration turned by more than 0.15 rad (about 150 mg) from the
+previous still second is a new posture: breathing tilts the chest by only 2-40 mg [2.4 note]."""
 TYPICAL_BREATH_HZ: Final = 0.25
 """15 breaths/min, where the filters' group delay is evaluated to time-stamp filtered samples."""
 
@@ -47,6 +54,29 @@ gradual overdose's shrinking breaths cannot drag down as fast as the 15-breath b
 LONG_FLOOR: Final = 0.1
 """A swing under 10 % of the long-term breath amplitude is never a breath: AASM scores an apnoea
 at a >= 90 % drop in airflow [1.2], so this is the residual an apnoea may still show."""
+ARTEFACT_X: Final = 3.0
+"""A swing more than 3x the long-term breath amplitude (a movement artefact) counts as movement
+but stays out of the baseline, and enters the long-term history as 3x: a run of artefacts cannot
+lift the baseline, and only minutes of deeper breathing move the long-term reference (a sigh is
+2-3 tidal volumes, so sighs still count)."""
+FAST_BREATHS: Final = 3
+"""The baseline is never more than FAST_X times the median of the last three breaths: three
+breaths (10-20 s) is how quickly it must follow breathing that became shallow."""
+FAST_X: Final = 2.0
+"""With breaths at 20-30 % of before, 2x their median puts the hysteresis (``rel_amp`` x
+baseline) at 10-15 % of before: they are counted again after three of them."""
+SHALLOW_FLOOR: Final = 0.1
+"""After the relax time without a confirmed extreme, a swing of 10 % of the baseline counts:
+AASM scores an apnoea only at a >= 90 % drop [1.2], so anything larger is (shallow) breathing."""
+RELAX_MIN_S: Final = 4.0
+"""The trigger relaxes after 4 s without a confirmed peak or trough: a resting half-breath
+(peak to trough) lasts 1.5-2.5 s at 12-20/min, so normal breathing never reaches it."""
+RELAX_IBI_X: Final = 0.75
+"""...or after 0.75 of the current breath interval when breathing is slow (half a breath plus
+the end-expiratory pause), so slow breaths are not split at cardiac ripple."""
+RELAX_MAX_S: Final = 8.0
+"""...but never later than 8 s, so that shallow breaths are counted well before the 15 s
+apnoea threshold (two relaxed breaths fit into it)."""
 BASELINE_BREATHS: Final = 15
 """Baseline amplitude = median of this many recent breaths (about a minute) [2.3 step 3]."""
 BOOTSTRAP_S: Final = 10.0
@@ -89,6 +119,9 @@ slowed-breathing call made from counting (missed shallow breaths) [2.2, Karlen 2
 SPECTRAL_MARGIN_BPM: Final = 2.0
 """The spectral peak must be this far above the warning rate to veto: one bin of a 60 s window
 is 1 breath/min, so 2/min is beyond resolution and jitter."""
+RD_MIN_BREATHS: Final = 3
+"""Slowed breathing needs at least three breaths (two intervals) in the 60 s window: fewer is
+an apnoea, which the apnoea rule reports; 3 breaths in 60 s is already 3/min."""
 RD_MIN_COVERAGE: Final = 0.9
 """Fraction of the 60 s rate window that must be good signal for a rate to be believed."""
 

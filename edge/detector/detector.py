@@ -15,13 +15,14 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from edge.detector.accel import AccStream
 from edge.detector.errors import InputError
 from edge.detector.events import DetectionEvent, Source
 from edge.detector.filters import FloatArray
 from edge.detector.fusion import Fusion, StreamKey, TickView
 from edge.detector.rules import Rules
 from edge.detector.settings import DetectorSettings
-from edge.detector.streams import AccStream, RespStream, ScalarStream, Second, Stream
+from edge.detector.streams import RespStream, ScalarStream, Second, Stream
 from firmware_bridge.samples import Channel, SampleBlock
 
 _ACC = {Channel.ACC_X: 0, Channel.ACC_Y: 1, Channel.ACC_Z: 2}

@@ -119,7 +119,11 @@ class Fusion:
             spectral = self._spectra[key]
             spectrum = None
             radar = key[0] is Source.RADAR
-            quality = self._quality(second, radar, motion, no_contact, presence, radar_motion)
+            moving = _movement(acc)
+            quality = self._quality(second, radar, moving, no_contact, presence, radar_motion)
+            if second is not None and second.restarted:
+                tracker.reset()  # new posture: new breathing axis, phase and spectrum
+                spectral.reset()
             if quality == "good" and second is not None:
                 breath = tracker.good_second(second.y, second.t, t_end, second.noise)
                 if breath.noisy:
@@ -166,13 +170,19 @@ class Fusion:
             if radar_motion is not None and radar_motion > s.radar_motion_threshold:
                 return "motion"
             return "good"
-        if second.motion_g is not None and second.motion_g >= s.gross_motion_g:
-            return "motion"
-        if motion is not None and motion >= s.gross_motion_g:
+        if max(_movement(second) or 0.0, motion or 0.0) >= s.gross_motion_g:
             return "motion"
         if no_contact:
             return "no_contact"
         return "good"
+
+
+def _movement(second: Second | None) -> float | None:
+    """Gross movement of an accelerometer second: the larger of the std of |a| and the std of
+    the vector about its linear trend (movement across gravity hardly changes |a|)."""
+    if second is None or second.motion_g is None:
+        return None
+    return max(second.motion_g, second.movement_g or 0.0)
 
 
 def _value(second: Second | None) -> float | None:

@@ -16,6 +16,9 @@ from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Sever
 from edge.detector.fusion import ChannelView, TickView
 from edge.detector.settings import DetectorSettings
 
+_NOISY_DETAIL: Final = "breathing not measurable"
+"""What a ``noisy`` channel means to a person: breaths are too close to the sensor's noise floor
+for either breathing or its absence to be claimed."""
 _RD_CLEAR_MARGIN_BPM: Final = 2.0
 """Slowed breathing clears only at warning + 2/min (10/min by default): "RR >= 10" [2.6]."""
 
@@ -48,7 +51,6 @@ class Rules:
         self._last_door_s: float | None = None
         self._door_prev: float | None = None
         self._unusable_since: dict[Source, float] = {}
-        self._apnoea_cleared_s = -math.inf
 
     def apply(self, v: TickView) -> list[DetectionEvent]:
         """Update every latch with one tick and return the events it raised."""
@@ -152,7 +154,6 @@ class Rules:
             )
         latch.strong_breaths += strong
         if latch.strong_breaths >= self._s.recovery_breaths:
-            self._apnoea_cleared_s = v.t_end
             return self._clear(EventKind.APNOEA, v)
         return []
 
@@ -162,16 +163,19 @@ class Rules:
         good = [c.breath for c in v.channels if c.good and c.breath.count_rate_bpm is not None]
         if not good:
             return []
-        # A breath seen on any good channel counts. The breath-by-breath rate must agree, so
-        # that the first seconds of an apnoea (fewer breaths in the window, normal intervals)
-        # are left to the apnoea rule.
+        # A breath seen on any good channel counts. The typical interval between the window's
+        # breaths must agree, so that an apnoea (few breaths in the window, at normal intervals)
+        # is left to the apnoea rule; slowed breathing is reported alongside any apnoea call.
         rate = max(b.count_rate_bpm or 0.0 for b in good)
-        bb = max((b.rate_bpm or 0.0) for b in good)
         if EventKind.RESPIRATORY_DEPRESSION in self._active and rate >= (
             s.rd_warning_bpm + _RD_CLEAR_MARGIN_BPM
         ):
             return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
-        if max(rate, bb) > s.rd_warning_bpm or EventKind.APNOEA in self._active:
+        intervals = [b.window_rate_bpm for b in good if b.window_rate_bpm is not None]
+        if not intervals:
+            return []
+        bb = max(intervals)
+        if max(rate, bb) > s.rd_warning_bpm:
             return []
         spectra = [c.spectrum for c in v.channels if c.good and c.spectrum is not None]
         if any(
@@ -180,8 +184,6 @@ class Rules:
             for sp in spectra
         ):
             return []  # a clear, regular spectral peak at a normal rate: breaths were missed
-        if v.t_end - self._apnoea_cleared_s < s.rate_window_s:
-            return []  # the rate window still holds the apnoea that was just reported
         low_spo2 = v.spo2_pct is not None and (
             v.spo2_pct < s.spo2_warning_pct
             or (
@@ -334,7 +336,8 @@ class Rules:
                 continue
             since = self._unusable_since.setdefault(source, float(v.tick))
             if v.t_end - since >= self._s.no_signal_s:
-                reason = ",".join(sorted({c.quality for c in chans}))
+                qualities = {c.quality for c in chans}
+                snrs = [c.breath.snr for c in chans if c.breath.snr is not None]
                 events += self._raise(
                     EventKind.NO_SIGNAL,
                     Severity.WARNING,
@@ -342,7 +345,9 @@ class Rules:
                     v,
                     key,
                     source=str(source),
-                    reason=reason,
+                    reason=",".join(sorted(qualities)),
+                    detail=_NOISY_DETAIL if "noisy" in qualities else None,
+                    snr=round(max(snrs), 2) if snrs else None,
                 )
         return events
 

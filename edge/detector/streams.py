@@ -10,7 +10,6 @@ once per block or once per second, never once per sample.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,10 +28,6 @@ from edge.detector.settings import DetectorSettings
 
 IndexArray = npt.NDArray[np.int64]
 
-_PCA_WINDOW_S = 30
-"""Seconds of band-passed acceleration used for the breathing axis (about six breaths)."""
-_PCA_REFRESH_S = 30
-"""A full eigen-decomposition every 30 s; one power-iteration step per second in between."""
 _INDEX_EPS = 1e-6
 """Sample-index tolerance when cutting seconds (far below one sample)."""
 _EMPTY: FloatArray = np.empty(0)
@@ -51,8 +46,12 @@ class Second:
         clipped: a sample reached the sensor's full scale.
         static: the raw signal did not move at all (stuck sensor or lying on a table).
         value: summary of a scalar channel (median of valid readings), else None.
-        noise: noise standard deviation in the breathing band, estimated from the signal's
-            second difference (respiration streams), else None.
+        noise: noise standard deviation in the breathing band (respiration streams), else
+            None: from the signal's second difference (belt, radar), or from the band-passed
+            acceleration across the breathing axis (accelerometer).
+        restarted: the accelerometer's filters restarted on a posture change this second.
+        movement_g: per-second std of the acceleration vector about its linear trend
+            (accelerometer), else None: movement across gravity, which leaves |a| unchanged.
     """
 
     tick: int
@@ -64,6 +63,8 @@ class Second:
     static: bool = False
     value: float | None = None
     noise: float | None = None
+    restarted: bool = False
+    movement_g: float | None = None
 
 
 def fill_forward(x: FloatArray, last: FloatArray) -> FloatArray:
@@ -282,73 +283,3 @@ class RespStream(Stream):
             static=static,
             noise=self._noise(y[1]),
         )
-
-
-class AccStream(RespStream):
-    """A three-axis accelerometer: motion, clipping, and breathing on its main axis (PCA)."""
-
-    rows = 3
-
-    def __init__(self, settings: DetectorSettings) -> None:
-        super().__init__(settings)
-        self._last = np.zeros(3)
-        self._covs: deque[FloatArray] = deque()
-        self._cov_sum = np.zeros((3, 3))
-        self._axis = np.array([1.0, 0.0, 0.0])
-        self._since_eig = _PCA_REFRESH_S
-
-    def _reset_filters(self) -> None:
-        super()._reset_filters()
-        self._covs.clear()
-        self._cov_sum = np.zeros((3, 3))
-        self._since_eig = _PCA_REFRESH_S
-
-    def _second(self, tick: int, seg: FloatArray, lo: int, hi: int) -> Second:
-        y6, t = self._take(lo, hi)
-        good = seg[:, ~np.isnan(seg).any(axis=0)] if np.isnan(seg).any() else seg
-        motion = None
-        clipped = static = False
-        if good.shape[1] > 1:
-            mag = np.sqrt(np.einsum("ij,ij->j", good, good))
-            mean = float(mag.sum()) / mag.size
-            motion = math.sqrt(max(float(mag @ mag) / mag.size - mean * mean, 0.0))
-            hi_v, lo_v = good.max(axis=1), good.min(axis=1)
-            clipped = (
-                max(float(hi_v.max()), -float(lo_v.min()))
-                >= const.CLIP_FRACTION * self._s.acc_full_scale_g
-            )
-            # Bit-identical readings on every axis for a whole second: a real sensor on a body
-            # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
-            static = bool((hi_v == lo_v).all())
-        y3 = y6[:3]
-        if y3.shape[1] and motion is not None and motion < self._s.gross_motion_g:
-            self._learn_axis(y3)
-        return Second(
-            tick=tick,
-            coverage=self._coverage(seg),
-            y=self._axis @ y3,
-            t=t,
-            motion_g=motion,
-            clipped=clipped,
-            static=static,
-            noise=self._noise(self._axis @ y6[3:]),
-        )
-
-    def _learn_axis(self, y3: FloatArray) -> None:
-        """Track the principal axis of recent still, band-passed acceleration."""
-        cov = y3 @ y3.T
-        self._covs.append(cov)
-        self._cov_sum += cov
-        if len(self._covs) > _PCA_WINDOW_S:
-            self._cov_sum -= self._covs.popleft()
-        self._since_eig += 1
-        if self._since_eig >= _PCA_REFRESH_S:
-            self._since_eig = 0
-            axis = np.linalg.eigh(self._cov_sum)[1][:, -1]
-        else:
-            axis = self._cov_sum @ self._axis
-        norm = float(np.sqrt(axis @ axis))
-        if norm > 0.0:
-            axis = axis / norm
-            # Keep the sign stable so the waveform does not flip between seconds.
-            self._axis = axis if float(axis @ self._axis) >= 0 else -axis

@@ -133,6 +133,7 @@ def test_stream_sample_blocks_are_contiguous() -> None:
 def test_physiology_exports_are_pinned() -> None:
     assert physiology.__all__ == [
         "CSV_COLUMNS",
+        "AccSensor",
         "ApnoeaInterval",
         "Chunk",
         "ChunkTruth",

@@ -8,7 +8,15 @@ import numpy as np
 
 from edge.detector import DetectionEvent, Detector, DetectorSettings, Source
 from firmware_bridge.samples import Channel
-from simulators.physiology import ApnoeaInterval, Episode, PhysiologyStream, SubjectParams
+from simulators.physiology import (
+    AccSensor,
+    ApnoeaInterval,
+    Episode,
+    PhysiologyStream,
+    SubjectParams,
+)
+
+_ACC = frozenset({Channel.ACC_X, Channel.ACC_Y, Channel.ACC_Z})
 
 
 def simulate(
@@ -20,9 +28,16 @@ def simulate(
     wearable: bool = True,
     room: bool = False,
     settings: DetectorSettings | None = None,
+    channels: str = "all",
+    sensor: AccSensor | None = None,
 ) -> tuple[list[DetectionEvent], tuple[ApnoeaInterval, ...]]:
-    """Events of a fresh detector over a simulated person, and the true pauses."""
-    stream = PhysiologyStream(params or SubjectParams(), episodes, np.random.default_rng(seed))
+    """Events of a fresh detector over a simulated person, and the true pauses.
+
+    ``channels="acc"`` feeds only the wearable's accelerometer (the product's chest sensor).
+    """
+    stream = PhysiologyStream(
+        params or SubjectParams(), episodes, np.random.default_rng(seed), sensor=sensor
+    )
     radar = stream.room() if room else None
     det = Detector(settings)
     events: list[DetectionEvent] = []
@@ -30,6 +45,8 @@ def simulate(
         chunk = stream.advance(1.0)
         if wearable:
             for block in chunk.sample_blocks("wearable"):
+                if channels == "acc" and block.channel not in _ACC:
+                    continue
                 events += det.update(block, source=Source.WEARABLE)
         if radar is not None:
             for block in radar.advance(1.0).sample_blocks("radar"):

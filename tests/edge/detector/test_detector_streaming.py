@@ -9,19 +9,28 @@ from scipy import signal
 from edge.detector import DetectionEvent, Detector, EventKind, InputError, Source
 from edge.detector.filters import CausalFilter, design_bandpass
 from firmware_bridge.samples import Channel, SampleBlock
-from simulators.physiology import Episode, EpisodeKind, PhysiologyStream, SubjectParams
+from simulators.physiology import (
+    AccSensor,
+    Episode,
+    EpisodeKind,
+    PhysiologyStream,
+    Posture,
+    SubjectParams,
+)
 
 from .signals import FS_HZ, blocks, chest_acc
 
 _EPISODES = (
     Episode(EpisodeKind.MOVEMENT, 40.0, 20.0),
+    Episode(EpisodeKind.SLEEP, 70.0, 30.0, posture=Posture.SIDE),  # two posture changes
     Episode(EpisodeKind.ABRUPT_APNOEA, 110.0, 40.0),
 )
+_SENSOR = AccSensor(noise_g=0.0015, lsb_g=0.001, noise_taps=2)
 
 
 def _simulated(step_s: float, total_s: float = 200.0) -> list[DetectionEvent]:
     """Wearable + room from the simulator, advanced in ``step_s`` pieces, fed as they come."""
-    stream = PhysiologyStream(SubjectParams(), _EPISODES, np.random.default_rng(7))
+    stream = PhysiologyStream(SubjectParams(), _EPISODES, np.random.default_rng(7), sensor=_SENSOR)
     room = stream.room()
     det = Detector()
     events: list[DetectionEvent] = []

@@ -1,0 +1,175 @@
+"""The chest accelerometer stream: motion, clipping, posture, breathing axis and in-band noise
+(pure).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from edge.detector import const
+from edge.detector.filters import FloatArray
+from edge.detector.settings import DetectorSettings
+from edge.detector.streams import RespStream, Second, fill_forward
+
+_PCA_WINDOW_S = 30
+"""Seconds of band-passed acceleration used for the breathing axis (about six breaths)."""
+_PCA_REFRESH_S = 30
+"""A full eigen-decomposition every 30 s; one power-iteration step per second in between."""
+_PCA_FAST_S = 5
+"""...and every second for the first 5 s after a restart, while the new axis is unknown."""
+
+
+class AccStream(RespStream):
+    """A three-axis accelerometer: motion, clipping, posture, and breathing on its main axis.
+
+    Breathing tilts the chest, which turns the gravity vector by a few mg; its direction
+    depends on posture and sensor placement, so the band-passed acceleration is projected on
+    its principal axis over the last 30 s of settled signal (PCA over all three axes [2.1]).
+    The two directions across that axis hold no breathing: their band-passed variance is the
+    sensor's noise *in the breathing band*, whatever its spectrum or quantisation, and sets the
+    smallest believable breath. A posture change (the settled gravity vector turns by more
+    than ``POSTURE_CHANGE_RAD``) restarts the filters in steady state on the new posture (no
+    step transient) and re-learns the axis; the first settled second after movement restarts
+    the filters too, so a movement's decaying response never reaches the breath detector.
+    Filtering runs second by second, so a restart falls on the same sample whatever the block
+    sizes.
+    """
+
+    rows = 3
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        super().__init__(settings)
+        self._last = np.zeros(3)
+        self._covs: deque[FloatArray] = deque()
+        self._cov_sum = np.zeros((3, 3))
+        self._axis = np.array([1.0, 0.0, 0.0])
+        self._since_eig = _PCA_REFRESH_S
+        self._gravity: FloatArray | None = None
+        self._moved = False
+
+    def _reset_filters(self) -> None:
+        super()._reset_filters()
+        self._forget_axis()
+        self._gravity = None
+
+    def _forget_axis(self) -> None:
+        self._covs.clear()
+        self._cov_sum = np.zeros((3, 3))
+        self._since_eig = _PCA_REFRESH_S
+
+    def _ingest(self, values: FloatArray) -> None:
+        return  # filtered second by second in _second (a posture change restarts the filters)
+
+    def _second(self, tick: int, seg: FloatArray, lo: int, hi: int) -> Second:
+        assert self._dec is not None
+        assert self._bp is not None
+        assert self.fs is not None
+        nan = np.isnan(seg)
+        good = seg[:, ~nan.any(axis=0)] if nan.any() else seg
+        motion = movement = None
+        clipped = static = restarted = False
+        if good.shape[1] > 1:
+            mag = np.sqrt(np.einsum("ij,ij->j", good, good))
+            mean = float(mag.sum()) / mag.size
+            motion = math.sqrt(max(float(mag @ mag) / mag.size - mean * mean, 0.0))
+            movement = _detrended_std(good)
+            hi_v, lo_v = good.max(axis=1), good.min(axis=1)
+            clipped = (
+                max(float(hi_v.max()), -float(lo_v.min()))
+                >= const.CLIP_FRACTION * self._s.acc_full_scale_g
+            )
+            # Bit-identical readings on every axis for a whole second: a real sensor on a body
+            # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
+            static = bool((hi_v == lo_v).all())
+            if max(motion, movement) >= const.SETTLED_X * self._s.gross_motion_g:
+                self._moved = True
+            else:
+                restarted = self._posture(good.sum(axis=1) / good.shape[1])
+                if self._moved and not restarted:
+                    # Restart on the first still second after movement: the movement's decaying
+                    # response would otherwise fill the following seconds (and the noise floor).
+                    self._dec.reset()
+                    self._bp.reset()
+                self._moved = False
+        if seg.shape[1] == 0:
+            return Second(tick=tick, coverage=0.0, motion_g=motion)
+        if self._first:
+            if good.shape[1] == 0:
+                return Second(tick=tick, coverage=0.0)
+            self._last = good[:, 0].copy()
+            self._first = False
+        filled = fill_forward(seg, self._last) if nan.any() else seg
+        self._last = filled[:, -1].copy()
+        dec, keep = self._dec.process(filled)
+        y3 = self._bp.process(dec)
+        t = self._t_start + (lo + keep) / self.fs - self._delay_s
+        if y3.shape[1] and good.shape[1] > 1 and not self._moved:
+            self._learn_axis(y3)
+        y = self._axis @ y3
+        noise = None
+        if y.size > 1:
+            across = float(np.einsum("ij,ij->", y3, y3)) - float(y @ y)
+            noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
+        return Second(
+            tick=tick,
+            coverage=self._coverage(seg),
+            y=y,
+            t=t,
+            motion_g=motion,
+            clipped=clipped,
+            static=static,
+            noise=noise,
+            restarted=restarted,
+            movement_g=movement,
+        )
+
+    def _posture(self, gravity: FloatArray) -> bool:
+        """Compare a still second's mean acceleration with the last one; on a posture change
+        restart the filters (steady state on this second's first sample) and the axis."""
+        last, self._gravity = self._gravity, gravity
+        if last is None:
+            return False
+        norm = float(np.sqrt((gravity @ gravity) * (last @ last)))
+        if norm <= 0.0:
+            return False
+        cos = min(1.0, float(gravity @ last) / norm)
+        if math.acos(cos) <= const.POSTURE_CHANGE_RAD:
+            return False
+        assert self._dec is not None
+        assert self._bp is not None
+        self._dec.reset()
+        self._bp.reset()
+        self._forget_axis()
+        return True
+
+    def _learn_axis(self, y3: FloatArray) -> None:
+        """Track the principal axis of recent still, band-passed acceleration."""
+        cov = y3 @ y3.T
+        self._covs.append(cov)
+        self._cov_sum += cov
+        if len(self._covs) > _PCA_WINDOW_S:
+            self._cov_sum -= self._covs.popleft()
+        self._since_eig += 1
+        if self._since_eig >= _PCA_REFRESH_S or len(self._covs) <= _PCA_FAST_S:
+            self._since_eig = 0
+            axis = np.linalg.eigh(self._cov_sum)[1][:, -1]
+        else:
+            axis = self._cov_sum @ self._axis
+        norm = float(np.sqrt(axis @ axis))
+        if norm > 0.0:
+            axis = axis / norm
+            # Keep the sign stable so the waveform does not flip between seconds.
+            self._axis = axis if float(axis @ self._axis) >= 0 else -axis
+
+
+def _detrended_std(x: FloatArray) -> float:
+    """Std of the vector ``x`` ``(3, n)`` about its per-axis linear trend, as one norm."""
+    n = x.shape[1]
+    tc = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    centred = x - x.mean(axis=1, keepdims=True)
+    slope = (centred @ tc) / float(tc @ tc)
+    resid = centred - slope[:, None] * tc
+    return math.sqrt(float(np.einsum("ij,ij->", resid, resid)) / n)
