@@ -49,6 +49,7 @@ from firmware_bridge import (
     encode_wearable,
 )
 from firmware_bridge._wearable import DATA_CHAR_UUID, SERVICE_UUID
+from simulators.physiology import PhysiologyStream
 
 HRS_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
 HRM_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
@@ -354,3 +355,50 @@ class EmulatedPolarH10(EmulatedWearable):
     async def stop(self) -> None:
         self.streaming = False  # a sensor forgets its streams when the link goes
         await super().stop()
+
+
+class EmulatedHeartRateStrap(EmulatedWearable):
+    """A standard heart-rate strap: Heart Rate and Battery services only, no buzzer or button."""
+
+    advertised_uuids = (HRS_UUID,)
+
+    def __init__(self, bus_address: str, adapter_index: int, name: str = "HRM-Dual") -> None:
+        super().__init__(bus_address, adapter_index, name)
+
+    def characteristics(self) -> list[tuple[str, str, list[str], bytes]]:
+        battery = encode_battery_level(BatteryLevel(BATTERY_PCT))
+        return [
+            (HRS_UUID, HRM_UUID, ["notify"], b""),
+            (BAS_UUID, BATTERY_UUID, ["read"], battery),
+        ]
+
+    def tick(self) -> None:
+        self._chars[HRM_UUID].notify(encode_heart_rate(HeartRateMeasurement(BPM)))
+
+
+class BreathingPolarH10(EmulatedPolarH10):
+    """A Polar H10 on a simulated chest: PMD accelerometer frames from a physiology stream.
+
+    The person's timeline starts when the central starts the PMD stream, so an episode at
+    ``start_s`` happens that long after the edge began receiving, however long connecting took.
+    """
+
+    def __init__(self, bus_address: str, adapter_index: int, stream: PhysiologyStream) -> None:
+        super().__init__(bus_address, adapter_index)
+        self.physiology = stream
+        self.frames = 0
+
+    def tick(self) -> None:
+        self._chars[HRM_UUID].notify(encode_heart_rate(HeartRateMeasurement(BPM)))
+        data = self._chars[PMD_DATA_UUID]
+        if not (self.streaming and data.notifying):
+            return
+        chunk = self.physiology.advance(NOTIFY_PERIOD_S)
+        axes = (chunk.acc_x.values, chunk.acc_y.values, chunk.acc_z.values)
+        samples = tuple(
+            tuple(round(float(axis[k]) * 1000) for axis in axes) for k in range(len(axes[0]))
+        )
+        self.t_ms += round(NOTIFY_PERIOD_S * 1000)
+        frame = PmdDataFrame(PmdMeasurementType.ACC, self.t_ms * 10**6, 1, samples)
+        data.notify(encode_pmd_data(frame))
+        self.frames += 1

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
+from edge.agent import EdgeAgent
 from edge.ble import BleakDeviceLink
 from edge.ble_scan import ODART_SERVICE_UUID, recognise, short_uuid
 from edge.config import EdgeConfigError, Model, config_from_mapping, load_config
+from edge.detector import DetectionEvent, EventKind, Severity
 from edge.device_config import device_from_entry
 from edge.doors import GpioDoorLink, Zigbee2MqttDoorLink
+from edge.outbox import Outbox
 from edge.uart import RadarKind, UartRadarLink
-from firmware_bridge.wire import DeviceEntry, DeviceModel
+from firmware_bridge.wire import AlertBody, DeviceEntry, DeviceModel
 from odart.links import LinkFactory, build_link, build_links
 
 H10 = "A0:9E:1A:12:34:56"
@@ -141,3 +144,32 @@ def test_device_config_scan_recognises_models_by_advertisement() -> None:
     assert recognise("ODART-W1", (ODART_SERVICE_UUID, hrs)) is Model.ODART_WEARABLE
     assert recognise("Speaker", ()) is None
     assert short_uuid(hrs) == "0x180d"
+
+
+def test_device_config_a_wearable_that_cannot_ask_pages_at_once() -> None:
+    config = config_from_mapping(
+        {
+            **_config(DEVICES[:4]),
+            "checkin_s": 20,
+            "people": [
+                {"participant": "p-1", "room": "room-1", "devices": ["h10", "hr", "plx"]},
+                {"participant": "p-2", "room": "room-2", "devices": ["odart"]},
+            ],
+        }
+    )
+    outbox = Outbox(":memory:")
+    agent = EdgeAgent(config, build_links(config), outbox)
+    warning = DetectionEvent(EventKind.RESPIRATORY_DEPRESSION, Severity.WARNING, 9.0, 1.0)
+    from_h10 = agent.handle_event("p-1", "h10", warning).body
+    from_odart = agent.handle_event("p-2", "odart", warning).body
+    assert isinstance(from_h10, AlertBody)
+    assert isinstance(from_odart, AlertBody)
+    assert from_h10.checkin_s is None  # nobody to ask: the server pages at once
+    assert from_odart.checkin_s == 20
+    assert [agent.checkin_possible(d) for d in ("h10", "hr", "plx", "odart")] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    outbox.close()
