@@ -25,6 +25,7 @@ import pytest
 
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker, free_port
+from server.auth.totp import code_at
 from server.privacy.consent_texts import current_text
 from tests.mqtt_probe import MqttProbe, wait_until
 
@@ -79,7 +80,12 @@ def _log_in(client: httpx.Client) -> None:
     token = client.get("/login").cookies["odart_login_csrf"]
     form = {"username": "night-staff", "password": PASSWORD, "csrf_token": token, "next": "/"}
     assert client.post("/login", data=form).status_code == 303
-    client.headers["x-csrf-token"] = str(client.get("/api/me").json()["csrf"])
+    me = client.get("/api/me").json()
+    client.headers["x-csrf-token"] = str(me["csrf"])
+    if me["mfa_setup_required"]:  # staff set up their second factor at first login
+        secret = client.get("/api/account/mfa").json()["secret"]
+        code = code_at(secret, datetime.now(UTC))
+        assert client.post("/api/account/mfa", json={"code": code}).status_code == 200
 
 
 def _give_monitoring() -> dict[str, Any]:
