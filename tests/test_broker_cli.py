@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge.config import EdgeConfigError
 from edge.config import config_from_mapping as edge_config
-from firmware_bridge.wire import MAX_PAYLOAD_BYTES
+from firmware_bridge.wire import MAX_PAYLOAD_BYTES, TopicKind
 from odart.broker import find_mosquitto, free_port, wait_until_listening
+from odart.certs import issue_site_certs
 from server.config import settings_from_mapping
 from tests.conftest import require
 
@@ -169,23 +171,20 @@ def test_broker_run_keeps_its_data_directory_private(tmp_path: Path) -> None:
 
 def _pki(tmp_path: Path) -> dict[str, Path]:
     pki = tmp_path / "pki"
-    made = _odart("broker", "certs", "--site", "s", "--edges", "e,f", "--out", str(pki))
-    assert made.returncode == 0, made.stderr
+    issue_site_certs(pki, "s", ["e", "f"], ["127.0.0.1"], datetime.now(UTC))
     return {"ca": pki / "ca.crt", "cert": pki / "s.e.crt", "key": pki / "s.e.key"}
 
 
 def test_tls_config_with_a_missing_file_stops_start_up_naming_the_key(tmp_path: Path) -> None:
     files = {**_pki(tmp_path), "cert": tmp_path / "missing.pem"}
     tls = "\n".join(f'{name} = "{path}"' for name, path in files.items())
-    edge = tmp_path / "edge.toml"
-    edge.write_text(f'site = "s"\nedge = "e"\n[mqtt]\nhost = "127.0.0.1"\n[mqtt.tls]\n{tls}\n')
     server = tmp_path / "server.toml"
     server.write_text(f'[mqtt]\nhost = "127.0.0.1"\n[mqtt.tls]\n{tls}\n')
-    for command, config in (("edge", edge), ("server", server)):
-        result = _odart(command, "--config", str(config))
-        assert result.returncode != 0
-        assert "mqtt.tls.cert" in result.stderr
-        assert "missing.pem" in result.stderr
+    # `odart server` as a user starts it; the edge's loader is checked in-process below.
+    result = _odart("server", "--config", str(server))
+    assert result.returncode != 0
+    assert "mqtt.tls.cert" in result.stderr
+    assert "missing.pem" in result.stderr
 
 
 @pytest.mark.parametrize("loader", [edge_config, settings_from_mapping])
@@ -219,3 +218,12 @@ def test_edge_with_tls_refuses_a_zigbee2mqtt_door_on_the_site_broker(tmp_path: P
         edge_config({**site, "devices": [door]})
     assert error.value.key == "devices.0.broker"
     edge_config({**site, "devices": [{**door, "broker": {"host": "127.0.0.1"}}]})
+
+
+def test_broker_acl_names_every_topic_kind_for_edges_and_the_server() -> None:
+    acl = _odart("broker", "acl").stdout.splitlines()
+    for kind in TopicKind:
+        # A new topic kind without an ACL line would be silently dropped by the broker.
+        assert any(line.endswith(f"odart/v1/%u/{kind.value}") for line in acl), kind
+        assert any(line.endswith(f"odart/v1/+/+/{kind.value}") for line in acl), kind
+    assert not any("#" in line.split()[-1] for line in acl if line and not line.startswith("#"))
