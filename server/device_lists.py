@@ -12,11 +12,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import aiomqtt
 
 from firmware_bridge.errors import WireError
-from firmware_bridge.wire import Command, CommandBody
+from firmware_bridge.wire import (
+    Command,
+    CommandBody,
+    DeviceEntry,
+    Envelope,
+    MessageKind,
+    encode_envelope,
+    encode_ulid,
+)
 from server.store.enrolments import Enrolments
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +49,23 @@ class DeviceLists:
     def set_sender(self, send: ListSender) -> None:
         """How lists reach the broker (the ingest's retained publish)."""
         self._send = send
+
+    def fits(self, site_id: str, edge_id: str, entry: DeviceEntry) -> bool:
+        """Whether the edge's list still fits on the wire with ``entry`` added (or replaced)."""
+        kept = [
+            e
+            for e in self.enrolments.device_list(site_id, edge_id)
+            if e.device_id != entry.device_id
+        ]
+        try:
+            body = CommandBody(Command.DEVICES, devices=(*kept, entry))
+            sample = Envelope(
+                encode_ulid(0, 0), MessageKind.CMD, site_id, edge_id, datetime.now(UTC), body
+            )
+            encode_envelope(sample)
+        except WireError:
+            return False
+        return True
 
     async def publish_edge(self, site_id: str, edge_id: str) -> bool:
         """Publish one edge's list; False if it could not be sent (too big, or no sender)."""

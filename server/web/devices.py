@@ -22,7 +22,8 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from firmware_bridge.wire import DeviceModel
+from firmware_bridge.errors import WireError
+from firmware_bridge.wire import DeviceEntry, DeviceModel
 from server.device_lists import DeviceLists
 from server.privacy.gate import ConsentGate
 from server.store.enrolments import EnrolmentError, Enrolments
@@ -64,6 +65,22 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
+def _entry(
+    device_id: str, participant_id: str, room_id: str, model: str, address: str
+) -> DeviceEntry | None:
+    """The device-list entry an enrolment would add; None if it is malformed (enrol says why)."""
+    try:
+        return DeviceEntry(
+            device_id,
+            DeviceModel(model.strip()),
+            participant_id,
+            room_id or None,
+            _optional(address),
+        )
+    except (ValueError, WireError):
+        return None
+
+
 @router.get("/devices")
 async def devices_page(
     request: Request, store: StoreDep, user: StaffUser, audit: AuditDep
@@ -99,6 +116,13 @@ async def enrol(
         return _page(request, store, f"no site {site_id!r}", status=400)
     if room_id and all(room.id != room_id for room in site.rooms):
         return _page(request, store, f"no room {room_id!r} at {site.name}", status=400)
+    lists: DeviceLists = request.app.state.device_lists
+    listed = _entry(device_id, participant_id, room_id, model, address)
+    if listed is not None and edge_id and not lists.fits(site_id, edge_id.strip(), listed):
+        reason = (
+            f"edge {edge_id.strip()}'s device list is full (the wire's 4 KiB); use another edge"
+        )
+        return _page(request, store, reason, status=400)
     audit.record(
         user.username,
         user.role.value,
@@ -125,7 +149,6 @@ async def enrol(
     gate: ConsentGate = request.app.state.consent_gate
     gate.consents.sync_site(site_id)  # a resident who already consented is active at once
     await gate.publish_site(site_id)
-    lists: DeviceLists = request.app.state.device_lists
     await lists.publish_site(site_id)
     return RedirectResponse(consent_step(enrolment_id), status_code=303)
 

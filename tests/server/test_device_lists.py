@@ -142,3 +142,54 @@ def test_device_lists_enrolment_and_ending_republish_the_retained_list(
         )
         assert ended.status_code == 303
         assert retained_list() == ()
+
+
+def test_device_lists_enrol_form_refuses_a_device_the_edges_list_has_no_room_for(
+    staff: TestClient,
+) -> None:
+    enrolments = Enrolments(staff.app.state.store.db, lambda: datetime.now(UTC))  # type: ignore[attr-defined]
+    n = 0
+    lists = staff.app.state.device_lists  # type: ignore[attr-defined]
+    while lists.fits("hostel-1", "pi-1", _h10(n)):
+        entry = _h10(n)
+        enrolments.enrol(
+            entry.device_id,
+            "hostel-1",
+            None,
+            entry.participant_id,
+            "ada",
+            edge_id="pi-1",
+            model="polar_h10",
+            address=MAC,
+        )
+        n += 1
+    assert 10 < n < wire.MAX_DEVICES  # long ids: the 4096 bytes bind first
+    full = _enrol(
+        staff,
+        _h10(n).device_id,
+        _h10(n).participant_id,
+        edge_id="pi-1",
+        model="polar_h10",
+        address=MAC,
+    )
+    assert full.status_code == 400
+    assert "device list is full" in full.text
+    other = _enrol(
+        staff,
+        _h10(n).device_id,
+        _h10(n).participant_id,
+        edge_id="pi-2",
+        model="polar_h10",
+        address=MAC,
+    )
+    assert other.status_code == 303
+
+
+def _h10(n: int) -> wire.DeviceEntry:
+    return wire.DeviceEntry(
+        f"chest-strap-{n:02}-" + "x" * 40,
+        wire.DeviceModel.POLAR_H10,
+        f"p-{n:04}-" + "y" * 50,
+        "room-1",
+        MAC,
+    )
