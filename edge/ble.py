@@ -230,17 +230,15 @@ class BleakDeviceLink:
         """Frames lost to garbage or sequence gaps so far."""
         return self._decoder.frames_dropped
 
-    async def stream(self) -> AsyncIterator[LinkEvent]:
+    def stream(self) -> AsyncIterator[LinkEvent]:
         """Yield samples and status changes until cancelled, reconnecting as needed."""
-        async with self._scanner:
-            async for event in supervise(
-                self.device_id,
-                self._session,
-                policy=self._policy,
-                clock=self._clock,
-                jitter=self._jitter,
-            ):
-                yield event
+        return supervise(
+            self.device_id,
+            self._session,
+            policy=self._policy,
+            clock=self._clock,
+            jitter=self._jitter,
+        )
 
     def _status(self) -> DeviceStatus:
         return DeviceStatus(
@@ -253,6 +251,20 @@ class BleakDeviceLink:
         )
 
     async def _session(self) -> AsyncIterator[LinkEvent]:
+        try:
+            await self._scanner.__aenter__()
+        except (BleakError, OSError, EOFError, TimeoutError) as exc:
+            # No adapter, BlueZ not running, no D-Bus: the site's Bluetooth is down, not the
+            # device; retried like any loss so the link comes up once Bluetooth does.
+            message = f"Bluetooth unavailable: {exc.__class__.__name__}: {exc}"
+            raise LinkLost(message) from exc
+        try:
+            async for event in self._connected_session():
+                yield event
+        finally:
+            await self._scanner.__aexit__(None, None, None)
+
+    async def _connected_session(self) -> AsyncIterator[LinkEvent]:
         device = await self._scanner.wait_for(self.address, self.scan_wait_s)
         queue: asyncio.Queue[object] = asyncio.Queue()
         client = await self._connect(device, queue)

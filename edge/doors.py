@@ -57,7 +57,9 @@ class GpioDoorLink:
         pin_factory: Any = None,
         closed_level_high: bool = False,
         report_period_s: float = DEFAULT_REPORT_PERIOD_S,
+        policy: BackoffPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         """Describe the link; ``pin_factory`` is gpiozero's (``None`` = the Pi's default)."""
         self.device_id = device_id
@@ -65,18 +67,37 @@ class GpioDoorLink:
         self._pin_factory = pin_factory
         self._closed_level_high = closed_level_high
         self.report_period_s = report_period_s
+        self._policy = policy
         self._clock = clock
+        self._jitter = jitter
 
-    async def stream(self) -> AsyncIterator[LinkEvent]:
-        """Yield the door state on every change and every ``report_period_s``."""
-        from gpiozero import DigitalInputDevice  # type: ignore[import-untyped]
+    def stream(self) -> AsyncIterator[LinkEvent]:
+        """Yield the door state on every change and every ``report_period_s``.
+
+        A pin that cannot be opened (no GPIO on this machine, pin busy, lgpio missing) is a
+        ``disconnected`` door, retried with backoff; it never stops the edge.
+        """
+        return supervise(
+            self.device_id,
+            self._session,
+            policy=self._policy,
+            clock=self._clock,
+            jitter=self._jitter,
+        )
+
+    async def _session(self) -> AsyncIterator[LinkEvent]:
+        from gpiozero import DigitalInputDevice, GPIOZeroError  # type: ignore[import-untyped]
 
         loop = asyncio.get_running_loop()
         changed = asyncio.Event()
-        # pull_up=True: a closed reed pulls the pin to ground.
-        device = DigitalInputDevice(
-            self.pin, pull_up=True, bounce_time=REED_BOUNCE_S, pin_factory=self._pin_factory
-        )
+        try:
+            # pull_up=True: a closed reed pulls the pin to ground.
+            device = DigitalInputDevice(
+                self.pin, pull_up=True, bounce_time=REED_BOUNCE_S, pin_factory=self._pin_factory
+            )
+        except (GPIOZeroError, OSError, ImportError, RuntimeError) as exc:
+            message = f"cannot open GPIO pin {self.pin}: {exc.__class__.__name__}: {exc}"
+            raise LinkLost(message) from exc
 
         def on_edge() -> None:  # gpiozero calls this from its own thread
             loop.call_soon_threadsafe(changed.set)

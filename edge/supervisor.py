@@ -173,6 +173,6 @@ async def supervise(
         delay = next_delay_s(error, attempt, policy, jitter())
         if delay is None:
             raise error
-        _LOGGER.info("device %s: %s; retrying in %.1f s", device_id, state.value, delay)
+        _LOGGER.info("device %s: %s (%s); retrying in %.1f s", device_id, state.value, error, delay)
         attempt += 1
         await sleep(delay)

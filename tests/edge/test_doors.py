@@ -116,3 +116,29 @@ def test_doors_zigbee2mqtt_through_mosquitto(mosquitto: MosquittoBroker) -> None
     assert doors[:2] == [0.0, 1.0]  # closed (contact: true), then open
     assert doors[2] == 1.0  # the last state repeats while nothing new arrives
     assert link.bad_messages == 1
+
+
+def test_doors_gpio_without_gpio_is_a_disconnected_door_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "no-such-factory")  # a machine without GPIO
+    link = GpioDoorLink("door-1", 17, policy=FAST)
+
+    async def run() -> list[LinkEvent]:
+        stream = link.stream()
+        events: list[LinkEvent] = []
+        try:
+            async with asyncio.timeout(10):
+                async for event in stream:
+                    events.append(event)
+                    if len(events) == 2:
+                        break
+        finally:
+            await stream.aclose()
+        return events
+
+    events = asyncio.run(run())
+    assert [e.state for e in events if isinstance(e, DeviceStatus)] == [
+        LinkState.DISCONNECTED,
+        LinkState.DISCONNECTED,
+    ]  # and retried with backoff
