@@ -109,6 +109,12 @@ class Enrolments:
             )
         return cursor.rowcount == 1
 
+    def forget_health(self, site_id: str, device_id: str) -> None:
+        """Drop a device's last health report: its edge no longer runs it, so the board drops it."""
+        with self._db.conn:
+            query = "DELETE FROM device_health WHERE site_id = ? AND device_id = ?"
+            self._db.execute(query, [site_id, device_id])
+
     def live(self) -> list[dict[str, Any]]:
         """Live enrolments, by site and device."""
         query = "SELECT * FROM enrolments WHERE ended_at IS NULL ORDER BY site_id, device_id"

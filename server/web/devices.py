@@ -187,6 +187,8 @@ async def end_enrolment(
         {"device": enrolment["device_id"]},
     )
     enrolments.end(enrolment_id, user.username)
+    if enrolment["model"] is not None:  # its edge stops it: no stale "connected" on the board
+        enrolments.forget_health(enrolment["site_id"], enrolment["device_id"])
     lists: DeviceLists = request.app.state.device_lists
     await lists.publish_site(enrolment["site_id"])
     return RedirectResponse("/devices", status_code=303)

@@ -205,6 +205,8 @@ port = {mosquitto.port}
         print(f"un-enrolled in the panel to the edge's link stopped: {stop_s * 1000:.0f} ms")
         assert stop_s < STOP_BOUND_S
         assert "replaces the 0 of the config" in edge_log.read_text()
+        (site,) = client.get("/api/board").json()["sites"]
+        assert site["rooms"][0]["devices"] == site["unassigned"] == []  # gone from the board
 
 
 def _ready(client: httpx.Client) -> bool:
