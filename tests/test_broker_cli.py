@@ -4,6 +4,7 @@ the real ``mosquitto`` binary."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -227,3 +228,25 @@ def test_broker_acl_names_every_topic_kind_for_edges_and_the_server() -> None:
         assert any(line.endswith(f"odart/v1/%u/{kind.value}") for line in acl), kind
         assert any(line.endswith(f"odart/v1/+/+/{kind.value}") for line in acl), kind
     assert not any("#" in line.split()[-1] for line in acl if line and not line.startswith("#"))
+
+
+def test_documented_openssl_steps_make_the_same_identities(tmp_path: Path) -> None:
+    require("openssl", shutil.which("openssl") is not None, "apt-get install openssl")
+    doc = (Path(__file__).parents[1] / "docs" / "mqtt-security.md").read_text()
+    script = doc.split("### The same with openssl", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    ca = _load(tmp_path / "ca.crt")
+    for stem, cn in (("odart-server", "odart-server"), ("hostel-1.pi-1", "hostel-1/pi-1")):
+        cert = _load(tmp_path / f"{stem}.crt")
+        cert.verify_directly_issued_by(ca)
+        assert _cn(cert) == cn
+        assert stat.S_IMODE((tmp_path / f"{stem}.key").stat().st_mode) == KEY_MODE
+    _load(tmp_path / "broker.crt").verify_directly_issued_by(ca)
