@@ -33,8 +33,8 @@ below year 9999 that the server can add a retention period or a day to any store
 write it with a four-digit year, without overflowing."""
 
 MAX_JSON_DEPTH: Final = 8
-"""The envelope nests three deep (envelope, body, evidence); eight leaves room for a new body
-while keeping ``json``'s recursion (Python's limit is about 1000 frames) far away."""
+"""The envelope nests four deep (envelope, body, the device list, one device); eight leaves room
+for a new body while keeping ``json``'s recursion (its limit is about 1000 frames) far away."""
 
 MAX_EXACT_INT: Final = 2**53
 """Integers beyond this cannot be represented exactly as floats (IEEE 754 double), so a number

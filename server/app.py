@@ -122,6 +122,7 @@ def create_app(
             escalator.admit,
             escalator.edge_update,
             now,
+            sites=[site.id for site in settings.sites],
             health=health,
             gate=gate.admits,
             on_connect=on_connect,

@@ -4,6 +4,12 @@ For each message on ``event``: check it (a bad one is logged with its reason, co
 dropped), store it idempotently by message id, commit, and only then publish the ack the edge
 is waiting for. A new alert is handed to the dispatcher after its commit. A message about a
 resident that the consent ``gate`` refuses is acked but not stored (:mod:`server.privacy.gate`).
+A well-formed message its sender may not send is refused (:mod:`server.domain.admission`).
+
+One message never stops ingest: whatever handling it raises is logged (the exception's type and
+where, never a payload value), counted, and the next message is read. Counts, by reason, are in
+:attr:`Ingest.counts` (``/api/health``): ``rejected.*`` breaks the wire contract, ``refused.*``
+is not allowed, ``failed.*`` raised while being handled (not acked: the edge resends it).
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import asyncio
 import logging
 import os
 import socket
+import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Final
 
@@ -37,6 +44,7 @@ from firmware_bridge.wire import (
     topic_filter,
 )
 from server.config import MqttConfig
+from server.domain.admission import ACKED_REFUSALS, REFUSAL_TEXTS, Owner, refusal
 from server.domain.alerts import Alert, alert_from_envelope
 from server.health import Health
 from server.live import LiveHub
@@ -76,6 +84,7 @@ class Ingest:
         admit: stores a new alert (with its lifecycle) and pages; False for a redelivery.
         on_update: applies an edge's update to an alert.
         now: wall clock.
+        sites: the ids of the configured sites; messages from any other site are refused.
         gate: whether a message about a resident may be stored (consent); None stores all.
         on_connect: awaited after every (re)subscription (consent snapshots are republished).
         on_edge_online: awaited with (site, edge) when an edge comes online.
@@ -90,11 +99,15 @@ class Ingest:
         on_update: Callable[[str, AlertUpdate], bool],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
+        sites: Collection[str],
         health: Health | None = None,
         gate: Callable[[Envelope], bool] | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         on_edge_online: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
+        self._sites = frozenset(sites)
+        if not self._sites:
+            _LOGGER.warning("no sites are configured: every edge message will be refused")
         self._health = health
         self._gate = gate
         self._on_connect = on_connect
@@ -154,19 +167,64 @@ class Ingest:
                 self._client = None
 
     async def handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
-        """Check, store and ack one message; never raises for bad input."""
+        """Check, store and ack one message; a failure is logged and counted, never raised.
+
+        Raises:
+            aiomqtt.MqttError: the broker connection broke (the session reconnects); nothing
+                about the message itself escapes.
+        """
         self.counts["received"] += 1
+        try:
+            await self._handle(client, topic, payload)
+        except aiomqtt.MqttError:
+            raise
+        except Exception as error:  # the one place a message's failure stops
+            # Not _LOGGER.exception: an exception's text may quote the payload, which the log
+            # must never hold. The type and the line that raised are enough to find the bug.
+            self._count("failed", type(error).__name__)
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            _LOGGER.error(  # noqa: TRY400 - deliberately without the exception's text
+                "message on %s not handled: %s at %s:%s in %s (not acked; the edge resends it)",
+                _loggable(topic),
+                type(error).__name__,
+                where.filename,
+                where.lineno,
+                where.name,
+            )
+
+    def _count(self, outcome: str, reason: str) -> None:
+        self.counts[outcome] += 1
+        self.counts[f"{outcome}.{reason}"] += 1
+
+    async def _handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
         if not isinstance(payload, bytes | bytearray):
-            self.counts["rejected"] += 1
-            _LOGGER.warning("rejected message on %s: payload is not bytes", topic)
+            self._count("rejected", "not_bytes")
+            _LOGGER.warning("rejected message on %s: payload is not bytes", _loggable(topic))
             return
         try:
             envelope = decode_message(topic, bytes(payload))
         except WireError as error:
-            self.counts["rejected"] += 1
-            _LOGGER.warning("rejected message on %s: %s", topic, error)
+            self._count("rejected", "topic" if error.field == "topic" else "malformed")
+            _LOGGER.warning("rejected message on %s: %s", _loggable(topic), error)
             return
         stored_at = self._now()
+        owner = None
+        if isinstance(envelope.body, UpdateBody):
+            found = self._store.alert_owner(envelope.body.of)
+            owner = None if found is None else Owner(*found)
+        refused = refusal(envelope, self._sites, owner)
+        if refused is not None:
+            self._count("refused", refused.value)
+            _LOGGER.warning(
+                "refused %s message %s on %s: %s",
+                envelope.kind.value,
+                envelope.msg_id,
+                topic,
+                REFUSAL_TEXTS[refused],
+            )
+            if refused in ACKED_REFUSALS:
+                await self._ack(client, envelope, stored_at)
+            return
         if self._gate is not None and not self._gate(envelope):
             self.counts["refused_no_consent"] += 1
             await self._ack(client, envelope, stored_at)  # the edge's outbox must drain
@@ -226,7 +284,7 @@ class Ingest:
                 if body.state.value == "online" and self._on_edge_online is not None:
                     await self._on_edge_online(envelope.site_id, envelope.edge_id)
             case _:
-                self.counts["rejected"] += 1
+                self._count("rejected", "wrong_type")
                 _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
 
     async def send_command(
@@ -270,3 +328,12 @@ class Ingest:
             body=AckBody(of=envelope.msg_id, stored_at=stored_at),
         )
         await client.publish(str(ack.topic), encode_envelope(ack), qos=1)
+
+
+_LOGGABLE_TOPIC_CHARS: Final = 120
+"""A topic that failed to parse is the peer's text: logged quoted, and cut to this length."""
+
+
+def _loggable(topic: str) -> str:
+    """A received topic, safe to put in a log line (quoted, no raw newlines, bounded)."""
+    return repr(topic[:_LOGGABLE_TOPIC_CHARS])

@@ -13,7 +13,7 @@ import importlib
 import sys
 from pathlib import Path
 
-HELP = "run a benchmark (targets: detector, links) and print its figures"
+HELP = "run a benchmark (targets: detector, fuzz, links) and print its figures"
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -23,6 +23,10 @@ TARGETS: dict[str, tuple[str, str]] = {
     "detector": (
         "bench.detector.run",
         "apnoea/slowed-breathing detector vs NeuroKit2 on synthetic and real belt data",
+    ),
+    "fuzz": (
+        "bench.fuzz",
+        "random and mutated frames through the wire decoder and every codec; crashes must be 0",
     ),
     "links": (
         "bench.edge_links",

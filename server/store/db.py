@@ -3,6 +3,10 @@
 All access happens on the server's event-loop thread, so there is exactly one writer. Every
 insert that de-duplicates does so on the edge-minted message id (a primary key), so a redelivered
 message is one row.
+
+A row that cannot be read back (a time out of range, an unknown kind: written by an older build
+or by hand) is skipped with a logged reason, never raised: one bad row must not stop the alert
+list, the timers or start-up.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from firmware_bridge.wire import AlertKind, Severity, format_utc, parse_utc
+from firmware_bridge.wire import AlertKind, Severity, WireError, format_utc, parse_utc
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Lifecycle, TimerKind
 from server.store.migrations import migrate
@@ -44,6 +48,11 @@ def make_private(path: Path) -> None:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             _LOGGER.warning("%s was readable by others (%s); made 0600", each, stat.filemode(mode))
             each.chmod(0o600)
+
+
+_UNREADABLE = (WireError, ValueError, TypeError, KeyError)
+"""What reading a bad row raises: a bad time (WireError), an unknown enum value or bad JSON
+(ValueError), a wrongly typed or missing column (TypeError, KeyError)."""
 
 
 class TokenAlreadyUsed(Exception):
@@ -126,10 +135,14 @@ class Store:
         if not rows:
             return None
         row = rows[0]
-        deadline = None if row["deadline"] is None else parse_utc(row["deadline"])
-        timer = None if row["timer"] is None else TimerKind(row["timer"])
-        life = Lifecycle(AlertState(row["state"]), row["level"], row["cycle"], deadline, timer)
-        return life, int(row["version"])
+        try:
+            deadline = None if row["deadline"] is None else parse_utc(row["deadline"])
+            timer = None if row["timer"] is None else TimerKind(row["timer"])
+            life = Lifecycle(AlertState(row["state"]), row["level"], row["cycle"], deadline, timer)
+            return life, int(row["version"])
+        except _UNREADABLE as error:
+            _skip(alert_id, error)
+            return None
 
     def commit_transition(
         self,
@@ -202,7 +215,7 @@ class Store:
             f"SELECT * FROM alerts WHERE kind = ? AND state NOT IN (?, ?)"
             f"{' AND ' + where if where else ''} ORDER BY id"
         )
-        return [_alert_from_row(r) for r in self.db.query(query, [kind, *_CLOSED, *match.values()])]
+        return _readable(self.db.query(query, [kind, *_CLOSED, *match.values()]))
 
     def secret(self, name: str, make: Callable[[], str]) -> str:
         """A named secret kept in the database, made with ``make`` the first time."""
@@ -216,13 +229,20 @@ class Store:
 
     def alert(self, alert_id: str) -> Alert | None:
         """One alert by id."""
-        rows = list(self.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
-        return _alert_from_row(rows[0]) if rows else None
+        found = _readable(self.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
+        return found[0] if found else None
+
+    def alert_owner(self, alert_id: str) -> tuple[str, str, str] | None:
+        """Who raised an alert: (site, edge, origin), or None if no such alert is stored."""
+        row = self.db.execute(
+            "SELECT site_id, edge_id, origin FROM alerts WHERE id = ?", [alert_id]
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
     def alerts(self, limit: int = 100) -> list[Alert]:
         """Newest alerts first."""
         query = "SELECT * FROM alerts ORDER BY id DESC LIMIT ?"
-        return [_alert_from_row(row) for row in self.db.query(query, [limit])]
+        return _readable(self.db.query(query, [limit]))
 
     def alerts_without_deliveries(self) -> list[Alert]:
         """Open alerts that no notification was ever attempted for (oldest first)."""
@@ -230,7 +250,7 @@ class Store:
             "SELECT * FROM alerts WHERE state = 'triggered' AND id NOT IN "
             "(SELECT DISTINCT alert_id FROM deliveries) ORDER BY id"
         )
-        return [_alert_from_row(row) for row in self.db.query(query)]
+        return _readable(self.db.query(query))
 
     def count_alerts(self) -> int:
         """How many alerts are stored."""
@@ -376,6 +396,23 @@ class Store:
     def edges(self) -> Iterator[dict[str, Any]]:
         """Known edges and their last state."""
         return self.db.query("SELECT * FROM edges ORDER BY site_id, edge_id")
+
+
+def _readable(rows: Iterable[dict[str, Any]]) -> list[Alert]:
+    """The alerts these rows hold; a row that cannot be read is skipped with a logged reason."""
+    alerts = []
+    for row in rows:
+        try:
+            alerts.append(_alert_from_row(row))
+        except _UNREADABLE as error:
+            _skip(row.get("id"), error)
+    return alerts
+
+
+def _skip(alert_id: object, error: Exception) -> None:
+    # The reason names the field (WireError) or the error type, never the stored value.
+    reason = str(error) if isinstance(error, WireError) else type(error).__name__
+    _LOGGER.warning("alert %r cannot be read back (%s); skipped", alert_id, reason)
 
 
 def _alert_from_row(row: dict[str, Any]) -> Alert:

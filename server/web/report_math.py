@@ -45,7 +45,10 @@ def quantile(values: list[float], q: float) -> float:
 def _seconds(later: str | None, earlier: str | None) -> float | None:
     if later is None or earlier is None:
         return None
-    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+    try:
+        return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+    except (TypeError, ValueError):  # an unreadable stored time: no figure, not a failed report
+        return None
 
 
 def response_seconds(row: Mapping[str, Any]) -> dict[str, float | None]:

@@ -8,6 +8,9 @@ run of the same idea is ``odart bench fuzz``.
 from __future__ import annotations
 
 import json
+import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -195,3 +198,34 @@ def test_fuzz_contact_decoder_raises_only_frame_error(data: st.DataObject) -> No
         decode_contact(data.draw(mutated(valid)))
     except FrameError:
         return
+
+
+def test_bench_fuzz_runs_through_odart_and_reports_zero_crashes() -> None:
+    only = ["--only", "wire", "--only", "polar_pmd", "--only", "mr60bha1_uart_stream"]
+    done = subprocess.run(
+        [sys.executable, "-m", "odart.cli", "bench", "fuzz", "--frames", "2000", *only],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "crashes: 0" in done.stdout
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line}
+    assert rows["wire"][1] == rows["polar_pmd"][1] == "2,000"
+    assert "wire: 2,000/2,000 frames" in done.stderr  # progress
+
+
+def test_bench_fuzz_counts_an_escaping_exception_as_a_crash() -> None:
+    from bench.fuzz import Target, fuzz
+
+    def fragile(data: bytes) -> object:
+        if len(data) > 3:
+            raise FrameError("test", "too long")
+        return data[0] / (data[0] - data[0])  # ZeroDivisionError, or IndexError when empty
+
+    target = Target("fragile", fragile, FrameError, [b"\x01\x02"])
+    fuzz(target, 500, random.Random(1), lambda done: None)
+    assert target.crashed > 0
+    assert target.crashed + target.rejected + target.accepted == 500
+    assert target.crashes[0][0].startswith(("ZeroDivisionError", "IndexError"))

@@ -104,6 +104,7 @@ def test_canary_raw_marker_never_leaves_the_edge(
             {
                 "database": str(tmp_path / "server.db"),
                 "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+                "sites": [{"id": "hostel-1", "name": "Hostel"}],
                 "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
             }
         )

@@ -140,6 +140,7 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     settings = settings_from_mapping(
         {
             "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "sites": [{"id": "hostel-1", "name": "Hostel"}],
             "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
         }
     )

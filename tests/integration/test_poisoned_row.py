@@ -1,0 +1,142 @@
+"""A row that cannot be read back never stops ``odart server``: it is skipped with a reason."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from firmware_bridge import wire
+from odart.broker import MosquittoBroker, free_port
+from server.auth.models import Role
+from server.domain.alerts import Alert
+from server.store.db import Store
+from server.store.users import Users
+from tests.mqtt_probe import wait_until
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery staple"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _alert(n: int) -> Alert:
+    return Alert(
+        alert_id=wire.encode_ulid(int(NOW.timestamp() * 1000), n),
+        site_id="hostel-1",
+        edge_id="pi-1",
+        kind=wire.AlertKind.APNOEA,
+        severity=wire.Severity.CRITICAL,
+        detected_at=NOW,
+        onset_at=NOW - timedelta(seconds=15),
+        stored_at=NOW,
+        room_id="room-3",
+    )
+
+
+def _poison(database: Path) -> tuple[str, list[str]]:
+    """One good alert, copies that an older build or a hand could have written, and accounts."""
+    store = Store(database)
+    good = _alert(1)
+    store.insert_alert(good)
+    users = Users(store.db, lambda: datetime.now(UTC))
+    for role in Role:
+        users.create(role.value, role, PASSWORD)
+    store.close()
+    poisoned = []
+    with sqlite3.connect(database) as db:
+        for n, (column, value) in enumerate(
+            [
+                ("detected_at", "999-06-01T00:00:00.000Z"),  # what the unpadded %Y once wrote
+                ("onset_at", "0001-01-01T00:00:00+14:00"),
+                ("kind", "gossip"),
+                ("evidence", "{not json"),
+            ],
+            start=2,
+        ):
+            alert_id = _alert(n).alert_id
+            db.execute(
+                "CREATE TEMP TABLE copy AS SELECT * FROM alerts WHERE id = ?", [good.alert_id]
+            )
+            db.execute(f"UPDATE copy SET id = ?, {column} = ?", [alert_id, value])
+            db.execute("INSERT INTO alerts SELECT * FROM copy")
+            db.execute("DROP TABLE copy")
+            poisoned.append(alert_id)
+    return good.alert_id, poisoned
+
+
+def _log_in(base: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=10)
+    form = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrf_token": form.cookies["odart_login_csrf"],
+            "next": "/",
+        },
+    )
+    assert answer.status_code in (200, 303), answer.text
+    return client
+
+
+@pytest.mark.slow
+def test_server_starts_and_lists_alerts_for_every_role_past_unreadable_rows(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    port = free_port()
+    config = tmp_path / "server.toml"
+    config.write_text(f"""
+database = "{tmp_path / "server.db"}"
+[mqtt]
+host = "{mosquitto.host}"
+port = {mosquitto.port}
+[http]
+port = {port}
+public_url = "http://127.0.0.1:{port}"
+[[sites]]
+id = "hostel-1"
+name = "Hostel"
+""")
+    good, poisoned = _poison(tmp_path / "server.db")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "odart.cli", "server", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{base}/api/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_until(up, timeout_s=30), "the server did not start"
+        for role in ("admin", "staff", "responder"):
+            with contextlib.closing(_log_in(base, role)) as client:
+                listed = client.get("/api/alerts")
+                assert listed.status_code == 200, (role, listed.text)
+                assert [alert["id"] for alert in listed.json()] == [good]
+                for alert_id in poisoned:
+                    assert client.get(f"/api/alerts/{alert_id}").status_code == 404
+        with contextlib.closing(_log_in(base, "staff")) as client:
+            assert client.get("/api/reports").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(10)
+        assert server.stderr is not None
+        log = server.stderr.read().decode()
+        server.stderr.close()
+    assert log.count("cannot be read back") >= len(poisoned)
+    assert "Traceback" not in log
