@@ -16,6 +16,7 @@ import pytest
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker, free_port
 from server.auth.models import Role
+from server.auth.totp import code_at
 from server.domain.alerts import Alert
 from server.store.db import Store
 from server.store.users import Users
@@ -85,6 +86,12 @@ def _log_in(base: str, username: str) -> httpx.Client:
         },
     )
     assert answer.status_code in (200, 303), answer.text
+    me = client.get("/api/me").json()
+    client.headers["x-csrf-token"] = str(me["csrf"])
+    if me["mfa_setup_required"]:  # admin and staff set up two-factor login first
+        offer = client.get("/api/account/mfa").json()
+        code = code_at(offer["secret"], datetime.now(UTC))
+        assert client.post("/api/account/mfa", json={"code": code}).status_code == 200
     return client
 
 
@@ -130,8 +137,8 @@ name = "Hostel"
                 assert [alert["id"] for alert in listed.json()] == [good]
                 for alert_id in poisoned:
                     assert client.get(f"/api/alerts/{alert_id}").status_code == 404
-        with contextlib.closing(_log_in(base, "staff")) as client:
-            assert client.get("/api/reports").status_code == 200
+                if role == "staff":
+                    assert client.get("/api/reports").status_code == 200
     finally:
         server.terminate()
         server.wait(10)
