@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import getpass
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -138,7 +138,7 @@ class MosquittoBroker:
             allow_anonymous=tls is None,
             tls=tls,
             acl_file=acl_file,
-            user=getpass.getuser(),
+            user=pwd.getpwuid(os.geteuid()).pw_name,
         )
         self._process: subprocess.Popen[bytes] | None = None
 

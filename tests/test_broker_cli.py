@@ -4,6 +4,7 @@ the real ``mosquitto`` binary."""
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -123,7 +124,7 @@ def test_broker_config_runs_as_a_debian_conf_d_drop_in(tmp_path: Path) -> None:
         f"log_dest file {tmp_path}/mosquitto.log\n"
         f"include_dir {tmp_path}/conf.d\n"
         # Debian runs it as 'mosquitto'; this test owns every file, so it keeps its own user.
-        f"user {os.environ.get('USER') or 'root'}\n"
+        f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
     )
     broker = subprocess.Popen(
         [find_mosquitto() or "mosquitto", "-c", str(main)],
