@@ -461,8 +461,9 @@ class EdgeAgent:
                 if p.checkin.deadline_s is not None
             ]
             wait_s = max(min(due) - self._clock(), 0.0) if due else None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_wake.wait(), wait_s)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see Publisher._drain
+                async with asyncio.timeout(wait_s):
+                    await self._timer_wake.wait()
             self.expire_checkins()
 
     # -- the server's commands -------------------------------------------------------------------

@@ -56,11 +56,20 @@ KEEPALIVE_S: Final = 15
 NETWORK_TIMEOUT_S: Final = 10.0
 """Upper bound on any single broker operation (connect, publish, subscribe)."""
 
+STOP_NOTICE_TIMEOUT_S: Final = 2.0
+"""How long a stopping edge waits to mark itself offline: a stop must not hang on a dead broker
+(the broker's Will covers that case once the keepalive runs out)."""
+
 _NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _reraise_if_cancelling() -> None:
-    """aiomqtt can turn a cancellation into an MqttError while it disconnects; never retry then."""
+    """Raise CancelledError if this task was cancelled but an await swallowed it.
+
+    aiomqtt can turn a cancellation into an MqttError while it disconnects, and on Python 3.11
+    its ``asyncio.wait_for`` for a PUBACK or SUBACK swallows a cancellation that arrives as the
+    ack does (gh-86296): the edge then never stops on SIGTERM. Called after those awaits.
+    """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
@@ -196,17 +205,35 @@ class Publisher:
             socket_options=[_NODELAY],
         )
         async with client:
-            online_topic, online_payload = self._status(EdgeState.ONLINE, conn)
-            await client.publish(online_topic, online_payload, qos=1, retain=True)
-            base = Topic(self._site_id, self._edge_id, TopicKind.ACK)
-            await client.subscribe(str(base), qos=1)
-            await client.subscribe(str(replace(base, kind=TopicKind.CMD)), qos=1)
-            _LOGGER.info("connected to %s:%d as %s", self._mqtt.host, self._mqtt.port, conn)
-            self.connected.set()
-            # Everything in the outbox is due again on a new connection.
-            for entry in self._outbox.due(float("inf"), limit=10_000):
-                self._outbox.record_attempt(entry.envelope.msg_id, 0.0)
-            await first_failure(self._drain(client), self._receive(client))
+            try:
+                await self._serve(client, conn)
+            except asyncio.CancelledError:
+                await self._say_offline(client, conn)
+                raise
+
+    async def _serve(self, client: aiomqtt.Client, conn: str) -> None:
+        online_topic, online_payload = self._status(EdgeState.ONLINE, conn)
+        await client.publish(online_topic, online_payload, qos=1, retain=True)
+        base = Topic(self._site_id, self._edge_id, TopicKind.ACK)
+        await client.subscribe(str(base), qos=1)
+        await client.subscribe(str(replace(base, kind=TopicKind.CMD)), qos=1)
+        _reraise_if_cancelling()
+        _LOGGER.info("connected to %s:%d as %s", self._mqtt.host, self._mqtt.port, conn)
+        self.connected.set()
+        # Everything in the outbox is due again on a new connection.
+        for entry in self._outbox.due(float("inf"), limit=10_000):
+            self._outbox.record_attempt(entry.envelope.msg_id, 0.0)
+        await first_failure(self._drain(client), self._receive(client))
+
+    async def _say_offline(self, client: aiomqtt.Client, conn: str) -> None:
+        """On a clean stop, mark the edge offline: a clean DISCONNECT never fires the Will, and
+        a retained ``online`` would hide that nobody is being watched."""
+        topic, payload = self._status(EdgeState.OFFLINE, conn)
+        try:
+            async with asyncio.timeout(STOP_NOTICE_TIMEOUT_S):
+                await client.publish(topic, payload, qos=1, retain=True)
+        except (aiomqtt.MqttError, TimeoutError) as error:
+            _LOGGER.warning("could not mark the edge offline on stop: %s", error)
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         while True:
@@ -214,12 +241,16 @@ class Publisher:
             for entry in self._outbox.due(time.monotonic()):
                 envelope = replace(entry.envelope, sent_at=self._now())
                 await client.publish(str(envelope.topic), encode_envelope(envelope), qos=1)
+                _reraise_if_cancelling()
                 self.published += 1
                 self._outbox.record_attempt(
                     envelope.msg_id, time.monotonic() + resend_delay_s(entry.attempts + 1)
                 )
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # arrives as the event fires, and the edge then hangs on SIGTERM (gh-86296).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

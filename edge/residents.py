@@ -162,5 +162,6 @@ class BuzzWriter:
                 if resident.buzz_wanted != resident.buzz_written:
                     await write_buzz(resident, on=resident.buzz_wanted)
             retry = any(r.buzz_wanted and not r.buzz_written for r in self._residents())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), BUZZ_RETRY_S if retry else None)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see Publisher._drain
+                async with asyncio.timeout(BUZZ_RETRY_S if retry else None):
+                    await self._wake.wait()

@@ -78,7 +78,9 @@ class _PacedDevice:
                     self._poke.clear()
                     with contextlib.suppress(TimeoutError):
                         wake_at = min(chunk_end, press_at or chunk_end)
-                        await asyncio.wait_for(self._poke.wait(), wake_at - now)
+                        # Not wait_for: on Python 3.11 it can swallow a cancellation (gh-86296).
+                        async with asyncio.timeout(wake_at - now):
+                            await self._poke.wait()
         finally:
             self.streaming = False
 

@@ -2,18 +2,26 @@
 
 Every filter here is ``scipy.signal.sosfilt`` with its ``zi`` carried from call to call, so a
 signal fed in pieces of any length gives exactly the output of the whole signal fed at once.
-Non-causal filtering (``filtfilt``) has no place on the live path.
+Non-causal filtering (``filtfilt``) has no place on the live path. Designs come from
+:mod:`edge.detector.design` (numpy); the kernel is scipy's compiled ``sosfilt``, loaded without
+the rest of ``scipy.signal`` (see :func:`_load_kernel`).
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal  # type: ignore[import-untyped]  # no stubs shipped in the venv
+
+from edge.detector.design import butter_sos, section_group_delay, sosfilt_zi
 
 FloatArray = npt.NDArray[np.float64]
+Kernel = Callable[[FloatArray, FloatArray, FloatArray], None]
 
 
 @lru_cache(maxsize=64)
@@ -35,8 +43,8 @@ def design_bandpass(low_hz: float, high_hz: float, fs_hz: float, order: int) -> 
         The SOS matrix.
     """
     high = min(high_hz, 0.45 * fs_hz)
-    hp = signal.butter(1, low_hz, btype="highpass", fs=fs_hz, output="sos")
-    lp = signal.butter(order, high, btype="lowpass", fs=fs_hz, output="sos")
+    hp = butter_sos(1, low_hz, fs_hz, "highpass")
+    lp = butter_sos(order, high, fs_hz, "lowpass")
     sos: FloatArray = np.vstack([hp, lp])
     sos.setflags(write=False)
     return sos
@@ -45,26 +53,55 @@ def design_bandpass(low_hz: float, high_hz: float, fs_hz: float, order: int) -> 
 @lru_cache(maxsize=64)
 def design_lowpass(cutoff_hz: float, fs_hz: float, order: int) -> FloatArray:
     """Butterworth low-pass in second-order sections (anti-alias before decimation)."""
-    sos: FloatArray = signal.butter(order, cutoff_hz, btype="lowpass", fs=fs_hz, output="sos")
+    sos = butter_sos(order, cutoff_hz, fs_hz, "lowpass")
     sos.setflags(write=False)
     return sos
 
 
 def _sosfilt_public(sos: FloatArray, x: FloatArray, zi: FloatArray) -> None:
     """Filter ``x`` ``(rows, n)`` in place with state ``zi`` ``(rows, sections, 2)``."""
+    from scipy import signal  # type: ignore[import-untyped]  # the fallback only: ~75 MB
+
     y, zf = signal.sosfilt(sos, x, axis=-1, zi=np.ascontiguousarray(zi.transpose(1, 0, 2)))
     x[...] = y
     zi[...] = zf.transpose(1, 0, 2)
 
 
+KERNEL_MODULE = "scipy.signal._sosfilt"
+
+
+def _load_kernel() -> Kernel:
+    """scipy's compiled ``_sosfilt`` kernel, without running ``scipy/signal/__init__.py``.
+
+    Importing any ``scipy.signal`` submodule the ordinary way first runs the package's
+    ``__init__``, which imports about 700 modules (75 MB, most of the edge agent's memory) for a
+    kernel that needs only numpy. So the extension is loaded from its file and registered under
+    its own name, where a later ``import scipy.signal`` finds and reuses it. The public wrapper
+    also spends ~25 us per call on argument checks, at one call per channel per second most of
+    the detector's budget. The results are identical (tests/edge/detector pins that); if the
+    file moves in a future scipy, the public ``sosfilt`` is used instead.
+    """
+    loaded = sys.modules.get(KERNEL_MODULE)
+    if loaded is None:
+        scipy_spec = importlib.util.find_spec("scipy")
+        folders = scipy_spec.submodule_search_locations if scipy_spec else None
+        finder = importlib.machinery.FileFinder(
+            f"{next(iter(folders or []), '')}/signal",
+            (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+        )
+        spec = finder.find_spec(KERNEL_MODULE)
+        if spec is None or spec.loader is None:
+            raise ImportError(KERNEL_MODULE)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        sys.modules[KERNEL_MODULE] = loaded
+    kernel: Kernel = loaded._sosfilt
+    return kernel
+
+
 try:
-    # The compiled kernel behind ``signal.sosfilt``: the public wrapper spends ~25 us per call
-    # on argument checks, which at one call per channel per second is most of the detector's
-    # budget. Its result is identical (tests/edge/detector pins that); fall back if it moves.
-    from scipy.signal._sosfilt import (  # type: ignore[import-untyped]
-        _sosfilt as _sosfilt_fast,
-    )
-except ImportError:  # pragma: no cover - depends on the installed scipy
+    _sosfilt_fast = _load_kernel()
+except (ImportError, AttributeError):  # pragma: no cover - depends on the installed scipy
     _sosfilt_fast = _sosfilt_public
 
 
@@ -89,7 +126,7 @@ class CausalFilter:
             return y
         if self._zi is None:
             # Start as if the first sample had always been there: no step transient.
-            base = signal.sosfilt_zi(self._sos)
+            base = sosfilt_zi(self._sos)
             self._zi = np.ascontiguousarray(base[None, :, :] * y[:, 0, None, None])
         self._kernel(self._sos, y, self._zi)
         return y
@@ -97,10 +134,7 @@ class CausalFilter:
 
 def group_delay_s(sos: FloatArray, freq_hz: float, fs_hz: float) -> float:
     """Group delay of an SOS filter at ``freq_hz``, in seconds."""
-    delay = 0.0
-    for section in np.asarray(sos):
-        _, gd = signal.group_delay((section[:3], section[3:]), w=[freq_hz], fs=fs_hz)
-        delay += float(gd[0])
+    delay = sum(section_group_delay(section, freq_hz, fs_hz) for section in np.asarray(sos))
     return delay / fs_hz
 
 

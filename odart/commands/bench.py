@@ -13,7 +13,7 @@ import importlib
 import sys
 from pathlib import Path
 
-HELP = "run a benchmark (targets: detector, fuzz, links) and print its figures"
+HELP = "run a benchmark (targets: detector, edge-rss, fuzz, links) and print its figures"
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -24,6 +24,7 @@ TARGETS: dict[str, tuple[str, str]] = {
         "bench.detector.run",
         "apnoea/slowed-breathing detector vs NeuroKit2 on synthetic and real belt data",
     ),
+    "edge-rss": ("bench.edge_rss", "resident memory of a real `odart edge` with 20 wearables"),
     "fuzz": (
         "bench.fuzz",
         "random and mutated frames through the wire decoder and every codec; crashes must be 0",

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from edge.agent import EdgeAgent
@@ -97,7 +99,7 @@ def _run(args: argparse.Namespace, config: EdgeConfig) -> int:
     kept = config.outbox.with_name(config.outbox.stem + "-devices.json")
     agent = EdgeAgent(config, links, outbox, link_builder=factory.build, device_list_file=kept)
     try:
-        asyncio.run(_serve(agent, args.status_every))
+        asyncio.run(until_terminated(_serve(agent, args.status_every)))
     finally:
         outbox.close()
     return 0
@@ -139,3 +141,26 @@ def link_lines(agent: EdgeAgent) -> list[str]:
         model = device.model.value if device.model else device.link.value
         lines.append(f"link {device.id} ({model}): {', '.join(parts)}")
     return lines
+
+
+async def until_terminated(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until it ends or SIGTERM (``systemctl stop``) arrives, then cancel it.
+
+    Cancelling lets every task close its links and the publisher send nothing half-written;
+    the caller then closes the outbox. SIGINT keeps asyncio's own handling (KeyboardInterrupt).
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    task = asyncio.create_task(work)
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+        await asyncio.wait({task, waiter})
+    if not task.cancelled():
+        task.result()  # re-raise what stopped the agent on its own
