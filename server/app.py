@@ -104,7 +104,8 @@ def create_app(
         )
         escalator.also_tick(gate.tick)
         app.state.consent_gate = gate
-        device_lists = DeviceLists(Enrolments(db.db, now))
+        device_lists = DeviceLists(Enrolments(db.db, now), now)
+        escalator.also_tick(device_lists.tick)
         app.state.device_lists = device_lists
 
         async def on_connect() -> None:

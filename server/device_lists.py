@@ -5,14 +5,21 @@ enrolment or ending, whenever ingest (re)connects and whenever an edge comes onl
 the panel has put a device on gets its current list as a **retained** QoS 1 ``devices``
 command (docs/wire.md, "The device list"); the edge starts and stops links to match without a
 restart. An edge the panel never named gets no list and runs the devices of its own TOML.
+
+Changes made in another process (``odart privacy erase`` deletes the erased resident's
+enrolments; retention purges ended ones) are caught by :meth:`DeviceLists.tick`, which
+republishes every list that differs from the one last published, so an erased pseudonym does
+not stay in a retained message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Final
 
 import aiomqtt
 
@@ -30,6 +37,10 @@ from server.store.enrolments import Enrolments
 
 _LOGGER = logging.getLogger(__name__)
 
+CHECK_S: Final = 10.0
+"""How often lists are compared for changes made elsewhere: an erasure or a purge is not urgent
+to the second, and the comparison is one query per listed edge."""
+
 ListSender = Callable[[str, str, CommandBody], Awaitable[None]]
 """Publishes a retained ``cmd`` to (site, edge)."""
 
@@ -39,11 +50,17 @@ class DeviceLists:
 
     Args:
         enrolments: the enrolment store.
+        now: wall clock.
     """
 
-    def __init__(self, enrolments: Enrolments) -> None:
+    def __init__(self, enrolments: Enrolments, now: Callable[[], datetime]) -> None:
         self.enrolments = enrolments
+        self._now = now
         self._send: ListSender | None = None
+        self._published: dict[tuple[str, str], tuple[DeviceEntry, ...]] = {}
+        """The list last published to each (site, edge)."""
+        self._last_check: datetime | None = None
+        self._tasks: set[asyncio.Task[bool]] = set()
         self.counts: Counter[str] = Counter()
 
     def set_sender(self, send: ListSender) -> None:
@@ -89,6 +106,7 @@ class DeviceLists:
             _LOGGER.warning("device list of %s/%s not sent: %s", site_id, edge_id, error)
             return False
         self.counts["lists"] += 1
+        self._published[(site_id, edge_id)] = entries
         _LOGGER.info("device list of %s/%s published: %d devices", site_id, edge_id, len(entries))
         return True
 
@@ -108,3 +126,22 @@ class DeviceLists:
         """An edge came online: make sure its retained list is the current one."""
         if (site_id, edge_id) in self.enrolments.listed_edges(site_id):
             await self.publish_edge(site_id, edge_id)
+
+    def tick(self) -> int:
+        """Every few seconds: republish lists changed by another process; returns how many."""
+        now = self._now()
+        if self._last_check is not None and (now - self._last_check).total_seconds() < CHECK_S:
+            return 0
+        self._last_check = now
+        edges = set(self.enrolments.listed_edges()) | set(self._published)
+        changed = 0
+        for site_id, edge_id in sorted(edges):
+            entries = self.enrolments.device_list(site_id, edge_id)
+            if self._published.get((site_id, edge_id)) == entries:
+                continue
+            _LOGGER.info("device list of %s/%s changed elsewhere; publishing", site_id, edge_id)
+            task = asyncio.get_running_loop().create_task(self.publish_edge(site_id, edge_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            changed += 1
+        return changed

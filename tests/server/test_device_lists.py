@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,11 @@ from fastapi.testclient import TestClient
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker
 from server.app import create_app
+from server.audit import AuditLog
 from server.config import settings_from_mapping
+from server.device_lists import DeviceLists
+from server.privacy.enrol import enrol_consented
+from server.privacy.rights import erase
 from server.store.db import Store
 from server.store.enrolments import EnrolmentError, Enrolments
 from tests.mqtt_probe import MqttProbe, wait_until
@@ -193,3 +198,38 @@ def _h10(n: int) -> wire.DeviceEntry:
         "room-1",
         MAC,
     )
+
+
+def test_device_lists_erasure_elsewhere_is_republished_without_the_pseudonym() -> None:
+    store = Store(None)
+    clock = [datetime(2026, 12, 4, 12, 0, tzinfo=UTC)]
+    enrolments = Enrolments(store.db, lambda: clock[0])
+    lists = DeviceLists(enrolments, lambda: clock[0])
+    sent: list[tuple[str, str, wire.CommandBody]] = []
+
+    async def send(site_id: str, edge_id: str, body: wire.CommandBody) -> None:
+        sent.append((site_id, edge_id, body))
+
+    async def scenario() -> None:
+        lists.set_sender(send)
+        enrol_consented(
+            store.db,
+            lambda: clock[0],
+            site_id="hostel-1",
+            device_id="w-1",
+            room_id=None,
+            participant_id="p-0001",
+            by="ada",
+        )
+        store.db.execute("UPDATE enrolments SET edge_id = 'pi-1', model = 'virtual'")
+        await lists.publish_all()
+        assert [body.devices[0].participant_id for _, _, body in sent] == ["p-0001"]
+        # `odart privacy erase` runs in another process: the rows go, the server is not told.
+        erase(store.db, AuditLog(store.db, lambda: clock[0]), "p-0001", "ada", lambda: clock[0])
+        assert lists.tick() == 1
+        await asyncio.sleep(0.01)  # the publish runs as a task
+        assert sent[-1] == ("hostel-1", "pi-1", wire.CommandBody(wire.Command.DEVICES))
+        clock[0] += timedelta(seconds=60)
+        assert lists.tick() == 0  # published: nothing changed since
+
+    asyncio.run(scenario())
