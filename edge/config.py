@@ -49,6 +49,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from edge.checkin import DEFAULT_CHECKIN_S
@@ -149,6 +151,12 @@ class MqttTls(_Strict):
     def _pair_loads(self) -> MqttTls:
         self.context()
         return self
+
+    def common_name(self) -> str | None:
+        """The CN of ``cert``: the identity the broker knows this edge by."""
+        leaf = x509.load_pem_x509_certificate(self.cert.read_bytes())
+        names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(names[0].value) if names else None
 
     def context(self) -> ssl.SSLContext:
         """A client TLS context: verifies the broker against ``ca``, presents ``cert``."""
@@ -269,6 +277,15 @@ def config_from_mapping(data: dict[str, Any]) -> EdgeConfig:
                 f"devices.{index}.broker",
                 "a zigbee2mqtt door needs zigbee2mqtt's own broker when [mqtt] uses tls",
             )
+    tls = config.mqtt.tls
+    identity = f"{config.site}/{config.edge}"
+    if tls is not None and tls.common_name() != identity:
+        # The ACL gives a certificate only its own SITE/EDGE topics (docs/mqtt-security.md).
+        reason = (
+            f"the certificate is for {tls.common_name()!r}, this edge is {identity!r}: "
+            "the broker would drop everything it sends"
+        )
+        raise EdgeConfigError("mqtt.tls.cert", reason)
     try:
         config.detector_settings()
     except SettingsError as error:

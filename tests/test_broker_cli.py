@@ -251,3 +251,16 @@ def test_documented_openssl_steps_make_the_same_identities(tmp_path: Path) -> No
         assert _cn(cert) == cn
         assert stat.S_IMODE((tmp_path / f"{stem}.key").stat().st_mode) == KEY_MODE
     _load(tmp_path / "broker.crt").verify_directly_issued_by(ca)
+
+
+def test_edge_with_another_edges_certificate_stops_start_up(tmp_path: Path) -> None:
+    files = _pki(tmp_path)
+    other = {
+        **files,
+        "cert": files["cert"].with_name("s.f.crt"),
+        "key": files["key"].with_name("s.f.key"),
+    }
+    with pytest.raises(EdgeConfigError, match="'s/f', this edge is 's/e'") as error:
+        edge_config({"site": "s", "edge": "e", "mqtt": {"tls": other}})
+    assert error.value.key == "mqtt.tls.cert"
+    edge_config({"site": "s", "edge": "f", "mqtt": {"tls": other}})
