@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -48,7 +49,7 @@ from server.web import (
     sharing,
 )
 from server.web.deps import LoginRequired, SecondFactorRequired, audit_failed_handler
-from server.web.errors import http_error_handler
+from server.web.errors import http_error_handler, validation_error_handler
 from server.web.security import SecurityHeaders
 from server.web.templating import STATIC_DIR
 
@@ -169,6 +170,7 @@ def create_app(
     app.add_exception_handler(SecondFactorRequired, mfa.second_factor_handler)
     app.add_exception_handler(AuditError, audit_failed_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(login.router)
     app.include_router(mfa.router)
     app.include_router(api.router)

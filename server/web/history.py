@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from firmware_bridge.wire import ID_PATTERN, AlertKind
+from firmware_bridge.wire import EARLIEST_UTC, ID_PATTERN, LATEST_UTC, AlertKind
 from server.domain.alerts import KIND_LABELS
 from server.domain.lifecycle import Outcome
 from server.store.history import HistoryFilter, history
@@ -39,8 +39,13 @@ OUTCOME_LABELS = {
 SiteQ = Annotated[str | None, Query(pattern=ID_PATTERN.pattern)]
 KindQ = Annotated[AlertKind | None, Query()]
 OutcomeQ = Annotated[str | None, Query(pattern=f"^({'|'.join(OUTCOME_LABELS)})$")]
-DateQ = Annotated[date | None, Query(alias="from")]
-UntilQ = Annotated[date | None, Query(alias="to")]
+FIRST_DAY: Final = EARLIEST_UTC.date()
+LAST_DAY: Final = (LATEST_UTC - timedelta(days=2)).date()
+"""Dates a filter may name: the range every stored time is in, with room for the day that
+``to`` includes, so a far date is a 422 with the reason and never an overflow."""
+
+DateQ = Annotated[date | None, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY)]
+UntilQ = Annotated[date | None, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY)]
 
 
 @dataclass(frozen=True, slots=True)
