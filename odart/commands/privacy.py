@@ -98,11 +98,20 @@ def _erase(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"erased {args.resident}: " + ", ".join(f"{t} {n}" for t, n in removed.items()))
-    if targets:
+    if targets and settings.mqtt.tls is not None:
+        # Connecting with the server's certificate would take the server's client id (its CN).
+        print(
+            "the broker uses TLS: the running server tells the edges within seconds, "
+            "or on their next connection",
+            file=sys.stderr,
+        )
+    elif targets:
+        import aiomqtt
+
         try:
             asyncio.run(_tell_edges(settings, targets, snapshot))
             print(f"told {len(targets)} edge(s): {args.resident} erased")
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, aiomqtt.MqttError) as error:
             print(
                 f"could not reach the broker ({error}); the running server tells the edges "
                 "within seconds, or on their next connection",
