@@ -191,6 +191,8 @@ class AlertKind(StrEnum):
     """A device disconnected, stopped sending, or reports a fault."""
     LOW_BATTERY = "low_battery"
     """A device's battery fell below the low mark."""
+    NOBODY_REACHABLE = "nobody_reachable"
+    """Raised by the server: every channel of every responder at a level failed."""
 
 
 PAGING_KINDS: Final = frozenset(
@@ -207,7 +209,12 @@ PAGING_KINDS: Final = frozenset(
 Stillness only amplifies other signs, recovery is good news, and device health goes to staff."""
 
 SERVER_KINDS: Final = frozenset(
-    {AlertKind.EDGE_OFFLINE, AlertKind.DEVICE_FAULT, AlertKind.LOW_BATTERY}
+    {
+        AlertKind.EDGE_OFFLINE,
+        AlertKind.DEVICE_FAULT,
+        AlertKind.LOW_BATTERY,
+        AlertKind.NOBODY_REACHABLE,
+    }
 )
 """Kinds only the server raises (from status and device messages); the server refuses an
 ``alert`` of these kinds from an edge, so an edge cannot forge a technical alarm."""

@@ -1,4 +1,4 @@
-"""The FastAPI app: wiring only; the lifespan owns the database, MQTT ingest and sends (shell)."""
+"""The FastAPI app: wiring only; the lifespan builds the services and supervises them (shell)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Final
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -26,15 +27,20 @@ from server.escalation import Escalator
 from server.health import Health
 from server.ingest import Ingest
 from server.live import LiveHub
+from server.metrics import Metrics
 from server.notify import AppriseNotifier, Notifier
 from server.privacy.gate import ConsentGate
 from server.privacy.retention import Purger
 from server.secret_file import read_key_file
+from server.sender import Sender
+from server.services import Services
+from server.status import StoreCondition
 from server.store.consents import Consents
 from server.store.db import Store
 from server.store.enrolments import Enrolments
 from server.store.mfa import SecondFactors
 from server.store.users import Users
+from server.supervisor import Supervisor
 from server.web import (
     actions,
     admin,
@@ -42,6 +48,7 @@ from server.web import (
     board,
     consent,
     devices,
+    health,
     history,
     login,
     mfa,
@@ -55,8 +62,11 @@ from server.web.templating import STATIC_DIR
 
 _LOGGER = logging.getLogger(__name__)
 
-SHUTDOWN_TIMEOUT_S = 10.0
-"""Shutdown waits this long for ingest and the timer loop to stop; a restart must not hang."""
+SHUTDOWN_TIMEOUT_S: Final = 15.0
+"""Shutdown waits this long for the supervisor to stop everything; a restart must not hang."""
+
+TICK_S: Final = 1.0
+"""Timer resolution: escalation timeouts are tens of seconds, so 1 s is ample and cheap."""
 
 
 def create_app(
@@ -77,86 +87,31 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = store or Store(settings.database)
-        app.state.hub = LiveHub()
-        db: Store = app.state.store
-        app.state.audit = AuditLog(db.db, now)
-        app.state.users = Users(
-            db.db,
-            now,
-            SessionPolicy(settings.http.session_idle_s, settings.http.session_absolute_s),
+        services = _start(
+            settings, notifier or AppriseNotifier(), now, store or Store(settings.database)
         )
-        app.state.second_factors = SecondFactors(db.db, now)
-        key = (
-            settings.secret_key
-            or (settings.secret_key_file and read_key_file(settings.secret_key_file))
-            or db.secret("action_links", lambda: secrets.token_hex(32))
+        app.state.services = services
+        # Loose attributes kept for routes not yet moved to ``services_of``.
+        app.state.store, app.state.hub = services.store, services.hub
+        app.state.audit, app.state.users = services.audit, services.users
+        app.state.consent_gate, app.state.drills = services.consent_gate, services.drills
+        app.state.dispatcher, app.state.escalator = services.dispatcher, services.escalator
+        app.state.ingest, app.state.link_key = services.ingest, services.link_key
+        app.state.second_factors, app.state.device_lists = (
+            services.second_factors,
+            services.device_lists,
         )
-        dispatcher = Dispatcher(
-            settings, db, app.state.hub, notifier or AppriseNotifier(), key.encode(), now
-        )
-        escalator = Escalator(settings, db, app.state.hub, dispatcher, now=now)
-        health = Health(settings, db, escalator, now)
-        escalator.also_tick(health.tick)
-        purger = Purger(db.db, app.state.audit, settings.retention_days, now)
-        escalator.also_tick(purger.tick)
-        gate = ConsentGate(
-            Consents(db.db, now), now, refuse_unenrolled=settings.privacy.refuse_unenrolled
-        )
-        escalator.also_tick(gate.tick)
-        app.state.consent_gate = gate
-        device_lists = DeviceLists(Enrolments(db.db, now), now)
-        escalator.also_tick(device_lists.tick)
-        app.state.device_lists = device_lists
-
-        async def on_connect() -> None:
-            await gate.publish_all()
-            await device_lists.publish_all()
-
-        async def on_edge_online(site_id: str, edge_id: str) -> None:
-            await gate.edge_online(site_id, edge_id)
-            await device_lists.edge_online(site_id, edge_id)
-
-        ingest = Ingest(
-            settings.mqtt,
-            db,
-            app.state.hub,
-            escalator.admit,
-            escalator.edge_update,
-            now,
-            sites=[site.id for site in settings.sites],
-            health=health,
-            gate=gate.admits,
-            on_connect=on_connect,
-            on_edge_online=on_edge_online,
-        )
-        gate.set_sender(ingest.send_state)
-        device_lists.set_sender(ingest.send_state)
-        escalator.set_command_sender(ingest.send_command)
-        drills = Drills(settings, db, dispatcher.notifier, ingest.send_command, now)
-        escalator.also_tick(drills.tick)
-        escalator.also_on_admit(lambda alert: drills.received(alert) if is_drill(alert) else None)
-        app.state.drills = drills
-        app.state.dispatcher, app.state.escalator, app.state.ingest = dispatcher, escalator, ingest
-        app.state.link_key = key.encode()
-        escalator.resume()
-        tasks = [
-            asyncio.create_task(ingest.run(), name="ingest"),
-            asyncio.create_task(escalator.run(), name="escalation"),
-        ]
+        services.escalator.resume()
+        running = asyncio.create_task(services.supervisor.run(), name="supervisor")
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT_S)
-            for task in stuck:  # pragma: no cover - only if a library ignores cancellation
-                _LOGGER.error(
-                    "task %s did not stop within %.0f s", task.get_name(), SHUTDOWN_TIMEOUT_S
-                )
-            await dispatcher.aclose()
+            running.cancel()
+            _, stuck = await asyncio.wait([running], timeout=SHUTDOWN_TIMEOUT_S)
+            if stuck:  # pragma: no cover - only if a library ignores cancellation
+                _LOGGER.error("background work did not stop within %.0f s", SHUTDOWN_TIMEOUT_S)
             if store is None:
-                app.state.store.close()
+                services.store.close()
 
     # No /docs, /redoc or /openapi.json: nothing the public need (ASVS 13.4.5).
     app = FastAPI(
@@ -173,6 +128,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(login.router)
     app.include_router(mfa.router)
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(actions.router)
     app.include_router(panel.router)
@@ -182,3 +138,116 @@ def create_app(
     app.include_router(sharing.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _start(
+    settings: Settings, notifier: Notifier, now: Callable[[], datetime], db: Store
+) -> Services:
+    """Build every service and hand each background loop and job to one supervisor."""
+    supervisor = Supervisor()
+    hub = LiveHub()
+    audit = AuditLog(db.db, now)
+    users = Users(
+        db.db, now, SessionPolicy(settings.http.session_idle_s, settings.http.session_absolute_s)
+    )
+    key = (
+        settings.secret_key
+        or (settings.secret_key_file and read_key_file(settings.secret_key_file))
+        or db.secret("action_links", lambda: secrets.token_hex(32))
+    ).encode()
+    dispatcher = Dispatcher(settings, key, now)
+    metrics = Metrics(db.db)
+    sender = Sender(
+        db.pushes,
+        dispatcher,
+        notifier,
+        hub,
+        now,
+        on_result=lambda queued, state: metrics.push_result(queued, state, now()),
+    )
+    escalator = Escalator(
+        settings, db, hub, dispatcher, spawn=supervisor.spawn, wake_sender=sender.wake, now=now
+    )
+    device_health = Health(settings, db, escalator, now)
+    sender.on_nobody_reached = device_health.nobody_reachable
+    condition = StoreCondition(
+        db.db,
+        lambda reason: supervisor.spawn(
+            sender.send_now(dispatcher.server_notice(reason)), "server notice"
+        ),
+        now,
+    )
+    purger = Purger(db.db, audit, settings.retention_days, now)
+    gate = ConsentGate(
+        Consents(db.db, now), now, refuse_unenrolled=settings.privacy.refuse_unenrolled
+    )
+    device_lists = DeviceLists(Enrolments(db.db, now), now)
+
+    async def on_connect() -> None:
+        await gate.publish_all()
+        await device_lists.publish_all()
+
+    async def on_edge_online(site_id: str, edge_id: str) -> None:
+        await gate.edge_online(site_id, edge_id)
+        await device_lists.edge_online(site_id, edge_id)
+
+    ingest = Ingest(
+        settings.mqtt,
+        db,
+        hub,
+        escalator.admit,
+        escalator.edge_update,
+        now,
+        sites=[site.id for site in settings.sites],
+        health=device_health,
+        gate=gate.admits,
+        on_connect=on_connect,
+        on_edge_online=on_edge_online,
+    )
+    ingest.on_store_error = condition.failed
+    metrics.read_ingest(lambda: ingest.counts)
+    gate.set_sender(ingest.send_state)
+    device_lists.set_sender(ingest.send_state)
+    escalator.set_command_sender(ingest.send_command)
+    drills = Drills(settings, db, notifier, ingest.send_command, now, spawn=supervisor.spawn)
+    escalator.also_on_admit(lambda alert: drills.received(alert) if is_drill(alert) else None)
+    escalator.also_on_admit(metrics.alert_stored)
+    supervisor.loop("ingest", ingest.run)
+    supervisor.loop("sender", sender.run)
+    supervisor.loop("timers", lambda: _every_second(escalator.tick))
+    for name, job in (
+        ("write probe", condition.probe),
+        ("device health", device_health.tick),
+        ("purge", purger.tick),
+        ("consent", gate.tick),
+        ("drills", drills.tick),
+        ("device lists", device_lists.tick),
+    ):
+        supervisor.job(name, job)
+    return Services(
+        settings=settings,
+        store=db,
+        hub=hub,
+        audit=audit,
+        users=users,
+        dispatcher=dispatcher,
+        sender=sender,
+        escalator=escalator,
+        health=device_health,
+        ingest=ingest,
+        drills=drills,
+        consent_gate=gate,
+        device_lists=device_lists,
+        second_factors=SecondFactors(db.db, now),
+        supervisor=supervisor,
+        store_condition=condition,
+        metrics=metrics,
+        link_key=key,
+    )
+
+
+async def _every_second(tick: Callable[[], object]) -> None:
+    """The escalation timers: fire what is due once a second (a failure restarts the loop)."""
+    while True:
+        tick()
+        await asyncio.sleep(TICK_S)

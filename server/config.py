@@ -247,6 +247,9 @@ class SiteConfig(_Strict):
     """Run an end-to-end drill this often (hours); None: no scheduled drills."""
     drill_urls: list[str] = Field(default_factory=list)
     """Where drill pushes go (never a responder's phone): e.g. a staff-office ntfy topic."""
+    staff_urls: list[str] = Field(default_factory=list)
+    """Where technical alerts go (nobody reachable, server disk full, device health); empty:
+    to the first level's responders."""
 
     @model_validator(mode="after")
     def _drill_needs_a_channel(self) -> SiteConfig:

@@ -1,19 +1,19 @@
-"""Sends pushes after each committed transition and records every attempt (shell).
+"""Plans pushes for pages, claims and technical notices: who gets one and what it says (shell).
 
-Sends run as tracked tasks (never fire-and-forget): shutdown waits for them. Who is paged comes
-from the escalation level: the responders added at that level, or everyone up to it when the
-last level repeats. Each push carries signed, single-use links to acknowledge and to say "on my
-way".
+Nothing is sent here. The escalator queues the planned pushes in the same transaction as the
+transition that causes them (:mod:`server.store.pushes`) and :mod:`server.sender` delivers them.
+Who is paged comes from the escalation level: the responders added at that level, or everyone up
+to it when the last level repeats. Each page carries signed, single-use links to acknowledge and
+to say "on my way". Technical alerts for staff go to the site's ``staff_urls`` when it has them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from server.config import ResponderConfig, Settings
 from server.domain.alerts import (
@@ -26,43 +26,43 @@ from server.domain.alerts import (
 )
 from server.domain.lifecycle import Action, Page
 from server.domain.tokens import ActionClaim, sign
-from server.live import LiveHub
-from server.notify.base import Notifier
-from server.store.db import Store
+from server.store.pushes import Purpose, QueuedPush, push_key
 
 _LOGGER = logging.getLogger(__name__)
-
-SHUTDOWN_GRACE_S: Final = 10.0
-"""How long shutdown waits for sends already under way before cancelling them."""
 
 LINK_ACTIONS: Final = ((Action.ACK, "Acknowledge"), (Action.EN_ROUTE, "On my way"))
 """The buttons a page carries; arriving and resolving happen on the alert page."""
 
+STAFF_PREFIX: Final = "staff:"
+"""Responder ids of the form ``staff:<site>`` stand for a site's staff channel."""
+
 
 class Dispatcher:
-    """Turns pages and claims into pushes, and records each delivery on the alert's timeline."""
+    """Turns pages and claims into queued pushes, one per responder."""
 
     def __init__(
         self,
         settings: Settings,
-        store: Store,
-        hub: LiveHub,
-        notifier: Notifier,
         link_key: bytes,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
-        self._store = store
-        self._hub = hub
-        self._notifier = notifier
         self._key = link_key
         self._now = now
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def notifier(self) -> Notifier:
-        """The notifier pushes go through."""
-        return self._notifier
+    def responder(self, responder_id: str) -> ResponderConfig | None:
+        """A configured responder, or a site's staff channel (``staff:<site>``), by id."""
+        if responder_id.startswith(STAFF_PREFIX):
+            site_id = responder_id.removeprefix(STAFF_PREFIX)
+            sites = {site.id: site for site in self._settings.sites}
+            site = sites.get(site_id)
+            if site is None or not site.staff_urls:
+                return None
+            # Built, not parsed: the ``:`` keeps it apart from every configured responder id.
+            return ResponderConfig.model_construct(
+                id=responder_id, name=f"{site.name} staff", urls=site.staff_urls, level=0, sites=[]
+            )
+        return next((r for r in self._settings.responders if r.id == responder_id), None)
 
     def targets(self, alert: Alert, page: Page) -> list[ResponderConfig]:
         """Who ``page`` reaches at the alert's site.
@@ -77,6 +77,11 @@ class Dispatcher:
             if not chosen:
                 chosen = [r for r in serving if r.level <= page.level]
         return chosen or serving
+
+    def staff(self, site_id: str) -> list[ResponderConfig]:
+        """A site's staff channel for technical alerts; empty when the site has none."""
+        channel = self.responder(STAFF_PREFIX + site_id)
+        return [] if channel is None else [channel]
 
     def paged_so_far(self, alert: Alert) -> list[ResponderConfig]:
         """Everyone the alert has reached up to its current level."""
@@ -103,74 +108,66 @@ class Dispatcher:
             for action, label in LINK_ACTIONS
         )
 
-    def page(self, alert: Alert, page: Page) -> None:
-        """Send the page for ``alert`` to its targets; returns at once."""
+    def plan_page(
+        self, alert: Alert, page: Page, *, state: AlertState, cycle: int
+    ) -> list[QueuedPush]:
+        """The pushes for ``page`` about ``alert`` once it is in ``state`` at ``cycle``.
+
+        Returns:
+            One push per target; empty when nobody is configured for the site.
+        """
         room = self._settings.room_label(alert.site_id, alert.room_id)
-        targets = self.targets(alert, page)
-        if not targets:
+        noted = state is AlertState.NOTED  # a technical alert: nothing to acknowledge
+        targets = (self.staff(alert.site_id) if noted else []) or self.targets(alert, page)
+        planned = []
+        purpose = Purpose.NOTICE if noted else Purpose.PAGE
+        for responder in targets:
+            links = () if noted else self._links(alert, responder)
+            key = push_key(alert.alert_id, purpose, page.level, cycle, responder.id)
+            push = compose_push(alert, room, self._alert_url(alert), links, repeat=page.repeat)
+            planned.append(
+                QueuedPush(key, alert.alert_id, responder.id, purpose, page.level, cycle, push)
+            )
+        if not planned:
             _LOGGER.error(
                 "alert %s: no responder is configured for %s", alert.alert_id, alert.site_id
             )
-            self._store.note(
-                alert.alert_id,
-                self._now(),
-                "no_responder",
-                "no responder is configured for this site",
-            )
-            return
-        for responder in targets:
-            # A noted (technical) alert has nothing to acknowledge: no action buttons.
-            links = () if alert.state is AlertState.NOTED else self._links(alert, responder)
-            push = compose_push(
-                alert, room, self._alert_url(alert), links, repeat=page.everyone_up_to
-            )
-            self._spawn(self._send(alert, responder, push), alert.alert_id)
+        return planned
 
-    def claim(self, alert: Alert, claimant_id: str) -> None:
+    def plan_claim(self, alert: Alert, claimant_id: str, cycle: int) -> list[QueuedPush]:
         """Tell everyone else already paged who is going."""
         names = {r.id: r.name for r in self._settings.responders}
         name = names.get(claimant_id, claimant_id)
         room = self._settings.room_label(alert.site_id, alert.room_id)
         push = compose_claim(room, name, self._alert_url(alert))
-        for responder in self.paged_so_far(alert):
-            if responder.id != claimant_id:
-                self._spawn(self._send(alert, responder, push), alert.alert_id)
+        return [
+            QueuedPush(
+                push_key(
+                    alert.alert_id, Purpose.CLAIM, alert.level, cycle, responder.id, claimant_id
+                ),
+                alert.alert_id,
+                responder.id,
+                Purpose.CLAIM,
+                alert.level,
+                cycle,
+                push,
+            )
+            for responder in self.paged_so_far(alert)
+            if responder.id != claimant_id
+        ]
 
-    def send_to(self, alert: Alert, responders: list[ResponderConfig], push: Push) -> None:
-        """Send a prepared push (device-health and drill messages)."""
-        for responder in responders:
-            self._spawn(self._send(alert, responder, push), alert.alert_id)
+    def server_notice(self, reason: str) -> list[tuple[ResponderConfig, Push]]:
+        """A notice about the server itself (its disk is full) for every site's staff.
 
-    def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(job, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, alert: Alert, responder: ResponderConfig, push: Push) -> None:
-        try:
-            for delivery in await self._notifier.send(responder, push):
-                self._store.record_delivery(
-                    alert.alert_id,
-                    delivery.responder_id,
-                    delivery.channel,
-                    delivery.ok,
-                    self._now(),
-                    delivery.detail,
-                )
-                self._hub.publish({"type": "delivery", "id": alert.alert_id, "ok": delivery.ok})
-        except Exception:  # task root: one failed send must not stop the others
-            _LOGGER.exception("sending about alert %s to %s failed", alert.alert_id, responder.id)
-
-    async def drain(self) -> None:
-        """Wait until every send under way has finished (tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*set(self._tasks), return_exceptions=True)
-
-    async def aclose(self) -> None:
-        """Wait briefly for sends under way, then cancel the rest."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_S)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        It cannot be queued (nothing can be stored), so it is sent once, best effort.
+        """
+        push = Push("ODART server needs attention", f"The alert server reports: {reason}.")
+        chosen: dict[str, ResponderConfig] = {}
+        for site in self._settings.sites:
+            staff = self.staff(site.id) or [
+                r for r in self._settings.responders_for(site.id) if r.level == 0
+            ]
+            chosen.update((r.id, r) for r in staff)
+        if not self._settings.sites:
+            chosen.update((r.id, r) for r in self._settings.responders if r.level == 0)
+        return [(responder, push) for responder in chosen.values()]

@@ -50,6 +50,8 @@ class Drills:
         notifier: Notifier,
         send_command: CommandSender,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        spawn: Callable[[Awaitable[None], str], None] | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -59,6 +61,7 @@ class Drills:
         self._now = now
         self._minter = IdMinter()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._supervised = spawn
         self._db.executescript(SCHEMA)
 
     def tick(self) -> int:
@@ -128,6 +131,10 @@ class Drills:
             )
 
     def _spawn(self, job: Awaitable[None]) -> None:
+        if self._supervised is not None:  # the server's supervisor guards and awaits it
+            self._supervised(job, "drill")
+            return
+
         async def guarded() -> None:
             try:
                 await job

@@ -4,7 +4,9 @@
 
     ServerError               anything the server raises on purpose
     ├── ConfigError           the settings file is missing, malformed or invalid (start-up stops)
-    └── StoreError            the database refused a write the server needed
+    ├── StoreError            the database refused a write the server needed
+    │   └── StoreFull         ... because its disk is full (ingest stops acking until it is not)
+    └── PermanentFailure      a background loop met a fault retrying cannot fix (bad credentials)
 
 Peer garbage (a malformed MQTT payload) is a :class:`firmware_bridge.WireError`, logged and
 counted at ingest, never one of these.
@@ -34,3 +36,22 @@ class ConfigError(ServerError):
 
 class StoreError(ServerError):
     """The database refused a write the server needed."""
+
+
+class StoreFull(StoreError):
+    """SQLite answered "database or disk is full": nothing new can be stored until space returns."""
+
+
+class PermanentFailure(ServerError):
+    """A background loop stopped for good: retrying would not help (bad broker credentials).
+
+    Attributes:
+        component: the loop that stopped (``ingest``).
+        reason: what an operator must fix.
+    """
+
+    def __init__(self, component: str, reason: str) -> None:
+        self.component = component
+        self.reason = reason
+        message = f"{component}: {reason}"
+        super().__init__(message)

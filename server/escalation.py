@@ -1,13 +1,15 @@
-"""Applies lifecycle transitions: compare-and-set in the database first, then the sends (shell).
+"""Applies lifecycle transitions: compare-and-set, with the pushes they cause queued (shell).
 
-Timers are rows (``alerts.deadline``), polled once a second, so a server killed mid-escalation
-resumes on schedule when it starts again. People's actions and the edge's updates go through
-the same path. Every rejected (late or duplicate) action is recorded on the alert's timeline.
+Timers are rows (``alerts.deadline``), fired by :meth:`Escalator.tick` once a second, so a
+server killed mid-escalation resumes on schedule when it starts again. The pushes a transition
+causes are queued in the same transaction (:mod:`server.store.pushes`) and the sender is woken:
+a crash between the commit and the send cannot lose a page. People's actions and the edge's
+updates go through the same path. Every rejected (late or duplicate) action is recorded on the
+alert's timeline. Commands to edges run as supervised tasks, awaited at shutdown.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,20 +31,20 @@ from server.domain.lifecycle import (
     act,
     expire,
     start,
+    unreachable,
     update,
 )
 from server.live import LiveHub
 from server.store.db import Store, TokenAlreadyUsed
+from server.store.pushes import QueuedPush
 
 _LOGGER = logging.getLogger(__name__)
-
-TICK_S: Final = 1.0
-"""Timer resolution: escalation timeouts are tens of seconds, so 1 s is ample and cheap."""
 
 CAS_RETRIES: Final = 3
 """Attempts before a contended transition gives up (two taps in the same millisecond)."""
 
 CommandSender = Callable[[str, str, CommandBody], Awaitable[None]]
+Spawn = Callable[[Awaitable[None], str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class Escalator:
         hub: LiveHub,
         dispatcher: Dispatcher,
         *,
+        spawn: Spawn,
+        wake_sender: Callable[[], None] = lambda: None,
         send_command: CommandSender | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -72,19 +76,15 @@ class Escalator:
         self._store = store
         self._hub = hub
         self._dispatcher = dispatcher
+        self._spawn = spawn
+        self._wake_sender = wake_sender
         self._send_command = send_command
         self._now = now
-        self._commands: set[asyncio.Task[None]] = set()
-        self._extra_ticks: list[Callable[[], object]] = []
         self._on_admit: list[Callable[[Alert], None]] = []
 
     def also_on_admit(self, hook: Callable[[Alert], None]) -> None:
         """Call ``hook`` with every newly stored alert, after its commit (drills)."""
         self._on_admit.append(hook)
-
-    def also_tick(self, job: Callable[[], object]) -> None:
-        """Run ``job`` on every tick too (device-health checks)."""
-        self._extra_ticks.append(job)
 
     def set_command_sender(self, send_command: CommandSender) -> None:
         """Give the escalator a way to reach edges (the ingest's MQTT client)."""
@@ -108,39 +108,31 @@ class Escalator:
             policy=self.policy(alert.site_id),
             now=alert.stored_at,
         )
-        if not self._store.insert_alert(alert, first.after, first.note):
+        pushes = self._plan(alert, first.page, first.after)
+        if not self._store.insert_alert(alert, first.after, first.note, pushes):
             return False
-        self._hub.publish({"type": "alert", "id": alert.alert_id})
-        if first.page is not None:
-            self._page(alert.alert_id, first.page)
+        self._after_commit(alert.alert_id, first.page, pushes)
         for hook in self._on_admit:
             hook(alert)
         return True
 
     def resume(self) -> int:
-        """At start-up: page again any triggered alert that no send was ever attempted for."""
+        """At start-up: page any triggered alert with no push ever queued (stored before the queue).
+
+        Pushes still pending in the queue need nothing here: the sender sends them again.
+        """
         unsent = self._store.alerts_without_deliveries()  # triggered ones only
         for alert in unsent:
             _LOGGER.warning(
                 "alert %s was never sent; paging level %d now", alert.alert_id, alert.level
             )
-            self._page(
+            self.page_now(
                 alert.alert_id,
                 Page(alert.level, everyone_up_to=True, reason="resumed after a restart"),
             )
         return len(unsent)
 
     # -- timers -----------------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Fire due timers once a second until cancelled."""
-        while True:
-            for job in (self.tick, *self._extra_ticks):
-                try:
-                    job()
-                except Exception:  # task root: one failure must not stop every other timer
-                    _LOGGER.exception("tick %s failed", getattr(job, "__qualname__", job))
-            await asyncio.sleep(TICK_S)
 
     def tick(self) -> int:
         """Fire every timer due now; returns how many transitions were committed."""
@@ -181,6 +173,8 @@ class Escalator:
                 self._hub.publish({"type": "alert", "id": alert_id})
                 return ActResult(False, 409, result.reason, alert)
             claims = action in (Action.ACK, Action.EN_ROUTE, Action.ON_SCENE)
+            tells = action is Action.ACK or (action is Action.EN_ROUTE and alert.assignee is None)
+            pushes = self._dispatcher.plan_claim(alert, actor, life.cycle) if tells else []
             try:
                 committed = self._store.commit_transition(
                     alert_id,
@@ -193,6 +187,7 @@ class Escalator:
                     outcome=None if outcome is None else outcome.value,
                     outcome_detail=detail,
                     token_nonce=token_nonce,
+                    pushes=pushes,
                 )
             except TokenAlreadyUsed:
                 self._store.note(
@@ -204,8 +199,8 @@ class Escalator:
             after = self._store.alert(alert_id)
             assert after is not None
             self._hub.publish({"type": "alert", "id": alert_id})
-            if action is Action.ACK or (action is Action.EN_ROUTE and alert.assignee is None):
-                self._dispatcher.claim(after, actor)
+            if pushes:
+                self._wake_sender()
             if action is Action.CANCEL and alert.origin == "edge":
                 self._command(alert, CommandBody("checkin_cancel", {"alert": alert_id}))
             return ActResult(True, 200, result.note, after)
@@ -219,6 +214,22 @@ class Escalator:
             return False
         return (
             self._apply(alert_id, lambda life, policy: update(life, change, policy, now), now) > 0
+        )
+
+    def nobody_reachable(self, failed: QueuedPush) -> bool:
+        """Every page of ``failed``'s level failed on every channel: escalate now, not later.
+
+        Returns:
+            True if the alert escalated (it was still waiting at that level).
+        """
+        now = self._now()
+        return (
+            self._apply(
+                failed.alert_id,
+                lambda life, policy: unreachable(life, policy, now, failed.level, failed.cycle),
+                now,
+            )
+            > 0
         )
 
     # -- shared -----------------------------------------------------------------------------------
@@ -256,30 +267,43 @@ class Escalator:
                 event = result.after.state.value
             else:
                 event = "note"
+            pushes = self._plan(alert, result.page, result.after)
             if self._store.commit_transition(
-                alert_id, version, result.after, now, event, result.note
+                alert_id, version, result.after, now, event, result.note, pushes=pushes
             ):
-                self._hub.publish({"type": "alert", "id": alert_id})
-                if result.page is not None:
-                    self._page(alert_id, result.page)
+                self._after_commit(alert_id, result.page, pushes)
                 return 1
         return 0
 
     def page_now(self, alert_id: str, page: Page) -> None:
-        """Send a page for an alert without changing its state (technical alerts)."""
-        self._store.note(alert_id, self._now(), "notifying", page.reason)
-        self._page(alert_id, page)
-
-    def _page(self, alert_id: str, page: Page) -> None:
+        """Queue a page for an alert without changing its state (technical alerts)."""
         alert = self._store.alert(alert_id)
-        if alert is not None:
-            self._dispatcher.page(alert, page)
+        loaded = self._store.lifecycle(alert_id)
+        if alert is None or loaded is None:
+            return
+        life = loaded[0]
+        pushes = self._plan(alert, page, life)
+        self._store.note(alert_id, self._now(), "notifying", page.reason, pushes)
+        self._after_commit(alert_id, page, pushes)
+
+    def _plan(self, alert: Alert, page: Page | None, after: Lifecycle) -> list[QueuedPush]:
+        if page is None:
+            return []
+        return self._dispatcher.plan_page(alert, page, state=after.state, cycle=after.cycle)
+
+    def _after_commit(self, alert_id: str, page: Page | None, pushes: list[QueuedPush]) -> None:
+        self._hub.publish({"type": "alert", "id": alert_id})
+        if pushes:
+            self._wake_sender()
+        elif page is not None:
+            self._store.note(
+                alert_id, self._now(), "no_responder", "no responder is configured for this site"
+            )
 
     def _command(self, alert: Alert, body: CommandBody) -> None:
         if self._send_command is None:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._send_command(alert.site_id, alert.edge_id, body)
+        self._spawn(
+            self._send_command(alert.site_id, alert.edge_id, body),
+            f"command {body.command} to {alert.site_id}/{alert.edge_id}",
         )
-        self._commands.add(task)
-        task.add_done_callback(self._commands.discard)

@@ -7,6 +7,8 @@
 - A wearable that disconnects or stops sending raises ``device_fault``; a battery below the low
   mark raises ``low_battery``, cleared only above the cleared mark (hysteresis). Both are
   non-urgent: staff hear of them within the site's operating hours.
+- When every channel of every responder paged at a level fails, the alert escalates at once
+  and ``nobody_reachable`` goes to the site's staff channel straight away.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from firmware_bridge.wire import AlertKind, IdMinter, Severity, format_utc
+from firmware_bridge.wire import AlertKind, IdMinter, Severity, TextValue, format_utc
 from server.config import Settings
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Action, Outcome, Page, hold_until
 from server.escalation import Escalator
 from server.store.db import Store
+from server.store.pushes import QueuedPush
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,6 +76,34 @@ class Health:
             )
             raised += 1
         return raised
+
+    # -- responders -----------------------------------------------------------------------------
+
+    def nobody_reachable(self, failed: QueuedPush) -> None:
+        """Every page at ``failed``'s level failed: escalate now and tell staff."""
+        escalated = self._escalator.nobody_reachable(failed)
+        alert = self._store.alert(failed.alert_id)
+        if alert is None:
+            return
+        _LOGGER.error(
+            "alert %s: nobody at level %d could be reached%s",
+            alert.alert_id,
+            failed.level,
+            "; escalated now" if escalated else "",
+        )
+        told = self._store.open_alerts(AlertKind.NOBODY_REACHABLE.value, site_id=alert.site_id)
+        if any(t.evidence.get("alert") == alert.alert_id for t in told):
+            return  # staff already know about this alert; the open notice stands
+        self._raise(
+            AlertKind.NOBODY_REACHABLE,
+            alert.site_id,
+            alert.edge_id,
+            None,
+            None,
+            urgent=True,
+            room_id=alert.room_id,
+            evidence={"alert": alert.alert_id, "level": failed.level, "cycle": failed.cycle},
+        )
 
     # -- devices --------------------------------------------------------------------------------
 
@@ -144,6 +175,8 @@ class Health:
         participant_id: str | None,
         *,
         urgent: bool = False,
+        room_id: str | None = None,
+        evidence: dict[str, TextValue] | None = None,
     ) -> None:
         now = self._now()
         alert = Alert(
@@ -157,6 +190,8 @@ class Health:
             stored_at=now,
             device_id=device_id,
             participant_id=participant_id,
+            room_id=room_id,
+            evidence=dict(evidence or {}),
             state=AlertState.NOTED,
             origin="server",
         )

@@ -18,6 +18,8 @@ import asyncio
 import logging
 import os
 import socket
+import sqlite3
+import time
 import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
@@ -46,9 +48,11 @@ from firmware_bridge.wire import (
 from server.config import MqttConfig
 from server.domain.admission import ACKED_REFUSALS, REFUSAL_TEXTS, Owner, refusal
 from server.domain.alerts import Alert, alert_from_envelope
+from server.errors import PermanentFailure
 from server.health import Health
 from server.live import LiveHub
 from server.store.db import Store
+from server.supervisor import failures_after, restart_delay_s
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,10 +65,33 @@ SESSION_EXPIRY_S: Final = 7 * 24 * 3600
 RECONNECT_MAX_S: Final = 15.0
 """Cap on the reconnect backoff."""
 
+REFUSED_CONNECT_CODES: Final = frozenset({4, 5, 134, 135, 138, 140})
+"""CONNACK codes that retrying cannot fix: bad user name or password, not authorised, banned,
+bad authentication method (MQTT 3.1.1 section 3.2.2.3; MQTT 5.0 section 3.2.2.2)."""
+
 NETWORK_TIMEOUT_S: Final = 10.0
 """Upper bound on one broker operation."""
 
 _NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def reconnect_delay_s(failures: int) -> float:
+    """Seconds before reconnect number ``failures``: the supervisor's doubling, capped lower."""
+    return min(restart_delay_s(failures), RECONNECT_MAX_S)
+
+
+def refused_for_good(error: aiomqtt.MqttError) -> str | None:
+    """Why the broker refused us for good (bad credentials), or None for a transient failure."""
+    if not isinstance(error, aiomqtt.MqttCodeError):
+        return None
+    code = error.rc if isinstance(error.rc, int) or error.rc is None else error.rc.value
+    if code in REFUSED_CONNECT_CODES:
+        return f"the broker refused the server's credentials ({error}); fix [mqtt] and restart"
+    return None
+
+
+def _is_full(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _reraise_if_cancelling() -> None:
@@ -124,18 +151,28 @@ class Ingest:
         self._minter = IdMinter()
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()
+        self.on_store_error: Callable[[sqlite3.Error], None] = lambda _error: None
+        """Told when a message could not be stored (and so was not acked): health, staff."""
 
     async def run(self) -> None:
-        """Serve until cancelled, reconnecting with capped backoff."""
+        """Serve until cancelled, reconnecting with a backoff that resets after a healthy session.
+
+        Raises:
+            PermanentFailure: the broker refused our credentials; retrying would not help.
+        """
         failures = 0
         while True:
+            started = time.monotonic()
             try:
                 await self._session()
             except aiomqtt.MqttError as error:
-                self.connected.clear()
                 _reraise_if_cancelling()
-                failures += 1
-                delay = min(0.5 * 2 ** (failures - 1), RECONNECT_MAX_S)
+                reason = refused_for_good(error)
+                if reason is not None:
+                    _LOGGER.error("ingest stops: %s", reason)  # noqa: TRY400 - the reason says it all
+                    raise PermanentFailure("ingest", reason) from error
+                failures = failures_after(failures, time.monotonic() - started)
+                delay = reconnect_delay_s(failures)
                 _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
                 await asyncio.sleep(delay)
 
@@ -152,19 +189,20 @@ class Ingest:
             timeout=NETWORK_TIMEOUT_S,
             socket_options=[_NODELAY],
         )
-        async with client:
-            self._client = client
-            await client.subscribe(topic_filter(TopicKind.EVENT), qos=1)
-            await client.subscribe(topic_filter(TopicKind.STATUS), qos=1)
-            self.connected.set()
-            _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
-            if self._on_connect is not None:
-                await self._on_connect()
-            try:
+        try:
+            async with client:
+                self._client = client
+                await client.subscribe(topic_filter(TopicKind.EVENT), qos=1)
+                await client.subscribe(topic_filter(TopicKind.STATUS), qos=1)
+                self.connected.set()
+                _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
+                if self._on_connect is not None:
+                    await self._on_connect()
                 async for message in client.messages:
                     await self.handle(client, str(message.topic), message.payload)
-            finally:
-                self._client = None
+        finally:
+            self._client = None
+            self.connected.clear()
 
     async def handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
         """Check, store and ack one message; a failure is logged and counted, never raised.
@@ -178,6 +216,16 @@ class Ingest:
             await self._handle(client, topic, payload)
         except aiomqtt.MqttError:
             raise
+        except sqlite3.Error as error:
+            # Not stored, so not acked: the edge keeps it and resends; ingest goes on serving
+            # and stores it once the database can write again (a full disk freed).
+            self._count("refused", "store_full" if _is_full(error) else "store_error")
+            _LOGGER.error(  # noqa: TRY400 - the database's reason, never a payload value
+                "message on %s not stored (%s); not acked, the edge resends it",
+                _loggable(topic),
+                error,
+            )
+            self.on_store_error(error)
         except Exception as error:  # the one place a message's failure stops
             # Not _LOGGER.exception: an exception's text may quote the payload, which the log
             # must never hold. The type and the line that raised are enough to find the bug.

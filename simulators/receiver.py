@@ -17,6 +17,8 @@ from types import TracebackType
 from typing import Any, Final
 
 _ALERT_LINK: Final = re.compile(r"/alerts/([0-9A-HJKMNP-TV-Z]{26})")
+PUSH_ID_HEADER: Final = "X-ODART-Push"
+"""The server's stable key for a push (a resend carries the same one)."""
 MAX_BODY_BYTES: Final = 64 * 1024
 """A push is a few hundred bytes; anything larger is refused (413)."""
 
@@ -32,6 +34,13 @@ class ReceivedPush:
     text: str = ""
 
     @property
+    def push_id(self) -> str | None:
+        """The server's stable key for this push, if it sent one."""
+        return next(
+            (v for k, v in self.headers.items() if k.lower() == PUSH_ID_HEADER.lower()), None
+        )
+
+    @property
     def alert_id(self) -> str | None:
         """The alert the push links to, if any."""
         match = _ALERT_LINK.search(self.text)
@@ -44,10 +53,21 @@ class NotificationReceiver:
     Args:
         port: 0 for any free port.
         fail_paths: paths answered with 500, to exercise channel fallback.
+        hold_s: per path, how long to hold a request (recorded at once) before answering: a
+            push in flight when its sender is killed.
     """
 
-    def __init__(self, port: int = 0, *, fail_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        fail_paths: frozenset[str] = frozenset(),
+        hold_s: dict[str, float] | None = None,
+    ) -> None:
         self.pushes: list[ReceivedPush] = []
+        self.fail_paths = set(fail_paths)
+        """Paths answered with 500; tests may change it while running (a phone comes back)."""
+        self.hold_s = dict(hold_s or {})
         self._lock = threading.Condition()
         receiver = self
 
@@ -65,7 +85,7 @@ class NotificationReceiver:
                     payload = {}
                 if not isinstance(payload, dict):
                     payload = {}
-                if self.path in fail_paths:
+                if self.path in receiver.fail_paths:
                     self.send_error(500)
                     return
                 push = ReceivedPush(
@@ -74,6 +94,9 @@ class NotificationReceiver:
                 with receiver._lock:
                     receiver.pushes.append(push)
                     receiver._lock.notify_all()
+                hold = receiver.hold_s.get(self.path, 0.0)
+                if hold > 0:
+                    time.sleep(hold)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -101,6 +124,18 @@ class NotificationReceiver:
         """Stop serving."""
         self._server.shutdown()
         self._server.server_close()
+
+    def shown(self) -> list[ReceivedPush]:
+        """What a phone shows: a push whose key arrived before is shown once."""
+        seen: set[tuple[str, str]] = set()
+        shown = []
+        with self._lock:
+            for push in self.pushes:
+                key = (push.path, push.push_id or f"unkeyed-{id(push)}")
+                if key not in seen:
+                    seen.add(key)
+                    shown.append(push)
+        return shown
 
     def wait_for(self, count: int, timeout_s: float) -> list[ReceivedPush]:
         """Block until at least ``count`` pushes arrived or ``timeout_s`` passed; return them."""

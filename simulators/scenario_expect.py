@@ -47,6 +47,7 @@ KINDS: Final = frozenset(
         "edge_offline",
         "device_fault",
         "low_battery",
+        "nobody_reachable",
     }
 )
 """Alert kinds a scenario can expect (``firmware_bridge.wire.AlertKind`` without ``test``)."""

@@ -43,6 +43,7 @@ KIND_LABELS: Final[dict[AlertKind, str]] = {
     AlertKind.EDGE_OFFLINE: "site hub offline",
     AlertKind.DEVICE_FAULT: "sensor not working",
     AlertKind.LOW_BATTERY: "sensor battery low",
+    AlertKind.NOBODY_REACHABLE: "nobody could be reached",
 }
 """Plain words for staff; a label says what was seen, never a health value."""
 
@@ -127,6 +128,9 @@ class Push:
     body: str
     actions: tuple[PushAction, ...] = ()
     click_url: str | None = None
+    key: str = ""
+    """Stable per (alert, level, cycle, responder): a resent push carries the same key, so a
+    channel that can (a webhook header, an ntfy tag) lets the phone show it once."""
 
 
 def compose_push(

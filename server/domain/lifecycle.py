@@ -160,6 +160,8 @@ class Page:
     level: int
     everyone_up_to: bool
     reason: str
+    repeat: bool = False
+    """Whether this page goes round the levels again: its text says "(still unanswered)"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +245,26 @@ def _escalate(current: Lifecycle, policy: EscalationPolicy, now: datetime, why: 
         AlertState.TRIGGERED, level, cycle, _at(now, policy.timeout_s(level)), TimerKind.ESCALATE
     )
     note = f"{why}: paging level {level}" + (f" again (repeat {cycle})" if everyone else "")
-    return Transition(after, note, Page(level, everyone_up_to=everyone, reason=why))
+    return Transition(
+        after, note, Page(level, everyone_up_to=everyone, reason=why, repeat=everyone)
+    )
+
+
+def unreachable(
+    current: Lifecycle, policy: EscalationPolicy, now: datetime, level: int, cycle: int
+) -> Transition | Rejection:
+    """Every channel of every responder paged at (``level``, ``cycle``) failed: escalate now.
+
+    Waiting out the level's timeout would only waste the minutes nobody can hear about.
+    """
+    if current.state is not AlertState.TRIGGERED:
+        return Rejection(f"nobody reachable, but the alert is {current.state.value}")
+    if (current.level, current.cycle) != (level, cycle):
+        return Rejection("nobody reachable at a level the alert has already left")
+    if current.level >= policy.last_level:
+        # Repeating at once would loop as fast as the channels fail; the repeat keeps its wait.
+        return Rejection("nobody reachable at the last level: it repeats when its time runs out")
+    return _escalate(current, policy, now, f"nobody at level {level} could be reached")
 
 
 def expire(current: Lifecycle, policy: EscalationPolicy, now: datetime) -> Transition | Rejection:

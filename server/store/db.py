@@ -16,7 +16,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from firmware_bridge.wire import AlertKind, Severity, WireError, format_utc, par
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Lifecycle, TimerKind
 from server.store.migrations import migrate
+from server.store.pushes import PushQueue, QueuedPush
 
 _CLOSED = (AlertState.RESOLVED.value, AlertState.CANCELLED.value)
 _LOGGER = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Store:
             # FULL: an ack goes to the edge only after the alert is on disk, so it must really be.
             self.db.execute("PRAGMA synchronous=FULL")
         migrate(self.db)
+        self.pushes = PushQueue(self.db)
 
     def close(self) -> None:
         """Close the connection."""
@@ -84,8 +86,14 @@ class Store:
 
     # -- alerts -------------------------------------------------------------------------------
 
-    def insert_alert(self, alert: Alert, life: Lifecycle | None = None, note: str = "") -> bool:
-        """Store ``alert`` with its starting lifecycle and commit.
+    def insert_alert(
+        self,
+        alert: Alert,
+        life: Lifecycle | None = None,
+        note: str = "",
+        pushes: Sequence[QueuedPush] = (),
+    ) -> bool:
+        """Store ``alert`` with its starting lifecycle and the pushes it causes, and commit.
 
         Returns:
             False (and nothing written) if an alert with its id is already stored.
@@ -120,6 +128,7 @@ class Store:
                 self._timeline(alert.alert_id, alert.stored_at, "stored", "")
                 if note:
                     self._timeline(alert.alert_id, alert.stored_at, life.state.value, note)
+                self.pushes.enqueue(pushes, alert.stored_at)
         return inserted
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -157,10 +166,12 @@ class Store:
         outcome: str | None = None,
         outcome_detail: dict[str, Any] | None = None,
         token_nonce: str | None = None,
+        pushes: Sequence[QueuedPush] = (),
     ) -> bool:
         """Compare-and-set: apply ``after`` only if the alert is still at ``version``.
 
-        The timeline entry, the claim of a single-use token and the change commit together.
+        The timeline entry, the claim of a single-use token, the pushes the change causes and
+        the change itself commit together.
 
         Returns:
             False if another transition got there first (nothing written).
@@ -194,12 +205,21 @@ class Store:
                 self.db.conn.rollback()
                 return False
             self._timeline(alert_id, at, event, detail)
+            self.pushes.enqueue(pushes, at)
         return True
 
-    def note(self, alert_id: str, at: datetime, event: str, detail: str = "") -> None:
-        """Put an entry on an alert's timeline without changing it (rejected taps, notes)."""
+    def note(
+        self,
+        alert_id: str,
+        at: datetime,
+        event: str,
+        detail: str = "",
+        pushes: Sequence[QueuedPush] = (),
+    ) -> None:
+        """Put an entry on an alert's timeline without changing it, with any pushes it causes."""
         with self.db.conn:
             self._timeline(alert_id, at, event, detail)
+            self.pushes.enqueue(pushes, at)
 
     def due_alert_ids(self, now: datetime) -> list[str]:
         """Alerts whose pending timer is due at ``now``, most overdue first."""
@@ -245,10 +265,11 @@ class Store:
         return _readable(self.db.query(query, [limit]))
 
     def alerts_without_deliveries(self) -> list[Alert]:
-        """Open alerts that no notification was ever attempted for (oldest first)."""
+        """Triggered alerts with no push ever queued or attempted (stored before the queue)."""
         query = (
             "SELECT * FROM alerts WHERE state = 'triggered' AND id NOT IN "
-            "(SELECT DISTINCT alert_id FROM deliveries) ORDER BY id"
+            "(SELECT DISTINCT alert_id FROM deliveries) AND id NOT IN "
+            "(SELECT DISTINCT alert_id FROM pushes) ORDER BY id"
         )
         return _readable(self.db.query(query))
 

@@ -260,6 +260,36 @@ def _m008_mfa(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_send_queue(db: sqlite_utils.Database) -> None:
+    # A push is queued in the transaction that causes it; the sender drains the queue. A
+    # crash between the commit and the send leaves the row pending, and it is sent again.
+    db.executescript(
+        """
+        CREATE TABLE pushes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- send order
+            key TEXT NOT NULL UNIQUE,       -- stable per (alert, what, level, cycle, responder)
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            responder_id TEXT NOT NULL,     -- a configured responder, or staff:<site>
+            purpose TEXT NOT NULL,          -- page | claim | notice
+            level INTEGER NOT NULL,
+            cycle INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            actions TEXT NOT NULL DEFAULT '[]',
+            click_url TEXT,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            queued_at TEXT NOT NULL,
+            done_at TEXT,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX pushes_pending ON pushes(seq) WHERE state = 'pending';
+        CREATE INDEX pushes_alert ON pushes(alert_id, level, cycle);
+        CREATE TABLE write_probe (id INTEGER PRIMARY KEY, at TEXT, pad BLOB);  -- disk-full probe
+        """
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
@@ -268,6 +298,7 @@ MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("005_consent", _m005_consent),
     ("007_enrolment_devices", _m007_enrolment_devices),
     ("008_mfa", _m008_mfa),
+    ("009_send_queue", _m009_send_queue),
 ]
 
 

@@ -65,18 +65,6 @@ def alert_for(user: User, alert: Alert) -> dict[str, Any]:
     return {k: v for k, v in alert_json(alert).items() if k not in hidden}
 
 
-@router.get("/health")
-async def health(request: Request, store: StoreDep) -> dict[str, Any]:
-    """Liveness plus whether ingest is connected to the broker."""
-    ingest = request.app.state.ingest
-    return {
-        "status": "ok",
-        "mqtt_connected": ingest.connected.is_set(),
-        "alerts": store.count_alerts(),
-        "ingest": dict(ingest.counts),
-    }
-
-
 @router.get("/alerts")
 async def list_alerts(
     request: Request,

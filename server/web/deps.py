@@ -37,7 +37,9 @@ board, alert view, act on an alert, stream   yes    yes    yes (1)    login
 history, reports, devices, enrol, settings   yes    yes    no         login
 test alert for a room                        yes    yes    no         login
 accounts, audit log                          yes    no     no         login
+health details                               yes    yes    no         login
 ``/login``, ``/api/health``, ``/act/{token}``  open (the action link carries its own signed token)
+``/metrics``                                 open (counts only, for a Prometheus scraper)
 ===========================================  =====  =====  =========  =========
 
 (1) a responder never sees a resident's pseudonym; lists and the board carry no personal fields
@@ -58,6 +60,7 @@ from fastapi.responses import JSONResponse
 from server.audit import AuditLog
 from server.auth.models import Role, User
 from server.live import LiveHub
+from server.services import Services
 from server.store.db import Store
 from server.store.mfa import SecondFactors
 from server.store.users import Session, Users
@@ -97,6 +100,12 @@ async def audit_failed_handler(request: Request, exc: Exception) -> JSONResponse
         {"detail": "the audit log cannot be written, so this is refused; tell an admin"},
         status_code=503,
     )
+
+
+def services_of(request: Request) -> Services:
+    """The app's running services (built by the lifespan)."""
+    services: Services = request.app.state.services
+    return services
 
 
 def store_of(request: Request) -> Store:
@@ -238,6 +247,7 @@ StaffUser = Annotated[User, Depends(require_role(Role.STAFF, Role.ADMIN))]
 """Staff or admin."""
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 """Admin only."""
+ServicesDep = Annotated[Services, Depends(services_of)]
 StoreDep = Annotated[Store, Depends(store_of)]
 UsersDep = Annotated[Users, Depends(users_of)]
 AuditDep = Annotated[AuditLog, Depends(audit_of)]

@@ -53,7 +53,10 @@ ROUTES: Final[dict[tuple[str, str], tuple[str, Any, dict[str, int]]]] = {
         {"code": "000000"},
         {"admin": 400, "staff": 400, "responder": 400, "anonymous": 401},
     ),
-    ("GET", "/api/health"): ("/api/health", None, {r: 200 for r in ROLES}),
+    # No broker in this test: health truthfully answers 503 (ingest is down).
+    ("GET", "/api/health"): ("/api/health", None, {r: 503 for r in ROLES}),
+    ("GET", "/api/health/details"): ("/api/health/details", None, _API_STAFF),
+    ("GET", "/metrics"): ("/metrics", None, {r: 200 for r in ROLES}),
     ("GET", "/api/alerts"): ("/api/alerts", None, _API_ALL),
     ("GET", "/api/alerts/{alert_id}"): (f"/api/alerts/{ALERT}", None, _API_ALL),
     ("GET", "/api/edges"): ("/api/edges", None, _API_ALL),

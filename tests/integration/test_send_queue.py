@@ -1,0 +1,51 @@
+"""The durable send queue in a real ``odart server``: a push cut off by SIGKILL is sent again."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from firmware_bridge import wire
+from odart.broker import MosquittoBroker
+from simulators.receiver import NotificationReceiver
+from tests.integration.server_process import start, stop, write_settings
+from tests.mqtt_probe import MqttProbe, wait_until
+from tests.server.test_escalation import alert_envelope
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_send_queue_push_cut_off_by_a_kill_arrives_after_restart(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    # The night staff's phone takes the request and holds it: the server is killed mid-send.
+    with NotificationReceiver(hold_s={"/night-staff": 30.0}) as receiver:
+        config, port = write_settings(tmp_path, mosquitto, receiver)
+        server = start(config, port)
+        envelope = alert_envelope(21)
+        with MqttProbe(mosquitto.host, mosquitto.port) as probe:
+            probe.publish(str(envelope.topic), wire.encode_envelope(envelope))
+        (first,) = receiver.wait_for(1, timeout_s=15)
+        stop(server, signal.SIGKILL)
+        with sqlite3.connect(tmp_path / "server.db") as db:
+            (state,) = db.execute("SELECT state FROM pushes").fetchone()
+        assert state == "pending"  # committed with the alert; its send never finished
+
+        receiver.hold_s.clear()
+        server = start(config, port)
+        try:
+            assert wait_until(lambda: len(receiver.pushes) >= 2, timeout_s=15)
+        finally:
+            stop(server)
+        again = receiver.pushes[1]
+        assert (again.path, again.alert_id) == ("/night-staff", envelope.msg_id)
+        # Same key: the phone shows it once. Still the first page: not "still unanswered".
+        assert again.push_id == first.push_id is not None
+        assert [p.path for p in receiver.shown()] == ["/night-staff"]
+        assert "still unanswered" not in again.payload["message"]
+    with sqlite3.connect(tmp_path / "server.db") as db:
+        rows = db.execute("SELECT state, attempts FROM pushes").fetchall()
+    assert rows == [("sent", 1)]
