@@ -1,6 +1,7 @@
 """Schemathesis over the server's own OpenAPI, as a logged-in admin: no request is a 500.
 
-The server runs under uvicorn on a loopback port with a real database file; requests go over
+The server runs under uvicorn on a loopback port with a real database file and a real Mosquitto
+(so its health is truthfully "ok"); requests go over
 HTTP with the admin's session cookie and CSRF token, so every route is reached past its checks.
 The number of examples per operation is bounded (``EXAMPLES``) to keep the suite quick.
 """
@@ -20,12 +21,13 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
 
-from odart.broker import free_port
+from odart.broker import MosquittoBroker, find_mosquitto, free_port
 from server.app import create_app
 from server.auth import Role
 from server.auth.totp import code_at
 from server.config import settings_from_mapping
 from server.store.users import Users
+from tests.conftest import require
 
 EXAMPLES: Final = 12
 """Examples per operation: about 40 operations x 12 stays under a minute on a loaded 2-core CI."""
@@ -38,14 +40,14 @@ SKIPPED: Final = "^/(login|logout|api/stream)$"
 class Server:
     """The real server on a loopback port, and an admin's logged-in HTTP session."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, broker: MosquittoBroker) -> None:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.app = create_app(
             settings_from_mapping(
                 {
                     "database": str(tmp / "odart.db"),
-                    "mqtt": {"port": 1},  # nothing listens: ingest retries, the API still works
+                    "mqtt": {"host": broker.host, "port": broker.port},
                     "http": {"port": port, "public_url": self.base},
                     "sites": [
                         {
@@ -86,9 +88,6 @@ class Server:
         self.session.close()
 
 
-_SERVER: Server | None = None
-
-
 def _openapi() -> dict[str, Any]:
     """The app's OpenAPI document (the running server does not publish it: ASVS 13.4.5)."""
     app = create_app(settings_from_mapping({"mqtt": {"port": 1}}))
@@ -100,15 +99,14 @@ schema = schemathesis.openapi.from_dict(_openapi()).exclude(path_regex=SKIPPED)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    global _SERVER
-    running = Server(tmp_path_factory.mktemp("fuzz"))
-    running.start()
-    _SERVER = running
-    try:
-        yield running
-    finally:
-        running.stop()
-        _SERVER = None
+    require("mosquitto", find_mosquitto() is not None, "apt-get install mosquitto")
+    with MosquittoBroker() as broker:
+        running = Server(tmp_path_factory.mktemp("fuzz"), broker)
+        running.start()
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 @pytest.mark.slow
