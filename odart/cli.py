@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from odart.extras import missing_extra_message
+
 # Sub-command name -> module. Keep sorted; tests/test_cli.py checks every entry answers --help.
 COMMANDS: dict[str, str] = {
     "admin": "odart.commands.admin",
@@ -102,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args))
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as error:  # a command whose extra is not installed
+        message = missing_extra_message(str(args.command), error.name)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:  # the reader (e.g. `| head`) stopped reading: not an error
         sys.stderr.close()
         return 0
