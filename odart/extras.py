@@ -12,7 +12,6 @@ from typing import Final
 EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "apprise": "server",
     "argon2": "server",
-    "cryptography": "server",
     "fastapi": "server",
     "jinja2": "server",
     "multipart": "server",

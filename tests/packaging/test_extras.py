@@ -112,7 +112,7 @@ def test_extras_base_install_runs_the_edge_and_stops_on_sigterm(
     ("argv", "extra"),
     [
         (["server", "--config", "examples/server.toml"], "server"),
-        (["broker", "certs", "--site", "s", "--edges", "e", "--out", "{tmp}"], "server"),
+        (["admin", "create", "--config", "examples/server.toml", "--username", "u"], "server"),
     ],
 )
 def test_extras_base_install_names_the_missing_extra(
