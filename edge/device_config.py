@@ -141,6 +141,9 @@ class VirtualDevice(Strict):
     """Whether the simulated wearer presses the button when the wearable buzzes."""
     answer_delay_s: float = Field(default=5.0, ge=0, le=MAX_CHECKIN_S)
     """Simulated seconds from the buzz to the press."""
+    framed: bool = True
+    """A wearable sends the bytes an ODART wearable notifies, decoded and watched exactly as a
+    real BLE wearable's (``edge.notify_decode``); ``false`` hands the agent sample blocks."""
 
 
 class DeviceConfig(Strict):

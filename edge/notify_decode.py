@@ -199,28 +199,39 @@ async def decode_stream(
     chars = profile.decoders
     watchdog = Watchdog(no_data_timeout_s, clock())
     items = aiter(notifications)
-    while True:
-        try:
-            async with asyncio.timeout(watchdog.remaining_s(clock())):
-                uuid, value = await anext(items)
-        except StopAsyncIteration:
-            message = "notifications ended"
-            raise LinkLost(message) from None
-        except TimeoutError:
-            message = f"no data for {no_data_timeout_s} s"
-            raise LinkSilent(message) from None
-        if uuid == BATTERY_LEVEL_UUID:
-            if decoder.battery(value):
-                yield status()
-            continue
-        char = chars.get(uuid)
-        if char is None:
-            continue  # not part of this model: never decoded
-        now_s = clock()
-        for item in decoder.data(char.decode, value, now_s, char.fs_hz):
-            if isinstance(item, SampleBlock):
-                watchdog.feed(now_s)
-            yield item
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(watchdog.remaining_s(clock())):
+                    uuid, value = await anext(items)
+            except StopAsyncIteration:
+                message = "notifications ended"
+                raise LinkLost(message) from None
+            except TimeoutError:
+                message = f"no data for {no_data_timeout_s} s"
+                raise LinkSilent(message) from None
+            if uuid == BATTERY_LEVEL_UUID:
+                if decoder.battery(value):
+                    yield status()
+                continue
+            char = chars.get(uuid)
+            if char is None:
+                continue  # not part of this model: never decoded
+            now_s = clock()
+            for item in decoder.data(char.decode, value, now_s, char.fs_hz):
+                if isinstance(item, SampleBlock):
+                    watchdog.feed(now_s)
+                yield item
+    finally:
+        # Closed here, not whenever it is collected: the source stops sending at once.
+        await _close_source(items)
+
+
+async def _close_source(items: AsyncIterator[tuple[str, bytes]]) -> None:
+    """Close an async generator source (other iterators have nothing to close)."""
+    close = getattr(items, "aclose", None)
+    if close is not None:
+        await close()
 
 
 class NotificationSource(Protocol):

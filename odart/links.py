@@ -10,6 +10,8 @@ not depend on the simulators; hardware libraries are imported only when a device
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,6 +56,7 @@ class LinkFactory:
     ble_adapter: str | None = None
     speed: float | None = None
     _scanner: BleScanner | None = None
+    _origin: float | None = None
 
     @classmethod
     def for_config(cls, config: EdgeConfig, *, speed: float | None = None) -> LinkFactory:
@@ -111,6 +114,26 @@ class LinkFactory:
         virtual = device.virtual
         assert virtual is not None  # the config fills in a default for virtual links
         pace = self.speed or virtual.speed
+        if device.role is Role.WEARABLE and virtual.framed:
+            from edge.notify_decode import DEFAULT_NO_DATA_TIMEOUT_S, NotificationLink
+            from simulators.framed import FramedWearable
+
+            wearable = FramedWearable(
+                device.id,
+                occupant or _physiology(device, key),
+                pace,
+                seed=virtual.seed,
+                answers_checkin=virtual.answers_checkin,
+                answer_delay_s=virtual.answer_delay_s,
+            )
+            return NotificationLink(
+                device.id,
+                wearable,
+                # The watchdog runs on the simulated clock: allow it the same wall-clock time as
+                # a real wearable, so a busy event loop at high speed is not a "hung" device.
+                no_data_timeout_s=DEFAULT_NO_DATA_TIMEOUT_S * pace,
+                clock=functools.partial(self._sim_s, pace),
+            )
         if device.role is Role.WEARABLE:
             return VirtualWearable(
                 device.id,
@@ -121,6 +144,14 @@ class LinkFactory:
             )
         stream = occupant or _physiology(device, key)
         return VirtualRoom(device.id, stream.room(), pace)
+
+    def _sim_s(self, pace: float) -> float:
+        """Simulated seconds since the first virtual device started: the sample clock of framed
+        wearables, on the same time base as the virtual rooms started with them."""
+        now = asyncio.get_running_loop().time()
+        if self._origin is None:
+            self._origin = now
+        return (now - self._origin) * pace
 
     def _ble(self, device: DeviceConfig) -> DeviceLink:
         from edge.ble import BleakDeviceLink

@@ -157,12 +157,27 @@ class FramedWearable(_Paced):
         self.answers_checkin = answers_checkin
         self.answer_delay_s = answer_delay_s
         self.alerts: list[AlertLevel] = []
+        self.streaming = False
+        """True while the edge is receiving its notifications (connected)."""
         self._press_at_s: float | None = None
         self._sent_battery: int | None = None
         self._last_battery_s = -BATTERY_EVERY_S
 
+    @property
+    def buzzing(self) -> bool:
+        """Whether the wearable is buzzing its wearer now (the last Alert Level written)."""
+        return bool(self.alerts) and self.alerts[-1] is not AlertLevel.NO_ALERT
+
     async def notifications(self) -> AsyncIterator[tuple[str, bytes]]:
         """Notifications once a simulated second until cancelled; ``ConnectionError`` if dropped."""
+        self.streaming = True
+        try:
+            async for notification in self._notifications():
+                yield notification
+        finally:
+            self.streaming = False
+
+    async def _notifications(self) -> AsyncIterator[tuple[str, bytes]]:
         loop = asyncio.get_running_loop()
         origin = self._catch_up(loop, self.physiology.advance)
         while True:

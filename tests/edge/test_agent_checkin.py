@@ -33,7 +33,9 @@ from firmware_bridge.wire import (
 )
 from odart.links import build_links
 from simulators.devices import VirtualWearable
+from simulators.framed import FramedWearable
 from tests.integration.edge_thread import edge_config as shared_edge_config
+from tests.integration.edge_thread import virtual_wearables
 
 # Virtual devices run ten times real time (edge_thread): a 2 s simulated answer takes 0.2 s.
 
@@ -101,12 +103,14 @@ async def until(what: str, done: Callable[[], bool], timeout_s: float = 5.0) -> 
 
 
 @contextlib.asynccontextmanager
-async def running(config: EdgeConfig) -> AsyncIterator[tuple[EdgeAgent, list[VirtualWearable]]]:
+async def running(
+    config: EdgeConfig,
+) -> AsyncIterator[tuple[EdgeAgent, list[VirtualWearable | FramedWearable]]]:
     outbox = Outbox(":memory:")
     links = build_links(config)
     agent = EdgeAgent(config, links, outbox)
     task = asyncio.create_task(agent.run())
-    wearables = [link for link in links if isinstance(link, VirtualWearable)]
+    wearables = virtual_wearables(links)
     try:
         await until("wearables streaming", lambda: all(w.streaming for w in wearables))
         yield agent, wearables
@@ -220,6 +224,7 @@ def test_agent_links_fit_the_device_link_and_buzzer_protocols() -> None:
     import inspect
 
     from edge.ble import BleakDeviceLink
+    from edge.notify_decode import NotificationLink
     from edge.transport import Buzzer, DeviceLink
     from simulators.devices import VirtualRoom
 
@@ -230,6 +235,6 @@ def test_agent_links_fit_the_device_link_and_buzzer_protocols() -> None:
     assert wearable.checkin_possible
     assert not hasattr(VirtualRoom, "alert")
     expected = inspect.signature(Buzzer.alert)
-    for implementation in (VirtualWearable.alert, BleakDeviceLink.alert):
+    for implementation in (VirtualWearable.alert, NotificationLink.alert, BleakDeviceLink.alert):
         assert inspect.iscoroutinefunction(implementation)
         assert inspect.signature(implementation) == expected

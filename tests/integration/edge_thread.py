@@ -19,9 +19,12 @@ from typing import Any, Protocol, TypeVar
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, config_from_mapping
 from edge.detector import DetectionEvent, EventKind, Severity
+from edge.notify_decode import NotificationLink
 from edge.outbox import Outbox
+from edge.transport import DeviceLink
 from odart.links import build_links
 from simulators.devices import VirtualWearable
+from simulators.framed import FramedWearable
 
 T = TypeVar("T")
 # Generous for a loaded 2-core CI machine: these calls normally return in milliseconds.
@@ -85,6 +88,17 @@ def critical(kind: EventKind = EventKind.APNOEA) -> DetectionEvent:
     return DetectionEvent(kind, Severity.CRITICAL, 60.0, 40.0, {"seconds_since_breath": 20.0})
 
 
+def virtual_wearables(links: list[DeviceLink]) -> list[VirtualWearable | FramedWearable]:
+    """The simulated wearables behind ``links``: framed ones sit behind the decoding link."""
+    found: list[VirtualWearable | FramedWearable] = []
+    for link in links:
+        if isinstance(link, NotificationLink) and isinstance(link.source, FramedWearable):
+            found.append(link.source)
+        elif isinstance(link, VirtualWearable):
+            found.append(link)
+    return found
+
+
 class EdgeThread:
     """Runs an :class:`EdgeAgent` for ``config`` in a thread until closed.
 
@@ -100,7 +114,7 @@ class EdgeThread:
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
         self.agent: EdgeAgent
-        self.wearables: list[VirtualWearable] = []
+        self.wearables: list[VirtualWearable | FramedWearable] = []
         self._thread = threading.Thread(target=self._serve, name="edge", daemon=True)
 
     def _serve(self) -> None:
@@ -116,7 +130,7 @@ class EdgeThread:
     async def _main(self) -> None:
         outbox = Outbox(self.config.outbox)
         links = build_links(self.config)
-        self.wearables = [link for link in links if isinstance(link, VirtualWearable)]
+        self.wearables = virtual_wearables(links)
         self.agent = EdgeAgent(self.config, links, outbox)
         self._task = asyncio.current_task()
         self._ready.set()

@@ -209,6 +209,13 @@ def test_checkin_answered_while_the_broker_is_down_is_delivered_after(
     with EdgeThread(config) as edge:
         assert wait_until(edge.agent.publisher.connected.is_set, timeout_s=15)
         assert wait_until(lambda: edge.wearables[0].streaming)
+
+        # The wearable's first statuses (connected, then its battery) reach the server first.
+        def reported() -> bool:
+            status = edge.agent.link_status.get("wearable-1")
+            return status is not None and status.battery_pct is not None
+
+        assert wait_until(lambda: reported() and edge.outbox_size() == 0, timeout_s=15)
         (wearable,) = edge.wearables
         mosquitto.stop()
         assert wait_until(lambda: not edge.agent.publisher.connected.is_set(), timeout_s=30)
