@@ -76,7 +76,7 @@ class Metrics:
         self._hops = Histogram(
             "odart_hop_latency_seconds",
             "Latency of each hop: edge (detected to published), transport (published to "
-            "stored), send (queued to delivered)",
+            "stored), stored (detected to stored), send (queued to delivered)",
             ["hop"],
             buckets=HOP_BUCKETS_S,
             registry=self.registry,
@@ -87,7 +87,8 @@ class Metrics:
         self._store.ingest_counts = counts
 
     def alert_stored(self, alert: Alert) -> None:
-        """Time the hops a newly stored alert took: edge (detected to published), transport."""
+        """Time the hops of a newly stored alert: edge, transport, and detected to stored."""
+        self.hop("stored", (alert.stored_at - alert.detected_at).total_seconds())
         if alert.published_at is not None:
             self.hop("edge", (alert.published_at - alert.detected_at).total_seconds())
             self.hop("transport", (alert.stored_at - alert.published_at).total_seconds())
