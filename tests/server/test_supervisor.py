@@ -1,4 +1,4 @@
-"""The server's supervisor: restart policy, permanent failures, shutdown, and what health reports."""
+"""The server's supervisor: restart policy, permanent failures, shutdown, what health says."""
 
 from __future__ import annotations
 
@@ -47,8 +47,12 @@ def test_supervisor_restarts_a_failing_loop_stops_a_permanent_one_and_awaits_tas
     starts: list[str] = []
     finished: list[str] = []
 
+    third_start = asyncio.Event()
+
     async def flaky() -> None:
         starts.append("flaky")
+        if starts.count("flaky") == 3:
+            third_start.set()
         if starts.count("flaky") < 3:
             raise RuntimeError("boom")
         await asyncio.Event().wait()
@@ -66,8 +70,7 @@ def test_supervisor_restarts_a_failing_loop_stops_a_permanent_one_and_awaits_tas
         supervisor.loop("flaky", flaky)
         supervisor.loop("refused", refused)
         running = asyncio.create_task(supervisor.run())
-        while starts.count("flaky") < 3:
-            await asyncio.sleep(0.05)
+        await third_start.wait()
         supervisor.spawn(slow_command(), "command")
         running.cancel()
         with pytest.raises(asyncio.CancelledError):
