@@ -25,8 +25,8 @@ from firmware_bridge.wire import (
     encode_ulid,
 )
 from odart.links import LinkFactory
-from simulators.devices import VirtualWearable
 from tests.edge.test_agent_checkin import edge_config, until
+from tests.integration.edge_thread import virtual_wearables
 
 MAC = "A0:9E:1A:12:34:56"
 
@@ -83,13 +83,12 @@ def test_roster_agent_starts_and_stops_listed_links_without_a_restart(
             if consent_default == "paused":
                 await agent.apply_consent({"p-0001": "active", "p-0009": "active"})
             await until("the TOML's wearable", lambda: agent.people["p-0001"].blocks > 0)
-            toml_link = agent.people["p-0001"].links[0]
+            (toml_link,) = virtual_wearables(agent.people["p-0001"].links)
 
             # The first list replaces the TOML: p-0001's wearable goes, p-0009 is new.
             plan = await agent.apply_devices([virtual("wearable-9", "p-0009")])
             assert (plan.stop, plan.start) == (("wearable-1",), ("wearable-9",))
             assert "p-0001" not in agent.people
-            assert isinstance(toml_link, VirtualWearable)
             assert not toml_link.streaming
             newcomer = agent.people["p-0009"]
             await until("the listed wearable", lambda: newcomer.blocks > 0)
@@ -97,8 +96,7 @@ def test_roster_agent_starts_and_stops_listed_links_without_a_restart(
 
             # The same list again (a reconnect's retained copy) changes nothing.
             assert (await agent.apply_devices([virtual("wearable-9", "p-0009")])).empty
-            link = newcomer.links[0]
-            assert isinstance(link, VirtualWearable)
+            (link,) = virtual_wearables(newcomer.links)
             assert link.streaming
 
             # Un-enrolled: stopped within the consent bound, and the resident is let go.
@@ -126,8 +124,7 @@ def test_roster_listed_device_of_an_unconsented_resident_is_not_started(tmp_path
             bad = DeviceEntry("door-1", DeviceModel.Z2M_DOOR, "p-0009", None, "door/+")
             await agent.apply_devices([virtual("wearable-9", "p-0009"), bad])
             person = agent.people["p-0009"]
-            (link,) = person.links
-            assert isinstance(link, VirtualWearable)
+            (link,) = virtual_wearables(person.links)
             await asyncio.sleep(0.3)
             assert not person.monitored
             assert not link.streaming
