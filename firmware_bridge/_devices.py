@@ -119,9 +119,9 @@ class DeviceEntry:
             return
         if self.address is None:
             raise WireError("address", f"a {self.model.value} device needs an address")
-        if len(self.address) > MAX_ADDRESS_CHARS or not _ADDRESS_PATTERN.match(self.address):
+        if len(self.address) > MAX_ADDRESS_CHARS or not _ADDRESS_PATTERN.fullmatch(self.address):
             raise WireError("address", f"must be 1-{MAX_ADDRESS_CHARS} printable characters")
-        if self.model in BLE_MODELS and not MAC_PATTERN.match(self.address):
+        if self.model in BLE_MODELS and not MAC_PATTERN.fullmatch(self.address):
             raise WireError("address", "must be a Bluetooth address like A0:9E:1A:12:34:56")
 
     @property

@@ -57,6 +57,9 @@ HOSTILE_TOKENS = (
 """What a hostile peer tries first, spliced into valid payloads (like a fuzzer's dictionary)."""
 
 MIN_ALERT_MS = int(NOW.timestamp() * 1000)
+DEVICE = wire.DeviceEntry(
+    "wearable-1", wire.DeviceModel.POLAR_H10, "p-0001", "room-3", "A0:9E:1A:12:34:56"
+)
 
 
 @st.composite
@@ -82,6 +85,8 @@ def envelopes(draw: st.DrawFn) -> wire.Envelope:
             ),
             st.builds(wire.DeviceBody, st.just("connected"), st.none() | st.floats(0, 100)),
             st.builds(wire.StatusBody, st.sampled_from(wire.EdgeState), st.just("c1")),
+            st.builds(wire.CommandBody, st.just("consent"), st.just({"p-0001": "active"})),
+            st.builds(wire.CommandBody, st.just("devices"), st.just({}), st.just((DEVICE,))),
             st.builds(
                 wire.UpdateBody, st.just(ulid), st.sampled_from(wire.AlertUpdate), st.just(at)
             ),
@@ -92,6 +97,7 @@ def envelopes(draw: st.DrawFn) -> wire.Envelope:
         wire.DeviceBody: wire.MessageKind.DEVICE,
         wire.StatusBody: wire.MessageKind.STATUS,
         wire.UpdateBody: wire.MessageKind.UPDATE,
+        wire.CommandBody: wire.MessageKind.CMD,
     }[type(body)]
     return wire.Envelope(ulid, kind, "hostel-1", "pi-1", at, body, "wearable-1", "p-0001", at)
 
