@@ -79,6 +79,8 @@ class Store:
             self.db.execute("PRAGMA synchronous=FULL")
         migrate(self.db)
         self.pushes = PushQueue(self.db)
+        self._unreadable: set[object] = set()
+        """Rows already reported as unreadable: each is logged once, not at every read."""
 
     def close(self) -> None:
         """Close the connection."""
@@ -150,7 +152,7 @@ class Store:
             life = Lifecycle(AlertState(row["state"]), row["level"], row["cycle"], deadline, timer)
             return life, int(row["version"])
         except _UNREADABLE as error:
-            _skip(alert_id, error)
+            self._skip(alert_id, error)
             return None
 
     def commit_transition(
@@ -235,7 +237,7 @@ class Store:
             f"SELECT * FROM alerts WHERE kind = ? AND state NOT IN (?, ?)"
             f"{' AND ' + where if where else ''} ORDER BY id"
         )
-        return _readable(self.db.query(query, [kind, *_CLOSED, *match.values()]))
+        return self._readable(self.db.query(query, [kind, *_CLOSED, *match.values()]))
 
     def secret(self, name: str, make: Callable[[], str]) -> str:
         """A named secret kept in the database, made with ``make`` the first time."""
@@ -249,7 +251,7 @@ class Store:
 
     def alert(self, alert_id: str) -> Alert | None:
         """One alert by id."""
-        found = _readable(self.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
+        found = self._readable(self.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
         return found[0] if found else None
 
     def alert_owner(self, alert_id: str) -> tuple[str, str, str] | None:
@@ -262,7 +264,7 @@ class Store:
     def alerts(self, limit: int = 100) -> list[Alert]:
         """Newest alerts first."""
         query = "SELECT * FROM alerts ORDER BY id DESC LIMIT ?"
-        return _readable(self.db.query(query, [limit]))
+        return self._readable(self.db.query(query, [limit]))
 
     def alerts_without_deliveries(self) -> list[Alert]:
         """Triggered alerts with no push ever queued or attempted (stored before the queue)."""
@@ -271,11 +273,29 @@ class Store:
             "(SELECT DISTINCT alert_id FROM deliveries) AND id NOT IN "
             "(SELECT DISTINCT alert_id FROM pushes) ORDER BY id"
         )
-        return _readable(self.db.query(query))
+        return self._readable(self.db.query(query))
 
     def count_alerts(self) -> int:
         """How many alerts are stored."""
         return int(self.db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0])
+
+    def _readable(self, rows: Iterable[dict[str, Any]]) -> list[Alert]:
+        """The alerts these rows hold; a row that cannot be read is skipped with a reason."""
+        alerts = []
+        for row in rows:
+            try:
+                alerts.append(_alert_from_row(row))
+            except _UNREADABLE as error:
+                self._skip(row.get("id"), error)
+        return alerts
+
+    def _skip(self, alert_id: object, error: Exception) -> None:
+        if alert_id in self._unreadable:
+            return
+        self._unreadable.add(alert_id)
+        # The reason names the field (WireError) or the error type, never the stored value.
+        reason = str(error) if isinstance(error, WireError) else type(error).__name__
+        _LOGGER.warning("alert %r cannot be read back (%s); skipped", alert_id, reason)
 
     # -- timeline and deliveries ----------------------------------------------------------------
 
@@ -417,23 +437,6 @@ class Store:
     def edges(self) -> Iterator[dict[str, Any]]:
         """Known edges and their last state."""
         return self.db.query("SELECT * FROM edges ORDER BY site_id, edge_id")
-
-
-def _readable(rows: Iterable[dict[str, Any]]) -> list[Alert]:
-    """The alerts these rows hold; a row that cannot be read is skipped with a logged reason."""
-    alerts = []
-    for row in rows:
-        try:
-            alerts.append(_alert_from_row(row))
-        except _UNREADABLE as error:
-            _skip(row.get("id"), error)
-    return alerts
-
-
-def _skip(alert_id: object, error: Exception) -> None:
-    # The reason names the field (WireError) or the error type, never the stored value.
-    reason = str(error) if isinstance(error, WireError) else type(error).__name__
-    _LOGGER.warning("alert %r cannot be read back (%s); skipped", alert_id, reason)
 
 
 def _alert_from_row(row: dict[str, Any]) -> Alert:
