@@ -27,6 +27,7 @@ from server.escalation import Escalator
 from server.health import Health
 from server.ingest import Ingest
 from server.live import LiveHub
+from server.loop_lag import LoopLag
 from server.metrics import Metrics
 from server.notify import AppriseNotifier, Notifier
 from server.privacy.gate import ConsentGate
@@ -212,6 +213,9 @@ def _start(
     drills = Drills(settings, db, notifier, ingest.send_command, now, spawn=supervisor.spawn)
     escalator.also_on_admit(lambda alert: drills.received(alert) if is_drill(alert) else None)
     escalator.also_on_admit(metrics.alert_stored)
+    loop_lag = LoopLag()
+    metrics.read_loop_lag(loop_lag)
+    supervisor.loop("loop lag", loop_lag.run)
     supervisor.loop("ingest", ingest.run)
     supervisor.loop("sender", sender.run)
     supervisor.loop("timers", lambda: _every_second(escalator.tick))
@@ -243,6 +247,7 @@ def _start(
         store_condition=condition,
         metrics=metrics,
         link_key=key,
+        loop_lag=loop_lag,
     )
 
 

@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from server.domain.alerts import Alert
+from server.loop_lag import LoopLag
 from server.store.pushes import PushState, QueuedPush
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -31,6 +32,7 @@ class _StoreCollector(Collector):
     def __init__(self, db: sqlite_utils.Database) -> None:
         self._db = db
         self.ingest_counts: Callable[[], Mapping[str, int]] = dict
+        self.loop_lag: LoopLag | None = None
 
     def collect(self) -> Iterator[Metric]:
         states = GaugeMetricFamily("odart_alerts", "Stored alerts by state", labels=["state"])
@@ -54,6 +56,15 @@ class _StoreCollector(Collector):
         for outcome, n in sorted(self.ingest_counts().items()):
             ingest.add_metric([outcome], float(n))
         yield ingest
+        if self.loop_lag is not None:
+            lag = GaugeMetricFamily(
+                "odart_event_loop_lag_seconds",
+                "Worst event-loop lag since start and in the last 10 s",
+                labels=["window"],
+            )
+            lag.add_metric(["start"], self.loop_lag.worst_s)
+            lag.add_metric(["recent"], self.loop_lag.recent_worst_s())
+            yield lag
 
 
 class Metrics:
@@ -85,6 +96,10 @@ class Metrics:
     def read_ingest(self, counts: Callable[[], Mapping[str, int]]) -> None:
         """Read ingest's counters (received, rejected, refused, ...) at each scrape."""
         self._store.ingest_counts = counts
+
+    def read_loop_lag(self, loop_lag: LoopLag) -> None:
+        """Show the event loop's worst lag at each scrape."""
+        self._store.loop_lag = loop_lag
 
     def alert_stored(self, alert: Alert) -> None:
         """Time the hops of a newly stored alert: edge, transport, and detected to stored."""

@@ -17,6 +17,7 @@ from server.escalation import Escalator
 from server.health import Health
 from server.ingest import Ingest
 from server.live import LiveHub
+from server.loop_lag import LoopLag
 from server.metrics import Metrics
 from server.privacy.gate import ConsentGate
 from server.sender import Sender
@@ -49,6 +50,7 @@ class Services:
     store_condition: StoreCondition
     metrics: Metrics
     link_key: bytes
+    loop_lag: LoopLag
 
     def conditions(self) -> dict[str, Condition]:
         """Each component's condition, for the health endpoints."""

@@ -13,7 +13,7 @@ import importlib
 import sys
 from pathlib import Path
 
-HELP = "run a benchmark (targets: detector, edge-rss, fuzz, links) and print its figures"
+HELP = "run a benchmark (targets: detector, edge-rss, fuzz, links, load) and print its figures"
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -32,6 +32,10 @@ TARGETS: dict[str, tuple[str, str]] = {
     "links": (
         "bench.edge_links",
         "edge RSS with 20 BLE links on BlueZoo next to 20 virtual ones",
+    ),
+    "load": (
+        "bench.load",
+        "alert latency, ingest vs bare broker, loop lag and RSS of the server under load",
     ),
 }
 

@@ -36,6 +36,10 @@ async def health(services: ServicesDep) -> JSONResponse:
             "mqtt_connected": services.ingest.connected.is_set(),
             "alerts": alerts,
             "ingest": dict(services.ingest.counts),
+            "loop_lag_ms": {
+                "worst": round(services.loop_lag.worst_s * 1000, 1),
+                "recent": round(services.loop_lag.recent_worst_s() * 1000, 1),
+            },
         },
         status_code=status,
     )
