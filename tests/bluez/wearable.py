@@ -34,16 +34,20 @@ from firmware_bridge import (
     ButtonEvent,
     ButtonPress,
     HeartRateMeasurement,
+    PlxContinuous,
     PmdCommand,
     PmdDataFrame,
     PmdMeasurementType,
     PmdOpCode,
     PmdResponse,
     PmdStatus,
+    SFloat,
+    SpO2PulseRate,
     decode_alert_level,
     decode_pmd_control,
     encode_battery_level,
     encode_heart_rate,
+    encode_plx_continuous,
     encode_pmd_control,
     encode_pmd_data,
     encode_wearable,
@@ -402,3 +406,28 @@ class BreathingPolarH10(EmulatedPolarH10):
         frame = PmdDataFrame(PmdMeasurementType.ACC, self.t_ms * 10**6, 1, samples)
         data.notify(encode_pmd_data(frame))
         self.frames += 1
+
+
+PLXS_UUID = "00001822-0000-1000-8000-00805f9b34fb"
+PLX_CONTINUOUS_UUID = "00002a5f-0000-1000-8000-00805f9b34fb"
+SPO2_PCT = 97
+
+
+class EmulatedOximeter(EmulatedWearable):
+    """A standard pulse oximeter: PLX Continuous Measurement (0x2A5F) and Battery, nothing else."""
+
+    advertised_uuids = (PLXS_UUID,)
+
+    def __init__(self, bus_address: str, adapter_index: int, name: str = "Oximeter") -> None:
+        super().__init__(bus_address, adapter_index, name)
+
+    def characteristics(self) -> list[tuple[str, str, list[str], bytes]]:
+        battery = encode_battery_level(BatteryLevel(BATTERY_PCT))
+        return [
+            (PLXS_UUID, PLX_CONTINUOUS_UUID, ["notify"], b""),
+            (BAS_UUID, BATTERY_UUID, ["read"], battery),
+        ]
+
+    def tick(self) -> None:
+        reading = SpO2PulseRate(SFloat(SPO2_PCT, 0), SFloat(BPM, 0))
+        self._chars[PLX_CONTINUOUS_UUID].notify(encode_plx_continuous(PlxContinuous(reading)))
