@@ -13,13 +13,17 @@ import importlib
 import sys
 from pathlib import Path
 
-HELP = "run a benchmark (targets: detector, edge-rss, fuzz, links, load) and print its figures"
+HELP = "run a benchmark (targets: chaos, detector, edge-rss, fuzz, links, load); print figures"
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 # Target name -> (module, one-line description). Keep sorted.
 TARGETS: dict[str, tuple[str, str]] = {
+    "chaos": (
+        "bench.chaos",
+        "SIGKILL broker, server and edge at random over N alerts: stored, pushed, lost, drain",
+    ),
     "detector": (
         "bench.detector.run",
         "apnoea/slowed-breathing detector vs NeuroKit2 on synthetic and real belt data",

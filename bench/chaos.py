@@ -1,0 +1,232 @@
+"""``odart bench chaos``: SIGKILL broker, server and edge at random; count what survives.
+
+A real Mosquitto, a real ``odart server`` (from a TOML) and an edge process running the real
+outbox and publisher (:mod:`bench.chaos_edge`) that puts ``--alerts`` alerts at seeded random
+moments. Meanwhile one of the three is SIGKILLed every few seconds and started again. When the
+edge has made every alert, the kills stop and the run waits for the system to drain: every alert
+stored once and pushed to the responder's phone (a local receiver). Prints one table row::
+
+    seed  generated  stored  duplicated  pushed  lost  resent  kills(b/s/e)  drain_s
+
+``duplicated`` counts alerts the phone would show twice (a resent push carries the same key, so
+it is shown once); ``resent`` counts pushes sent again after a kill cut them off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from odart.broker import MosquittoBroker, free_port
+from simulators.receiver import NotificationReceiver
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+LEVEL_S: Final = 600.0
+"""Escalation timeout: far past the run, so each alert's one expected push is its first page."""
+KILL_GAP_S: Final = (2.0, 6.0)
+"""Seconds between kills, drawn uniformly: long enough for a restart to get some work done."""
+VICTIMS: Final = ("broker", "server", "edge")
+DOWN_S: Final = (0.2, 2.0)
+"""Seconds a killed process stays down before it is started again."""
+
+
+@dataclass
+class ChaosResult:
+    """What one run counted."""
+
+    seed: int
+    generated: int = 0
+    stored: int = 0
+    duplicated: int = 0
+    pushed: int = 0
+    lost: int = 0
+    resent: int = 0
+    kills: Counter[str] = field(default_factory=Counter)
+    drain_s: float | None = None
+
+    def row(self) -> str:
+        """The table row."""
+        kills = f"{self.kills['broker']}/{self.kills['server']}/{self.kills['edge']}"
+        drain = "timeout" if self.drain_s is None else f"{self.drain_s:.1f}"
+        return (
+            f"{self.seed:>4}  {self.generated:>9}  {self.stored:>6}  {self.duplicated:>10}  "
+            f"{self.pushed:>6}  {self.lost:>4}  {self.resent:>6}  {kills:>12}  {drain:>7}"
+        )
+
+
+HEADER: Final = "seed  generated  stored  duplicated  pushed  lost  resent  kills(b/s/e)  drain_s"
+
+
+def _server_toml(workdir: Path, broker_port: int, receiver: NotificationReceiver) -> Path:
+    config = workdir / "server.toml"
+    config.write_text(f"""
+database = "{workdir / "server.db"}"
+[mqtt]
+port = {broker_port}
+[http]
+port = {free_port()}
+[[sites]]
+id = "hostel-1"
+name = "Hostel"
+rooms = [{{ id = "room-3", label = "Room 3" }}]
+[sites.escalation]
+level_timeouts_s = [{LEVEL_S}]
+[[responders]]
+id = "night-staff"
+name = "Night staff"
+urls = ["{receiver.url("/night-staff")}"]
+""")
+    return config
+
+
+class _Processes:
+    """The three victims: start each, SIGKILL one, start it again."""
+
+    def __init__(self, workdir: Path, args: list[str], config: Path, broker: MosquittoBroker):
+        self._workdir = workdir
+        self._edge_args = args
+        self._config = config
+        self.broker = broker
+        self.server: subprocess.Popen[bytes] | None = None
+        self.edge: subprocess.Popen[bytes] | None = None
+        self._log = (workdir / "processes.log").open("ab")
+
+    def start(self, name: str) -> None:
+        if name == "broker":
+            self.broker.start()
+        elif name == "server":
+            self.server = subprocess.Popen(
+                [sys.executable, "-m", "odart.cli", "server", "--config", str(self._config)],
+                stdout=self._log,
+                stderr=self._log,
+                cwd=ROOT,
+            )
+        else:
+            self.edge = subprocess.Popen(
+                [sys.executable, "-m", "bench.chaos_edge", *self._edge_args],
+                stdout=self._log,
+                stderr=self._log,
+                cwd=ROOT,
+            )
+
+    def kill(self, name: str) -> None:
+        if name == "broker":
+            self.broker.kill()
+            self.broker.stop()  # reaps it and closes its pipe; start() runs it again
+            return
+        process = self.server if name == "server" else self.edge
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+
+    def stop_all(self) -> None:
+        for process in (self.edge, self.server):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.broker.stop()
+        self._log.close()
+
+
+def _stored(database: Path, ids: list[str]) -> int:
+    if not database.exists() or not ids:
+        return 0
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+            marks = ", ".join("?" for _ in ids)
+            (count,) = db.execute(
+                f"SELECT COUNT(*) FROM alerts WHERE id IN ({marks})", ids
+            ).fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(count)
+
+
+def run_chaos(
+    alerts: int, seed: int, workdir: Path, *, every_s: float = 0.3, drain_timeout_s: float = 120.0
+) -> ChaosResult:
+    """One chaos run; see the module docstring."""
+    rng = random.Random(seed)
+    result = ChaosResult(seed)
+    ledger = workdir / "generated.txt"
+    with NotificationReceiver() as phone:
+        broker = MosquittoBroker(free_port(), data_dir=workdir / "broker")
+        config = _server_toml(workdir, broker.port, phone)
+        edge_args = [
+            *("--outbox", str(workdir / "outbox.db"), "--ledger", str(ledger)),
+            *("--port", str(broker.port), "--alerts", str(alerts), "--seed", str(seed)),
+            *("--base-ms", str(int(time.time() * 1000)), "--every-s", str(every_s)),
+        ]
+        processes = _Processes(workdir, edge_args, config, broker)
+        try:
+            for name in ("broker", "server", "edge"):
+                processes.start(name)
+
+            def made() -> list[str]:
+                return ledger.read_text().split() if ledger.exists() else []
+
+            order: list[str] = []
+            while len(made()) < alerts:
+                time.sleep(rng.uniform(*KILL_GAP_S))
+                if len(made()) >= alerts:
+                    break
+                if not order:  # each in turn, in a seeded order: every one is killed
+                    order = rng.sample(VICTIMS, len(VICTIMS))
+                victim = order.pop()
+                processes.kill(victim)
+                result.kills[victim] += 1
+                time.sleep(rng.uniform(*DOWN_S))
+                processes.start(victim)
+            generated_at = time.monotonic()
+            ids = made()
+            deadline = generated_at + drain_timeout_s
+            while time.monotonic() < deadline:
+                pushed = {p.alert_id for p in phone.pushes}
+                if _stored(workdir / "server.db", ids) == len(ids) and set(ids) <= pushed:
+                    result.drain_s = time.monotonic() - generated_at
+                    break
+                time.sleep(0.25)
+        finally:
+            processes.stop_all()
+        result.generated = len(ids)
+        result.stored = _stored(workdir / "server.db", ids)
+        result.lost = result.generated - result.stored
+        pushes = [p for p in phone.pushes if p.alert_id in set(ids)]
+        result.pushed = len({p.alert_id for p in pushes})
+        shown = Counter(p.alert_id for p in phone.shown() if p.alert_id in set(ids))
+        result.duplicated = sum(n - 1 for n in shown.values() if n > 1)
+        result.resent = len(pushes) - sum(shown.values())
+    return result
+
+
+def run(argv: list[str]) -> int:
+    """``odart bench chaos --alerts N --seed S [--seed S ...]``: print the table; 1 if any lost."""
+    parser = argparse.ArgumentParser(prog="odart bench chaos")
+    parser.add_argument("--alerts", type=int, default=100)
+    parser.add_argument("--seed", type=int, action="append", help="repeat for several runs")
+    parser.add_argument("--every-s", type=float, default=0.3, help="mean gap between alerts")
+    args = parser.parse_args(argv)
+    print(HEADER)
+    failed = False
+    for seed in args.seed or [1]:
+        with tempfile.TemporaryDirectory(prefix="odart-chaos-") as folder:
+            os.chmod(folder, 0o700)
+            result = run_chaos(args.alerts, seed, Path(folder), every_s=args.every_s)
+        print(result.row(), flush=True)
+        failed |= result.lost > 0 or result.pushed < result.generated or result.duplicated > 0
+    return 1 if failed else 0

@@ -1,0 +1,24 @@
+"""Chaos in the suite: SIGKILL broker, server and edge at random over 50 alerts (real processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.chaos import run_chaos
+from odart.broker import find_mosquitto
+from tests.conftest import require
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def test_chaos_kills_lose_nothing_and_every_alert_is_pushed_once(tmp_path: Path) -> None:
+    require("mosquitto", find_mosquitto() is not None, "apt-get install mosquitto")
+    result = run_chaos(50, seed=7, workdir=tmp_path, drain_timeout_s=150)
+    assert result.generated == 50
+    assert min(result.kills[name] for name in ("broker", "server", "edge")) >= 1, result.kills
+    assert result.lost == 0, result.row()
+    assert result.pushed == result.generated, result.row()
+    assert result.duplicated == 0, result.row()
+    assert result.drain_s is not None, result.row()
