@@ -209,7 +209,6 @@ class BleakDeviceLink:
         self.device_id = device_id
         self.address = address.upper()
         self._scanner = scanner
-        scanner.enrol(self.address)
         self.profile = profile
         self.no_data_timeout_s = no_data_timeout_s
         self.scan_wait_s = scan_wait_s
@@ -230,15 +229,23 @@ class BleakDeviceLink:
         """Frames lost to garbage or sequence gaps so far."""
         return self._decoder.frames_dropped
 
-    def stream(self) -> AsyncIterator[LinkEvent]:
-        """Yield samples and status changes until cancelled, reconnecting as needed."""
-        return supervise(
-            self.device_id,
-            self._session,
-            policy=self._policy,
-            clock=self._clock,
-            jitter=self._jitter,
-        )
+    async def stream(self) -> AsyncIterator[LinkEvent]:
+        """Yield samples and status changes until cancelled, reconnecting as needed.
+
+        The scanner remembers this device's advertisements only while its link runs.
+        """
+        self._scanner.enrol(self.address)
+        try:
+            async for event in supervise(
+                self.device_id,
+                self._session,
+                policy=self._policy,
+                clock=self._clock,
+                jitter=self._jitter,
+            ):
+                yield event
+        finally:
+            self._scanner.forget(self.address)
 
     def _status(self) -> DeviceStatus:
         return DeviceStatus(

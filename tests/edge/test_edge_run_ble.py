@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EDGE = "00:00:00:00:00:01"
 H10 = "A0:9E:1A:00:00:10"
 STRAP = "C0:00:00:00:00:20"
+STRANGER = "C0:00:00:00:00:99"
+"""A passer-by's strap: listed by the installer's scan, never connected or logged by the edge."""
 OPERATOR = "00:00:00:00:00:02"
 """The installer's scan runs on an adapter of its own: BlueZoo, unlike BlueZ, never re-reports a
 device it already knows to a later discovery session on the same adapter."""
@@ -62,7 +64,7 @@ def bluez(tmp_path: Path) -> Iterator[BluezStandIn]:
         importlib.util.find_spec("bluezoo") is not None,
         "pip install -e '.[test]' (bluezoo is a test extra)",
     )
-    with BluezStandIn(tmp_path, [EDGE, H10, STRAP, OPERATOR]) as stand_in:
+    with BluezStandIn(tmp_path, [EDGE, H10, STRAP, OPERATOR, STRANGER]) as stand_in:
         yield stand_in
 
 
@@ -76,11 +78,12 @@ def _devices(bus: str) -> Iterator[BreathingPolarH10]:
     )
     h10 = BreathingPolarH10(bus, 1, stream)
     strap = EmulatedHeartRateStrap(bus, 2)
+    stranger = EmulatedHeartRateStrap(bus, 4, name="Someone's HRM")
     started, stop = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     async def serve() -> None:
-        devices: list[EmulatedWearable] = [h10, strap]
+        devices: list[EmulatedWearable] = [h10, strap, stranger]
         try:
             for device in devices:
                 await device.start()
@@ -168,6 +171,7 @@ def test_edge_streams_an_h10_and_an_hr_strap_and_publishes_the_apnoea(
         table = capsys.readouterr().out
         assert any(H10 in line and "polar_h10" in line for line in table.splitlines()), table
         assert any(STRAP in line and "ble_hr" in line for line in table.splitlines()), table
+        assert STRANGER in table  # the scan shows everything nearby, to the operator only
 
         config = _config(tmp_path / "edge.toml", mosquitto)
         with log_path.open("w") as log:
@@ -221,3 +225,6 @@ def test_edge_streams_an_h10_and_an_hr_strap_and_publishes_the_apnoea(
     assert strap_lines, log[-3000:]
     assert int(strap_lines[-1].split(", ")[1].split()[0]) > 0
     assert "check-in not possible" in strap_lines[-1]
+    assert STRANGER not in log
+    assert STRANGER.lower() not in log
+    assert f"Connecting device[{STRANGER}]" not in bluez.log(), "only enrolled devices connect"
