@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -30,10 +31,13 @@ from edge.config import DeviceConfig, EdgeConfig, Role
 from edge.consent import ConsentBook
 from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.device_list_file import read_list, write_list
+from edge.health import HealthWriter, build_report
 from edge.outbox import Outbox
-from edge.publisher import MqttSettings, Publisher
+from edge.publisher import BrokerAuthError, MqttSettings, Publisher
 from edge.residents import BuzzWriter, Resident, silence, wait_stopped
 from edge.roster import Assignment
+from edge.supervisor import PermanentLinkError
+from edge.tasks import TaskSupervisor
 from edge.transport import ButtonPress, Buzzer, DeviceLink, DeviceStatus, LinkEvent, LinkState
 from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
@@ -55,6 +59,9 @@ _LOGGER = logging.getLogger(__name__)
 
 LinkBuilder = Callable[[DeviceConfig], DeviceLink]
 """Builds one device's link (``odart.links.LinkFactory.build``); raises ``EdgeConfigError``."""
+
+OUTBOX_FLUSH_S: Final = 2.0
+"""While the disk is full, try every 2 s to write back what the outbox holds in memory."""
 
 WATCHDOG_PERIOD_S: Final = 1.0
 """The detector decides once per second of signal; advancing it as often loses nothing."""
@@ -137,7 +144,7 @@ class EdgeAgent:
         """Tasks of TOML devices assigned to nobody (stopped when a server list arrives)."""
         self._last_snapshot: Mapping[str, TextValue] | None = None
         self._devices_lock = asyncio.Lock()
-        self._group: asyncio.TaskGroup | None = None
+        self._group: TaskSupervisor | None = None
         self._timer_wake = asyncio.Event()
         self.buzz = BuzzWriter(self.people.values)
         self.counts: Counter[str] = Counter()
@@ -150,14 +157,17 @@ class EdgeAgent:
         self.alerts: list[Envelope] = []
 
     async def run(self) -> None:
-        """Serve until cancelled."""
+        """Serve until cancelled; every loop runs under one :class:`TaskSupervisor`."""
+        health = HealthWriter(self.config.health.file, self.health_report)
         try:
-            async with asyncio.TaskGroup() as group:
+            async with TaskSupervisor(permanent=(BrokerAuthError, PermanentLinkError)) as group:
                 self._group = group
-                group.create_task(self.publisher.run(), name="publisher")
-                group.create_task(self._checkin_timer(), name="checkin-timer")
-                group.create_task(self._watchdog(), name="detector-watchdog")
-                group.create_task(self.buzz.run(), name="buzz-writer")
+                group.start("publisher", self.publisher.run)
+                group.start("checkin-timer", self._checkin_timer)
+                group.start("detector-watchdog", self._watchdog)
+                group.start("buzz-writer", self.buzz.run)
+                group.start("outbox-keeper", self._keep_outbox)
+                group.start("health", partial(self._beat, health))
                 kept = None if self._list_file is None else read_list(self._list_file)
                 if kept is not None and self._link_builder is not None:
                     _LOGGER.info("running the kept device list until the server's arrives")
@@ -165,21 +175,52 @@ class EdgeAgent:
                 for link in self.links:
                     if link.device_id not in self._person_of and not self._listed:
                         name = f"link-{link.device_id}"
-                        self._loose.append(group.create_task(self._pump(link), name=name))
+                        self._loose.append(group.start(name, partial(self._pump, link)))
                 for person in self.people.values():
                     if person.monitored:
                         self._start_links(person)
+                await asyncio.Event().wait()  # until cancelled (SIGTERM, Ctrl-C)
         finally:
+            health.stopping()
             self._group = None
             for person in self.people.values():
                 person.task = None
+
+    def health_report(self) -> dict[str, object]:
+        """Each component's state, for the health file."""
+        components: dict[str, Mapping[str, object]] = {
+            "broker": self.publisher.health(),
+            "outbox": self.outbox.health(),
+        }
+        if self._group is not None:
+            components.update(self._group.report())
+        return build_report(
+            self._now(),
+            self.config.site,
+            self.config.edge,
+            self.config.health.period_s,
+            components,
+            self.publisher.down_since,
+        )
+
+    async def _beat(self, health: HealthWriter) -> None:
+        while True:
+            health.beat()
+            await asyncio.sleep(self.config.health.period_s)
+
+    async def _keep_outbox(self) -> None:
+        """Write back what the outbox holds in memory once the disk has room again."""
+        while True:
+            await asyncio.sleep(OUTBOX_FLUSH_S)
+            if self.outbox.degraded and self.outbox.flush():
+                self.publisher.wake()  # so the status says online again
 
     # -- residents' links --------------------------------------------------------------------
 
     def _start_links(self, person: Resident) -> None:
         if self._group is not None and person.task is None:
-            person.task = self._group.create_task(
-                self._serve(person), name=f"person-{person.participant}"
+            person.task = self._group.start(
+                f"person-{person.participant}", partial(self._serve, person)
             )
 
     async def _serve(self, person: Resident) -> None:

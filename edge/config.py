@@ -16,6 +16,10 @@ A bad file stops the agent before it touches a device, naming the key and the re
     cert = "/etc/odart/hostel-1.pi-1.crt"
     key = "/etc/odart/hostel-1.pi-1.key"
 
+    [health]                   # the file systemd and `odart edge health` read
+    file = "/run/odart/edge-health.json"
+    period_s = 5
+
     [detector]                 # any DetectorSettings field; defaults are the documented ones
 
     [[people]]
@@ -194,6 +198,14 @@ class MqttConfig(_Strict):
         return self
 
 
+class HealthConfig(_Strict):
+    """The local health file that systemd and monitoring read (see :mod:`edge.health`)."""
+
+    file: Path = Path("var/edge-health.json")
+    period_s: float = Field(default=5.0, gt=0, le=300)
+    """Seconds between writes (and systemd watchdog pings)."""
+
+
 class BleConfig(_Strict):
     """The site's Bluetooth adapter (one scanner is shared by every BLE device)."""
 
@@ -218,6 +230,7 @@ class EdgeConfig(_Strict):
     edge: str
     outbox: Path = Path("var/edge-outbox.db")
     mqtt: MqttConfig = MqttConfig()
+    health: HealthConfig = HealthConfig()
     ble: BleConfig = BleConfig()
     checkin_s: float = Field(default=DEFAULT_CHECKIN_S, ge=0, le=MAX_CHECKIN_S)
     """Seconds a warning waits for the wearer's button before responders are paged; 0: off."""

@@ -1,8 +1,12 @@
 """The edge's MQTT side: drains the outbox, takes the server's acks and commands (shell).
 
 Connection policy: a Last Will marks the edge offline (retained); after every (re)connect the
-publisher announces itself online, re-subscribes to its ``ack`` and ``cmd`` topics, and publishes
-everything still in the outbox. A message leaves the outbox only when the server's ack arrives.
+publisher announces itself online (or ``disk_full`` while the outbox cannot write), re-subscribes
+to its ``ack`` and ``cmd`` topics, and publishes everything still in the outbox, alerts first. A
+message leaves the outbox only when the server's ack arrives. Flow (:mod:`edge.flow`): many
+messages in flight at once within a bounded window, and a message is published again only after
+a reconnect or when its ack is overdue, never on a fixed timer. The reconnect backoff starts
+afresh after a healthy connection; refused credentials stop the publisher for good.
 """
 
 from __future__ import annotations
@@ -11,17 +15,23 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Final
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.outbox import Outbox
+from edge.flow import Flow
+from edge.outbox import Outbox, OutboxEntry, Priority
+from edge.supervisor import BackoffPolicy, backoff_delay_s
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import (
     AckBody,
@@ -39,16 +49,9 @@ from firmware_bridge.wire import (
 
 _LOGGER = logging.getLogger(__name__)
 
-FIRST_RESEND_S: Final = 5.0
-"""Re-publish an unacked message after 5 s: the measured app round trip is ~1 ms on loopback and
-well under a second over Wi-Fi, so 5 s means the ack (or the server) is genuinely lost."""
-
-MAX_RESEND_S: Final = 60.0
-"""Cap on the resend interval so a long-unacked alert is still retried every minute."""
-
-RECONNECT_MIN_S: Final = 0.5
-RECONNECT_MAX_S: Final = 15.0
-"""Reconnect backoff bounds: quick after a blip, at most 15 s so alerts wait little."""
+RECONNECT_POLICY: Final = BackoffPolicy(base_s=0.5, cap_s=15.0, healthy_after_s=30.0)
+"""Reconnect backoff: quick after a blip, at most 15 s so alerts wait little; a connection that
+stayed up 30 s was healthy, so the next loss starts again from half a second."""
 
 KEEPALIVE_S: Final = 15
 """MQTT keepalive: the broker fires our Last Will ~1.5-2.5x this after we go silent."""
@@ -60,7 +63,35 @@ STOP_NOTICE_TIMEOUT_S: Final = 2.0
 """How long a stopping edge waits to mark itself offline: a stop must not hang on a dead broker
 (the broker's Will covers that case once the keepalive runs out)."""
 
+IDLE_WAKE_S: Final = 1.0
+"""With nothing to do the drain loop still looks at the outbox once a second."""
+
 _NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+AUTH_REFUSALS: Final = frozenset({4, 5, 134, 135, 138, 140})
+"""CONNACK codes that retrying cannot fix: MQTT 3.1.1 4 (bad user name or password) and 5 (not
+authorised); MQTT 5 0x86, 0x87, 0x8A (banned) and 0x8C (bad authentication method)."""
+
+
+class BrokerState(StrEnum):
+    """The publisher's link to the broker, as the health file reports it."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    AUTH_FAILED = "auth_failed"
+    """The broker refused our credentials: not retried until the edge is restarted."""
+
+
+class BrokerAuthError(Exception):
+    """The broker refused the edge's credentials; a permanent failure.
+
+    Attributes:
+        code: the CONNACK reason code.
+    """
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(f"the broker refused the edge's credentials (CONNACK {code})")
 
 
 def _reraise_if_cancelling() -> None:
@@ -94,14 +125,20 @@ async def first_failure(*jobs: Awaitable[None]) -> None:
             raise error
 
 
-def resend_delay_s(attempts: int) -> float:
-    """Seconds to wait before re-publishing a message already published ``attempts`` times."""
-    return float(min(FIRST_RESEND_S * 2 ** max(attempts - 1, 0), MAX_RESEND_S))
+def refusal_code(error: BaseException) -> int | None:
+    """The CONNACK code if ``error`` is the broker refusing our credentials, else None."""
+    if not isinstance(error, aiomqtt.MqttCodeError):
+        return None
+    rc = error.rc
+    code = rc.value if isinstance(rc, ReasonCode) else rc
+    if isinstance(error, MqttConnectError) and code in AUTH_REFUSALS:
+        return int(code)
+    return None
 
 
-def reconnect_delay_s(failures: int) -> float:
+def reconnect_delay_s(failures: int, jitter: float = 0.0) -> float:
     """Seconds to wait after ``failures`` consecutive failed connections (capped doubling)."""
-    return float(min(RECONNECT_MIN_S * 2 ** max(failures - 1, 0), RECONNECT_MAX_S))
+    return backoff_delay_s(max(failures - 1, 0), RECONNECT_POLICY, jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +166,7 @@ class Publisher:
         outbox: the durable outbox to drain.
         on_command: awaited for each valid ``cmd`` message.
         now: wall clock (UTC), a parameter so tests can pin it.
+        clock: monotonic seconds, for ack deadlines and the reconnect backoff.
     """
 
     def __init__(
@@ -140,6 +178,7 @@ class Publisher:
         *,
         on_command: CommandHandler | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._mqtt = mqtt
         self._site_id = site_id
@@ -149,6 +188,18 @@ class Publisher:
         self._now = now
         self._minter = IdMinter()
         self._wake = asyncio.Event()
+        self._clock = clock
+        self._flow = Flow()
+        self._entries: dict[str, OutboxEntry] = {}
+        """The outbox entries in flight, to publish again if their ack is overdue."""
+        self._acked: list[str] = []
+        """Acked ids not yet deleted from the outbox (deleted in one transaction per round)."""
+        self._connected_at_s: float | None = None
+        self._reported = EdgeState.ONLINE
+        self.state = BrokerState.CONNECTING
+        self.error: str | None = None
+        self.down_since: datetime | None = now()
+        """When the link to the broker was last lost (None while connected)."""
         self.connected = asyncio.Event()
         self.acks_received = 0
         self.published = 0
@@ -173,21 +224,59 @@ class Publisher:
         )
         return str(envelope.topic), encode_envelope(envelope)
 
+    @property
+    def edge_state(self) -> EdgeState:
+        """The retained status while connected: ``disk_full`` while the outbox is degraded."""
+        return EdgeState.DISK_FULL if self._outbox.degraded else EdgeState.ONLINE
+
+    def health(self) -> dict[str, object]:
+        """This component's state for the health file."""
+        return {
+            "state": self.state.value,
+            "error": self.error,
+            "in_flight": len(self._flow),
+            "published": self.published,
+            "resent": self._flow.resent,
+            "acks": self.acks_received,
+        }
+
     async def run(self) -> None:
-        """Connect, serve, and reconnect with backoff until cancelled."""
+        """Connect, serve, and reconnect with backoff until cancelled.
+
+        Raises:
+            BrokerAuthError: the broker refused our credentials; retrying cannot help, so this
+                is not retried (the outbox keeps every message for a restart with good ones).
+        """
         failures = 0
         while True:
+            self._connected_at_s = None
             try:
                 await self._session()
             except aiomqtt.MqttError as error:
                 self.connected.clear()
+                self.down_since = self.down_since or self._now()
                 _reraise_if_cancelling()
+                code = refusal_code(error)
+                if code is not None:
+                    self.state, self.error = BrokerState.AUTH_FAILED, str(error)
+                    _LOGGER.error(  # noqa: TRY400 - a clear line, not a traceback
+                        "broker %s:%d refused this edge's credentials (%s): not retrying; "
+                        "alerts stay in the outbox. Fix [mqtt] username/password and restart.",
+                        self._mqtt.host,
+                        self._mqtt.port,
+                        error,
+                    )
+                    raise BrokerAuthError(code) from error
+                self.state, self.error = BrokerState.CONNECTING, str(error)
+                up_s = (
+                    None if self._connected_at_s is None else self._clock() - self._connected_at_s
+                )
+                if up_s is not None and up_s >= RECONNECT_POLICY.healthy_after_s:
+                    failures = 0  # that connection was healthy: start the backoff afresh
                 failures += 1
-                delay = reconnect_delay_s(failures)
+                delay = reconnect_delay_s(failures, random.random())
                 _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
                 await asyncio.sleep(delay)
-            else:  # pragma: no cover - _session only returns by raising
-                failures = 0
 
     async def _session(self) -> None:
         conn = self.mint_id().lower()
@@ -203,6 +292,7 @@ class Publisher:
             timeout=NETWORK_TIMEOUT_S,
             will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
             socket_options=[_NODELAY],
+            max_inflight_messages=self._flow.window + self._flow.alert_reserve,
         )
         async with client:
             try:
@@ -212,18 +302,20 @@ class Publisher:
                 raise
 
     async def _serve(self, client: aiomqtt.Client, conn: str) -> None:
-        online_topic, online_payload = self._status(EdgeState.ONLINE, conn)
-        await client.publish(online_topic, online_payload, qos=1, retain=True)
+        self._flow.reset()  # a new connection: everything unacked is due again
+        self._entries.clear()
+        self._reported = self.edge_state
+        status_topic, status_payload = self._status(self._reported, conn)
+        await client.publish(status_topic, status_payload, qos=1, retain=True)
         base = Topic(self._site_id, self._edge_id, TopicKind.ACK)
         await client.subscribe(str(base), qos=1)
         await client.subscribe(str(replace(base, kind=TopicKind.CMD)), qos=1)
         _reraise_if_cancelling()
         _LOGGER.info("connected to %s:%d as %s", self._mqtt.host, self._mqtt.port, conn)
+        self.state, self.error = BrokerState.CONNECTED, None
+        self._connected_at_s, self.down_since = self._clock(), None
         self.connected.set()
-        # Everything in the outbox is due again on a new connection.
-        for entry in self._outbox.due(float("inf"), limit=10_000):
-            self._outbox.record_attempt(entry.envelope.msg_id, 0.0)
-        await first_failure(self._drain(client), self._receive(client))
+        await first_failure(self._drain(client, conn), self._receive(client))
 
     async def _say_offline(self, client: aiomqtt.Client, conn: str) -> None:
         """On a clean stop, mark the edge offline: a clean DISCONNECT never fires the Will, and
@@ -235,22 +327,86 @@ class Publisher:
         except (aiomqtt.MqttError, TimeoutError) as error:
             _LOGGER.warning("could not mark the edge offline on stop: %s", error)
 
-    async def _drain(self, client: aiomqtt.Client) -> None:
+    async def _drain(self, client: aiomqtt.Client, conn: str) -> None:
+        """Keep the window full, alerts first; publish again only what is overdue."""
         while True:
             self._wake.clear()
-            for entry in self._outbox.due(time.monotonic()):
-                envelope = replace(entry.envelope, sent_at=self._now())
-                await client.publish(str(envelope.topic), encode_envelope(envelope), qos=1)
+            if self._acked:
+                acked, self._acked = self._acked, []
+                self._outbox.delete_many(acked)
+            if self._outbox.degraded:
+                self._outbox.flush()
+            if self.edge_state is not self._reported:
+                self._reported = self.edge_state
+                _LOGGER.warning("edge status: %s", self._reported.value)
+                topic, payload = self._status(self._reported, conn)
+                await client.publish(topic, payload, qos=1, retain=True)
                 _reraise_if_cancelling()
-                self.published += 1
-                self._outbox.record_attempt(
-                    envelope.msg_id, time.monotonic() + resend_delay_s(entry.attempts + 1)
-                )
+            batch = self._next_batch()
+            if batch:
+                await self._publish(client, batch)
+                continue  # more may be waiting: look again before sleeping
+            now_s = self._clock()
+            deadline_s = self._flow.next_deadline_s()
+            wait_s = IDLE_WAKE_S if deadline_s is None else min(deadline_s - now_s, IDLE_WAKE_S)
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
             # arrives as the event fires, and the edge then hangs on SIGTERM (gh-86296).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(max(wait_s, 0.0)):
                     await self._wake.wait()
+
+    def _next_batch(self) -> list[OutboxEntry]:
+        """What to publish now: overdue messages, then new ones while the window has room."""
+        now_s = self._clock()
+        batch = [
+            self._entries[f.msg_id] for f in self._flow.overdue(now_s) if f.msg_id in self._entries
+        ]
+        alert_room = self._flow.free(alert=True)
+        routine_room = self._flow.free(alert=False)
+        if alert_room == 0:
+            return batch
+        fresh = self._outbox.due(float("inf"), limit=alert_room, skip=self._flow.ids())
+        for entry in fresh:
+            alert = entry.priority is Priority.ALERT
+            if alert and alert_room > 0:
+                alert_room -= 1
+                routine_room -= 1
+            elif not alert and routine_room > 0:
+                routine_room -= 1
+                alert_room -= 1
+            else:
+                break
+            batch.append(entry)
+        return batch
+
+    async def _publish(self, client: aiomqtt.Client, batch: list[OutboxEntry]) -> None:
+        """Publish a batch at once (pipelined: all in flight together) and wait for the PUBACKs."""
+        sent_at = self._now()
+        now_s = self._clock()
+        jobs = []
+        for entry in batch:
+            envelope = replace(entry.envelope, sent_at=sent_at)
+            self._entries[envelope.msg_id] = entry
+            self._flow.sent(envelope.msg_id, now_s, alert=entry.priority is Priority.ALERT)
+            jobs.append(client.publish(str(envelope.topic), encode_envelope(envelope), qos=1))
+        tasks = [asyncio.ensure_future(job) for job in jobs]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        _reraise_if_cancelling()
+        self.published += len(batch)
+        self._outbox.record_attempts(entry.envelope.msg_id for entry in batch)
+
+    def _ack(self, msg_id: str) -> None:
+        self.acks_received += 1
+        self._flow.acked(msg_id, self._clock())
+        self._entries.pop(msg_id, None)
+        self._acked.append(msg_id)
+        self._wake.set()
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -265,9 +421,7 @@ class Publisher:
                 _LOGGER.warning("rejected message on %s: %s", message.topic, error)
                 continue
             if isinstance(envelope.body, AckBody):
-                self.acks_received += 1
-                if self._outbox.delete(envelope.body.of):
-                    _LOGGER.debug("server stored %s", envelope.body.of)
+                self._ack(envelope.body.of)
             elif isinstance(envelope.body, CommandBody) and self._on_command is not None:
                 try:
                     await self._on_command(envelope)

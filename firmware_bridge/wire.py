@@ -244,6 +244,8 @@ class EdgeState(StrEnum):
 
     ONLINE = "online"
     OFFLINE = "offline"
+    DISK_FULL = "disk_full"
+    """Online, but the outbox cannot write to disk: new messages are held in memory only."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "odart"))
 # ---------------------------------------------------------------------------------------------
 # Real components, started by the tests themselves.
 
+import subprocess  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -51,3 +53,16 @@ def receiver() -> Iterator[NotificationReceiver]:
     """A local HTTP endpoint standing in for a responder's phone."""
     with NotificationReceiver() as running:
         yield running
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs of its own (mounting needs root, as CI is) that a test can fill up."""
+    require("root, to mount a tmpfs", os.geteuid() == 0, "run the test as root")
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)

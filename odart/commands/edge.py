@@ -4,6 +4,9 @@
 UART radars, GPIO and zigbee2mqtt doors, simulated devices), then runs until interrupted,
 printing each link's state to stderr every ``--status-every`` seconds. A bad config stops it with
 exit code 2 and one line naming the key and the reason.
+
+``odart edge health --config edge.toml`` checks a running agent's health file instead: exit 0
+when it is fresh and every component is up, 1 (printing why) otherwise (see :mod:`edge.health`).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ if TYPE_CHECKING:
     from edge.agent import EdgeAgent
     from edge.config import EdgeConfig
 
-HELP = "run the edge agent for one site from its config file (or: odart edge scan)"
+HELP = "run the edge agent for one site from its config (or: odart edge scan, odart edge health)"
 
 DEFAULT_STATUS_EVERY_S: Final = 60.0
 """Often enough for an installer watching the journal, rare enough not to flood it overnight."""
 EXIT_CONFIG: Final = 2
+EXIT_UNHEALTHY: Final = 1
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,11 +36,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
         nargs="?",
-        choices=("run", "scan"),
+        choices=("run", "scan", "health"),
         default="run",
-        help="run the agent (default), or scan for nearby BLE devices and their models",
+        help="run the agent (default), scan for nearby BLE devices and their models, or check"
+        " a running agent's health file (exit 1 when stale or a component is down)",
     )
-    parser.add_argument("--config", type=Path, help="edge config (TOML); needed to run")
+    parser.add_argument(
+        "--config", type=Path, help="edge config (TOML); needed to run and for health"
+    )
     parser.add_argument(
         "--speed", type=float, help="pace of virtual devices, simulated seconds per second"
     )
@@ -67,9 +74,23 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "scan":
         return _scan(args, config)
     if config is None:
-        print("odart edge: --config is needed to run the agent", file=sys.stderr)
+        print(f"odart edge: --config is needed to {args.action} the agent", file=sys.stderr)
         return EXIT_CONFIG
+    if args.action == "health":
+        return _health(config)
     return _run(args, config)
+
+
+def _health(config: EdgeConfig) -> int:
+    from datetime import UTC, datetime
+
+    from edge.health import read_and_check
+
+    verdict = read_and_check(config.health.file, datetime.now(UTC))
+    for reason in verdict.reasons:
+        print(reason)
+    print("ok" if verdict.ok else "unhealthy")
+    return 0 if verdict.ok else EXIT_UNHEALTHY
 
 
 def _scan(args: argparse.Namespace, config: EdgeConfig | None) -> int:

@@ -1,0 +1,140 @@
+"""A full disk on the edge: the alert still reaches the server, the agent lives on, and recovers.
+
+A real ``odart edge`` process keeps its outbox on a 4 MiB tmpfs that the test fills; real
+Mosquitto and the real server ack what arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from firmware_bridge import wire
+from odart.broker import MosquittoBroker
+from server.app import create_app
+from server.config import settings_from_mapping
+from server.store.db import Store
+from simulators.receiver import NotificationReceiver
+from tests.db_probe import column
+from tests.edge.test_outbox import _fill
+from tests.mqtt_probe import MqttProbe, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _config(path: Path, broker: MosquittoBroker, outbox: Path) -> Path:
+    path.write_text(f"""
+site = "hostel-1"
+edge = "pi-1"
+outbox = "{outbox}"
+
+[health]
+file = "{path.parent / "health.json"}"
+period_s = 0.5
+
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+
+[[people]]
+participant = "p-0009"
+room = "room-9"
+devices = ["wearable-9"]
+
+[[devices]]
+id = "wearable-9"
+role = "wearable"
+link = "virtual"
+[devices.virtual]
+seed = 9
+speed = 10
+episodes = [{{ kind = "abrupt_apnoea", start_s = 100 }}]
+""")
+    return path
+
+
+def _health(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "odart.cli", "edge", "health", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def _states(probe: MqttProbe) -> list[str]:
+    return [json.loads(payload)["body"]["state"] for _, payload, _ in list(probe.messages)]
+
+
+def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
+    tmp_path: Path,
+    small_tmpfs: Path,
+    mosquitto: MosquittoBroker,
+    receiver: NotificationReceiver,
+) -> None:
+    settings = settings_from_mapping(
+        {
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
+        }
+    )
+    store = Store(None)
+    outbox = small_tmpfs / "outbox.db"
+    config = _config(tmp_path / "edge.toml", mosquitto, outbox)
+    status = str(wire.Topic("hostel-1", "pi-1", wire.TopicKind.STATUS))
+    with (
+        TestClient(create_app(settings, store=store)),
+        MqttProbe(mosquitto.host, mosquitto.port, status) as probe,
+    ):
+        edge = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "odart.cli",
+                "edge",
+                "--config",
+                str(_config(tmp_path / "edge.toml", mosquitto, outbox)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            assert wait_until(lambda: "online" in _states(probe), timeout_s=30)
+            filler = _fill(small_tmpfs)
+            # The apnoea comes while nothing can be written: it is sent from memory at once.
+            assert wait_until(
+                lambda: column(store, "SELECT id FROM alerts WHERE kind = 'apnoea'"), timeout_s=60
+            ), "the alert never reached the server"
+            assert wait_until(lambda: _states(probe)[-1] == "disk_full", timeout_s=10)
+            assert edge.poll() is None, "the edge exited on a full disk"
+            unhealthy = _health(config)
+            assert unhealthy.returncode == 1, unhealthy.stdout
+            assert "outbox disk_full" in unhealthy.stdout
+
+            filler.unlink()
+            assert wait_until(lambda: _states(probe)[-1] == "online", timeout_s=20)
+            assert edge.poll() is None
+            assert wait_until(lambda: receiver.pushes, timeout_s=10)
+            assert wait_until(lambda: _health(config).returncode == 0, timeout_s=20)
+        finally:
+            edge.send_signal(signal.SIGTERM)
+            assert edge.wait(15) == 0  # a clean stop
+            assert edge.stderr is not None
+            log = edge.stderr.read().decode()
+            edge.stderr.close()
+    # The alert came while the disk was full (it was held in memory, not written first).
+    full, alert, recovered = (
+        log.index(line) for line in ("outbox: cannot", "apnoea (critical)", "writes succeed again")
+    )
+    assert full < alert < recovered, log[-3000:]
+    first, *_ = column(store, "SELECT id FROM alerts WHERE kind = 'apnoea' ORDER BY id")
+    assert receiver.pushes[0].alert_id == first
