@@ -1,4 +1,4 @@
-"""Publishing flow: a bounded window, alerts' reserve, and ack deadlines set by the server's pace."""
+"""Publishing flow: a bounded window, alerts' reserve, ack deadlines at the server's pace."""
 
 from __future__ import annotations
 

@@ -106,14 +106,18 @@ def test_outbox_gives_alerts_priority_in_an_outbox_written_before_priorities(
 def _fill(directory: Path) -> Path:
     """Write a file until the file system is full; return it (delete it to free the space)."""
     filler = directory / "filler"
+    chunk = b"\0" * 65536
     with filler.open("wb") as file:
-        try:
-            while True:
-                file.write(b"\0" * 65536)
+        for _ in range(1 << 20):  # bounded: 64 GiB would be far beyond any test file system
+            try:
+                file.write(chunk)
                 file.flush()
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    return filler
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                return filler
+    message = f"{directory} never filled up"
+    raise AssertionError(message)
 
 
 def test_outbox_on_a_full_disk_keeps_messages_in_memory_and_writes_them_back(
