@@ -212,6 +212,7 @@ class EdgeAgent:
         """Write back what the outbox holds in memory once the disk has room again."""
         while True:
             await asyncio.sleep(OUTBOX_FLUSH_S)
+            self.outbox.commit_acks()  # acks that came just before the broker went away
             if self.outbox.degraded and self.outbox.flush():
                 self.publisher.wake()  # so the status says online again
 

@@ -192,8 +192,6 @@ class Publisher:
         self._flow = Flow()
         self._entries: dict[str, OutboxEntry] = {}
         """The outbox entries in flight, to publish again if their ack is overdue."""
-        self._acked: list[str] = []
-        """Acked ids not yet deleted from the outbox (deleted in one transaction per round)."""
         self._connected_at_s: float | None = None
         self._reported = EdgeState.ONLINE
         self.state = BrokerState.CONNECTING
@@ -331,9 +329,7 @@ class Publisher:
         """Keep the window full, alerts first; publish again only what is overdue."""
         while True:
             self._wake.clear()
-            if self._acked:
-                acked, self._acked = self._acked, []
-                self._outbox.delete_many(acked)
+            self._outbox.commit_acks()
             if self._outbox.degraded:
                 self._outbox.flush()
             if self.edge_state is not self._reported:
@@ -405,7 +401,7 @@ class Publisher:
         self.acks_received += 1
         self._flow.acked(msg_id, self._clock())
         self._entries.pop(msg_id, None)
-        self._acked.append(msg_id)
+        self._outbox.ack(msg_id)
         self._wake.set()
 
     async def _receive(self, client: aiomqtt.Client) -> None:

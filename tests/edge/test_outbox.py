@@ -151,3 +151,19 @@ def test_outbox_on_a_full_disk_keeps_messages_in_memory_and_writes_them_back(
     due = reopened.due(now_s=0.0, limit=1000)
     assert [e.envelope.msg_id for e in due] == [_envelope(n).msg_id for n in range(2, 202)]
     assert all(entry.attempts == 1 for entry in due)
+
+
+def test_outbox_ack_hides_a_message_at_once_and_commit_deletes_the_batch(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = Outbox(path)
+    for n in range(1, 4):
+        box.put(_envelope(n))
+    box.ack(_envelope(1).msg_id)
+    box.ack(_envelope(2).msg_id)
+    box.ack(_envelope(99).msg_id)  # an ack for something long gone changes nothing
+    assert len(box) == 1
+    assert _envelope(1).msg_id not in box
+    assert [e.envelope for e in box.due(now_s=0.0)] == [_envelope(3)]
+    assert box.commit_acks() == 2
+    box.close()
+    assert len(Outbox(path)) == 1

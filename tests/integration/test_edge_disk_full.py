@@ -55,7 +55,7 @@ link = "virtual"
 [devices.virtual]
 seed = 9
 speed = 10
-episodes = [{{ kind = "abrupt_apnoea", start_s = 100 }}]
+episodes = [{{ kind = "abrupt_apnoea", start_s = 60 }}]
 """)
     return path
 
@@ -83,6 +83,7 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
     settings = settings_from_mapping(
         {
             "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "sites": [{"id": "hostel-1", "name": "Hostel"}],
             "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
         }
     )
@@ -94,47 +95,44 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
         TestClient(create_app(settings, store=store)),
         MqttProbe(mosquitto.host, mosquitto.port, status) as probe,
     ):
-        edge = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "odart.cli",
-                "edge",
-                "--config",
-                str(_config(tmp_path / "edge.toml", mosquitto, outbox)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        log_path = tmp_path / "edge.log"
+        with log_path.open("wb") as log_file:
+            edge = subprocess.Popen(
+                [sys.executable, "-m", "odart.cli", "edge", "--config", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+        def log() -> str:
+            return log_path.read_text()[-4000:]
+
         try:
-            assert wait_until(lambda: "online" in _states(probe), timeout_s=30)
+            assert wait_until(lambda: "online" in _states(probe), timeout_s=30), log()
             filler = _fill(small_tmpfs)
             # The apnoea comes while nothing can be written: it is sent from memory at once.
             assert wait_until(
                 lambda: column(store, "SELECT id FROM alerts WHERE kind = 'apnoea'"), timeout_s=60
-            ), "the alert never reached the server"
-            assert wait_until(lambda: _states(probe)[-1] == "disk_full", timeout_s=10)
-            assert edge.poll() is None, "the edge exited on a full disk"
+            ), f"the alert never reached the server: {log()}"
+            assert wait_until(lambda: _states(probe)[-1] == "disk_full", timeout_s=10), log()
+            assert edge.poll() is None, f"the edge exited on a full disk: {log()}"
             unhealthy = _health(config)
             assert unhealthy.returncode == 1, unhealthy.stdout
             assert "outbox disk_full" in unhealthy.stdout
 
             filler.unlink()
-            assert wait_until(lambda: _states(probe)[-1] == "online", timeout_s=20)
+            assert wait_until(lambda: _states(probe)[-1] == "online", timeout_s=20), log()
             assert edge.poll() is None
             assert wait_until(lambda: receiver.pushes, timeout_s=10)
-            assert wait_until(lambda: _health(config).returncode == 0, timeout_s=20)
+            assert wait_until(lambda: _health(config).returncode == 0, timeout_s=20), log()
         finally:
             edge.send_signal(signal.SIGTERM)
             assert edge.wait(15) == 0  # a clean stop
-            assert edge.stderr is not None
-            log = edge.stderr.read().decode()
-            edge.stderr.close()
     # The alert came while the disk was full (it was held in memory, not written first).
+    text = log_path.read_text()
     full, alert, recovered = (
-        log.index(line) for line in ("outbox: cannot", "apnoea (critical)", "writes succeed again")
+        text.index(line) for line in ("outbox: cannot", "apnoea (critical)", "writes succeed again")
     )
-    assert full < alert < recovered, log[-3000:]
+    assert full < alert < recovered, text[-3000:]
     first, *_ = column(store, "SELECT id FROM alerts WHERE kind = 'apnoea' ORDER BY id")
     assert receiver.pushes[0].alert_id == first
