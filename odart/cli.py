@@ -21,6 +21,7 @@ from odart.extras import missing_extra_message
 COMMANDS: dict[str, str] = {
     "admin": "odart.commands.admin",
     "audit": "odart.commands.audit",
+    "backup": "odart.commands.backup",
     "bench": "odart.commands.bench",
     "broker": "odart.commands.broker",
     "decode": "odart.commands.decode",

@@ -5,7 +5,8 @@
     ServerError               anything the server raises on purpose
     ├── ConfigError           the settings file is missing, malformed or invalid (start-up stops)
     ├── StoreError            the database refused a write the server needed
-    │   └── StoreFull         ... because its disk is full (ingest stops acking until it is not)
+    │   ├── StoreFull         ... because its disk is full (ingest stops acking until it is not)
+    │   └── BackupFailed      a backup could not be written or did not pass its integrity check
     └── PermanentFailure      a background loop met a fault retrying cannot fix (bad credentials)
 
 Peer garbage (a malformed MQTT payload) is a :class:`firmware_bridge.WireError`, logged and
@@ -40,6 +41,21 @@ class StoreError(ServerError):
 
 class StoreFull(StoreError):
     """SQLite answered "database or disk is full": nothing new can be stored until space returns."""
+
+
+class BackupFailed(StoreError):
+    """A database backup could not be made, or the copy failed ``PRAGMA integrity_check``.
+
+    Attributes:
+        target: the backup file that was being written.
+        reason: what went wrong.
+    """
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        message = f"backup to {target}: {reason}"
+        super().__init__(message)
 
 
 class PermanentFailure(ServerError):

@@ -6,11 +6,13 @@ migration that has shipped; add a new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
 import sqlite_utils
+
+from server.store.backup import backup_beside
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -302,12 +304,23 @@ MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
 ]
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply every migration not yet applied; returns the names applied now."""
+Step = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+
+def migrate(db: sqlite_utils.Database, steps: Sequence[Step] = MIGRATIONS) -> list[str]:
+    """Apply every migration not yet applied; returns the names applied now.
+
+    Before the first pending migration of a database that already has a schema, the database
+    is backed up beside itself (``server.store.backup.backup_beside``): an upgrade that goes
+    wrong can be undone by putting that file back.
+    """
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     done = {row["name"] for row in db.query("SELECT name FROM _migrations")}
+    pending = [name for name, _ in steps if name not in done]
+    if pending and done:
+        backup_beside(db.conn, f"before-{pending[0]}", now=datetime.now(UTC))
     applied = []
-    for name, step in MIGRATIONS:
+    for name, step in steps:
         if name in done:
             continue
         with db.conn:
