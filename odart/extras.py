@@ -15,6 +15,7 @@ EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "fastapi": "server",
     "jinja2": "server",
     "multipart": "server",
+    "prometheus_client": "server",
     "pyotp": "server",
     "python_multipart": "server",
     "segno": "server",
