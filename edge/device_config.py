@@ -90,7 +90,7 @@ MODEL_LINK: Final = {
 }
 MODEL_ROLE: Final = {model: Role(role.value) for model, role in WIRE_MODEL_ROLE.items()}
 
-_LINK_KEYS: Final[dict[LinkKind, frozenset[str]]] = {
+LINK_KEYS: Final[dict[LinkKind, frozenset[str]]] = {
     LinkKind.VIRTUAL: frozenset({"virtual"}),
     LinkKind.BLE: frozenset({"address", "no_data_timeout_s"}),
     LinkKind.UART: frozenset({"port", "baud", "no_data_timeout_s"}),
@@ -210,7 +210,7 @@ def device_problem(device: DeviceConfig) -> tuple[str, str] | None:
         if MODEL_ROLE[model] is not device.role and link is not LinkKind.VIRTUAL:
             return "role", f"a {model.value} is a {MODEL_ROLE[model].value}, not a {device.role}"
     set_keys = {key for key in device.model_fields_set if key in _ALL_LINK_KEYS}
-    for key in sorted(set_keys - _LINK_KEYS[link]):
+    for key in sorted(set_keys - LINK_KEYS[link]):
         return key, f"only goes with link = '{_owner(key)}', not '{link.value}'"
     if link in _REQUIRED:
         key, what = _REQUIRED[link]
@@ -225,11 +225,11 @@ def device_problem(device: DeviceConfig) -> tuple[str, str] | None:
     return None
 
 
-_ALL_LINK_KEYS: Final = frozenset().union(*_LINK_KEYS.values())
+_ALL_LINK_KEYS: Final = frozenset().union(*LINK_KEYS.values())
 
 
 def _owner(key: str) -> str:
-    return " or ".join(link.value for link, keys in _LINK_KEYS.items() if key in keys)
+    return " or ".join(link.value for link, keys in LINK_KEYS.items() if key in keys)
 
 
 Z2M_BASE_TOPIC: Final = "zigbee2mqtt"

@@ -12,7 +12,7 @@ from edge.ble import BleakDeviceLink
 from edge.ble_scan import ODART_SERVICE_UUID, recognise, short_uuid
 from edge.config import EdgeConfigError, Model, config_from_mapping, load_config
 from edge.detector import DetectionEvent, EventKind, Severity
-from edge.device_config import device_from_entry
+from edge.device_config import LINK_KEYS, device_from_entry
 from edge.doors import GpioDoorLink, Zigbee2MqttDoorLink
 from edge.outbox import Outbox
 from edge.uart import RadarKind, UartRadarLink
@@ -173,3 +173,11 @@ def test_device_config_a_wearable_that_cannot_ask_pages_at_once() -> None:
         True,
     ]
     outbox.close()
+
+
+def test_device_config_reference_names_every_model_and_key() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "devices.md").read_text()
+    for model in Model:
+        assert f"| `{model.value}` |" in text, model
+    for key in sorted(set().union(*LINK_KEYS.values())):
+        assert f"`{key}`" in text, key
