@@ -25,6 +25,10 @@ DEFAULT_SCAN_S: Final = 10.0
 """Wearables advertise every 0.1-2 s; 10 s catches a slow advertiser several times over."""
 
 
+class ScanError(Exception):
+    """The scan could not run: no adapter, BlueZ not running, or no D-Bus."""
+
+
 @dataclass(frozen=True, slots=True)
 class Sighting:
     """One advertiser seen during a scan.
@@ -67,11 +71,20 @@ def short_uuid(uuid: str) -> str:
 
 
 async def scan(duration_s: float = DEFAULT_SCAN_S, adapter: str | None = None) -> list[Sighting]:
-    """Scan for ``duration_s`` on ``adapter``; the strongest first."""
+    """Scan for ``duration_s`` on ``adapter``; the strongest first.
+
+    Raises:
+        ScanError: Bluetooth is not available here.
+    """
     from bleak import BleakScanner
+    from bleak.exc import BleakError
 
     kwargs: dict[str, Any] = {"bluez": {"adapter": adapter}} if adapter else {}
-    found = await BleakScanner.discover(timeout=duration_s, return_adv=True, **kwargs)
+    try:
+        found = await BleakScanner.discover(timeout=duration_s, return_adv=True, **kwargs)
+    except (BleakError, OSError, EOFError) as error:
+        message = f"Bluetooth unavailable ({error.__class__.__name__}: {error})"
+        raise ScanError(message) from error
     sightings = []
     for device, advertisement in found.values():
         name = advertisement.local_name or device.name

@@ -94,10 +94,14 @@ def _health(config: EdgeConfig) -> int:
 
 
 def _scan(args: argparse.Namespace, config: EdgeConfig | None) -> int:
-    from edge.ble_scan import format_table, scan
+    from edge.ble_scan import ScanError, format_table, scan
 
     adapter = args.adapter or (config.ble.adapter if config else None)
-    sightings = asyncio.run(scan(args.seconds, adapter))
+    try:
+        sightings = asyncio.run(scan(args.seconds, adapter))
+    except ScanError as error:
+        print(f"odart edge scan: {error}", file=sys.stderr)
+        return EXIT_UNHEALTHY
     for line in format_table(sightings):
         print(line)
     return 0

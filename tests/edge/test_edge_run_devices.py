@@ -132,6 +132,7 @@ def _wait_for(probe: MqttProbe, wanted: tuple[str, str], after: int = 0) -> int:
     raise AssertionError(message)
 
 
+@pytest.mark.slow  # 7-13 s on a loaded 2-core machine
 def test_edge_runs_a_uart_radar_and_a_zigbee2mqtt_door_from_its_config(
     tmp_path: Path, mosquitto: MosquittoBroker
 ) -> None:
@@ -168,6 +169,15 @@ def test_edge_runs_a_uart_radar_and_a_zigbee2mqtt_door_from_its_config(
     finally:
         probe.close()
         z2m.close()
+
+
+def test_edge_scan_without_bluetooth_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/odart-test-bus")
+    assert main(["edge", "scan", "--seconds", "1"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("odart edge scan: Bluetooth unavailable")
 
 
 def test_edge_refuses_a_device_without_its_key_in_one_line(
