@@ -1,12 +1,15 @@
 """BLE links on bleak: one shared scanner, one supervised link per enrolled wearable (shell).
 
-This is the only module that imports bleak. :class:`BleScanner` runs the site's single
-``BleakScanner`` and remembers the latest advertisement of *enrolled* addresses only; everything
-else is ignored without being logged. Each :class:`BleakDeviceLink` waits for its device to
-advertise, connects through bleak-retry-connector, subscribes to every known data characteristic
-(again after every reconnect), and turns notifications into sample blocks and button presses;
-``alert()`` buzzes the wearer. Silence trips a watchdog, a drop becomes a "disconnected" status,
-and :func:`edge.supervisor.supervise` retries with capped, jittered backoff.
+With :mod:`edge.ble_scan` (the installer's scan), the only module that imports bleak.
+:class:`BleScanner` runs the site's single ``BleakScanner`` and remembers the latest
+advertisement of *enrolled* addresses only; everything else is ignored without being logged.
+Each :class:`BleakDeviceLink` waits for its device to advertise, connects through
+bleak-retry-connector, subscribes to exactly its model's characteristics
+(:data:`edge.notify_decode.PROFILES`; again after every reconnect, starting Polar PMD where the
+model has it) and hands the notifications to :func:`edge.notify_decode.decode_stream`, the decode
+and no-data watchdog every wearable goes through; ``alert()`` buzzes a wearer whose device can
+ask. A drop becomes a "disconnected" status, and :func:`edge.supervisor.supervise` retries with
+capped, jittered backoff; Bluetooth missing on the machine is retried the same way.
 """
 
 from __future__ import annotations

@@ -142,3 +142,14 @@ def test_doors_gpio_without_gpio_is_a_disconnected_door_not_a_crash(
         LinkState.DISCONNECTED,
         LinkState.DISCONNECTED,
     ]  # and retried with backoff
+
+
+def test_doors_zigbee2mqtt_availability_payloads() -> None:
+    link = Zigbee2MqttDoorLink("door-1", "zigbee2mqtt/door-1", host="127.0.0.1")
+    assert link.availability_topic == "zigbee2mqtt/door-1/availability"
+    assert link._availability(b'{"state": "offline"}') is False
+    assert link._availability(b'{"state": "online"}') is True
+    assert link._availability(b"offline") is False  # legacy_availability: the bare word
+    assert link._availability(b"\xff{garbage") is None
+    assert link._availability(b'{"state": 3}') is None
+    assert link.bad_messages == 2  # counted, never raised
