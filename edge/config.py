@@ -276,7 +276,9 @@ def config_from_mapping(data: dict[str, Any]) -> EdgeConfig:
     try:
         config = EdgeConfig.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
+        errors = error.errors()
+        # An unknown model explains the role and link it could not fill in: name it first.
+        first = next((e for e in errors if e["loc"][-1:] == ("model",)), errors[0])
         key = ".".join(str(part) for part in first["loc"]) or "(root)"
         raise EdgeConfigError(key, first["msg"]) from None
     for index, device in enumerate(config.devices):

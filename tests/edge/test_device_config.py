@@ -87,7 +87,7 @@ def test_device_config_builds_every_model_with_its_own_link() -> None:
         ({"id": "d", "model": "z2m_door"}, "topic", "zigbee2mqtt topic"),
         ({"id": "d", "model": "z2m_door", "topic": "zigbee2mqtt/#"}, "topic", "wildcards"),
         ({"id": "d", "model": "gpio_door"}, "pin", "GPIO pin"),
-        ({"id": "d", "model": "fridge"}, "role", ""),
+        ({"id": "d", "model": "fridge"}, "model", "polar_h10"),
     ],
 )
 def test_device_config_names_the_bad_key(device: dict[str, Any], key: str, reason: str) -> None:
