@@ -563,6 +563,9 @@ class EdgeAgent:
 
     def handle_status(self, status: DeviceStatus) -> Envelope | None:
         """Queue a device state change for the server (nothing for an unconsented resident)."""
+        if status.device_id not in self._roles:  # a late word from a link just un-enrolled
+            self.counts["unlisted_statuses"] += 1
+            return None
         person = self._person_of.get(status.device_id)
         if person is not None and not person.monitored:
             self.counts["withheld_statuses"] += 1

@@ -14,7 +14,7 @@ from edge.agent import EdgeAgent
 from edge.config import DeviceConfig, LinkKind, Role
 from edge.device_list_file import read_list
 from edge.outbox import Outbox
-from edge.transport import DeviceLink
+from edge.transport import DeviceLink, DeviceStatus, LinkState
 from firmware_bridge.wire import (
     Command,
     CommandBody,
@@ -103,6 +103,8 @@ def test_roster_agent_starts_and_stops_listed_links_without_a_restart(
             await agent.apply_devices([])
             assert not link.streaming
             assert agent.people == {}
+            late = DeviceStatus("wearable-9", LinkState.CONNECTED, 0.0)
+            assert agent.handle_status(late) is None  # nothing more about an un-enrolled device
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
