@@ -218,7 +218,7 @@ def _start(
     supervisor.loop("loop lag", loop_lag.run)
     supervisor.loop("ingest", ingest.run)
     supervisor.loop("sender", sender.run)
-    supervisor.loop("timers", lambda: _every_second(escalator.tick))
+    supervisor.every("timers", escalator.tick, TICK_S)
     for name, job in (
         ("write probe", condition.probe),
         ("device health", device_health.tick),
@@ -249,10 +249,3 @@ def _start(
         link_key=key,
         loop_lag=loop_lag,
     )
-
-
-async def _every_second(tick: Callable[[], object]) -> None:
-    """The escalation timers: fire what is due once a second (a failure restarts the loop)."""
-    while True:
-        tick()
-        await asyncio.sleep(TICK_S)

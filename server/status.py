@@ -111,6 +111,8 @@ def loop_condition(status: LoopStatus | None, up: bool, down_reason: str) -> Con
         return Condition(False, f"stopped: {status.reason}")
     if status.state is LoopState.RESTARTING:
         return Condition(False, f"restarting after: {status.reason}")
+    if status.state is LoopState.FAILING:
+        return Condition(False, f"failing: {status.reason}")
     return Condition(True) if up else Condition(False, down_reason)
 
 

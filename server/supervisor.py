@@ -64,6 +64,8 @@ class LoopState(StrEnum):
     """It failed and waits for its next start."""
     STOPPED = "stopped"
     """A permanent failure: it is not retried (see ``reason``)."""
+    FAILING = "failing"
+    """A periodic loop whose last run failed; it runs again at its next interval."""
 
 
 @dataclass(slots=True)
@@ -89,6 +91,29 @@ class Supervisor:
         """Run ``factory()`` until shutdown, restarting it when it fails."""
         self._loops[name] = factory
         self.status[name] = LoopStatus()
+
+    def every(self, name: str, job: Callable[[], object], interval_s: float) -> None:
+        """Run ``job()`` every ``interval_s`` in a loop of its own that a failure never stops.
+
+        For the escalation timers: a backoff would delay a page when the fault clears, so a
+        failed run is logged and simply tried again at the next interval.
+        """
+        self.loop(name, lambda: self._repeat(name, job, interval_s))
+
+    async def _repeat(self, name: str, job: Callable[[], object], interval_s: float) -> None:
+        status = self.status[name]
+        while True:
+            try:
+                job()
+            except Exception as error:  # task root: log the first failure, retry next interval
+                if status.state is not LoopState.FAILING:
+                    _LOGGER.exception("%s failed; trying again every %.1f s", name, interval_s)
+                status.state, status.reason = LoopState.FAILING, f"{type(error).__name__}: {error}"
+            else:
+                if status.state is LoopState.FAILING:
+                    _LOGGER.warning("%s works again (it failed with %s)", name, status.reason)
+                status.state, status.reason = LoopState.RUNNING, ""
+            await asyncio.sleep(interval_s)
 
     def job(self, name: str, job: Callable[[], object]) -> None:
         """Run ``job()`` every :data:`JOB_EVERY_S` (in the ``jobs`` loop)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,3 +127,30 @@ def test_supervisor_bad_broker_credentials_stop_ingest_and_health_says_why(
         details = client.get("/api/health/details").json()
     assert "credentials" in details["components"]["ingest"]["reason"]
     assert details["loops"]["ingest"]["restarts"] == 0
+
+
+def test_supervisor_periodic_loop_keeps_its_pace_through_failures() -> None:
+    runs: list[int] = []
+    seen: list[LoopState] = []
+
+    def tick() -> None:
+        runs.append(1)
+        if len(runs) <= 2:  # the disk is full for the first two runs
+            raise sqlite3.OperationalError("database or disk is full")
+
+    async def main() -> Supervisor:
+        supervisor = Supervisor()
+        supervisor.every("timers", tick, 0.05)
+        running = asyncio.create_task(supervisor.run())
+        while len(runs) < 5:
+            await asyncio.sleep(0.01)
+            seen.append(supervisor.status["timers"].state)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        return supervisor
+
+    supervisor = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert LoopState.FAILING in seen
+    assert supervisor.status["timers"].state is LoopState.RUNNING  # works again, no backoff
+    assert supervisor.status["timers"].restarts == 0
