@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import (
@@ -82,8 +83,8 @@ def reconnect_delay_s(failures: int) -> float:
 
 def refused_for_good(error: aiomqtt.MqttError) -> str | None:
     """Why the broker refused us for good (bad credentials), or None for a transient failure."""
-    if not isinstance(error, aiomqtt.MqttCodeError):
-        return None
+    if not isinstance(error, MqttConnectError):
+        return None  # other codes are the client's own (MQTT_ERR_NO_CONN is also 4): transient
     code = error.rc if isinstance(error.rc, int) or error.rc is None else error.rc.value
     if code in REFUSED_CONNECT_CODES:
         return f"the broker refused the server's credentials ({error}); fix [mqtt] and restart"

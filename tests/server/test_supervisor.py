@@ -10,14 +10,16 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiomqtt
 import pytest
+from aiomqtt.exceptions import MqttConnectError
 from fastapi.testclient import TestClient
 
 from odart.broker import find_mosquitto, free_port, wait_until_listening
 from server.app import create_app
 from server.config import settings_from_mapping
 from server.errors import PermanentFailure
-from server.ingest import reconnect_delay_s
+from server.ingest import reconnect_delay_s, refused_for_good
 from server.store.db import Store
 from server.supervisor import (
     HEALTHY_AFTER_S,
@@ -154,3 +156,12 @@ def test_supervisor_periodic_loop_keeps_its_pace_through_failures() -> None:
     assert LoopState.FAILING in seen
     assert supervisor.status["timers"].state is LoopState.RUNNING  # works again, no backoff
     assert supervisor.status["timers"].restarts == 0
+
+
+def test_ingest_only_a_refused_connect_is_permanent() -> None:
+    # paho's own "not connected" is also 4: a dropped connection, retried like any other.
+    assert (
+        refused_for_good(aiomqtt.MqttCodeError(4, "The client is not currently connected.")) is None
+    )
+    assert refused_for_good(aiomqtt.MqttError("Disconnected during message iteration")) is None
+    assert "credentials" in (refused_for_good(MqttConnectError(5)) or "")
