@@ -154,6 +154,7 @@ def main() -> int:
     ):
         tmp = Path(tmp_name)
         data["outbox"] = str(tmp / "outbox.db")
+        data["health"] = {**data.get("health", {}), "file": str(tmp / "edge-health.json")}
         data["mqtt"] = {**data.get("mqtt", {}), "host": broker.host, "port": broker.port}
         for radar, port in zip(radars, ports, strict=True):
             radar["port"] = port
