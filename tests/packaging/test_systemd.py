@@ -17,6 +17,8 @@ from tests.conftest import require
 
 UNITS = Path(__file__).resolve().parents[2] / "packaging" / "systemd"
 SERVICES = ("odart-edge.service", "odart-server.service")
+"""The long-running services; odart-backup.service is a oneshot started by its timer."""
+UNIT_FILES = (*SERVICES, "odart-backup.service", "odart-backup.timer")
 DEBIAN_MOSQUITTO = Path("/lib/systemd/system/mosquitto.service")
 INSTALLED_ODART = "/opt/odart/venv/bin/odart"
 """Where docs/install.md puts the venv; swapped for this checkout's odart when verifying."""
@@ -34,7 +36,7 @@ def _unit(name: str) -> configparser.ConfigParser:
 def _staged(tmp_path: Path) -> Path:
     """The units as installed, but starting this checkout's ``odart``."""
     odart = Path(sys.executable).with_name("odart")
-    for name in SERVICES:
+    for name in UNIT_FILES:
         text = (UNITS / name).read_text().replace(INSTALLED_ODART, str(odart))
         (tmp_path / name).write_text(text)
     shutil.copy(DEBIAN_MOSQUITTO, tmp_path / "mosquitto.service")
@@ -54,7 +56,7 @@ def test_systemd_units_verify_without_a_single_warning(tmp_path: Path) -> None:
     analyze = _analyze()
     staged = _staged(tmp_path)
     result = subprocess.run(
-        [analyze, "verify", *(str(staged / n) for n in (*SERVICES, "mosquitto.service"))],
+        [analyze, "verify", *(str(staged / n) for n in (*UNIT_FILES, "mosquitto.service"))],
         capture_output=True,
         text=True,
         check=False,
@@ -66,7 +68,7 @@ def test_systemd_units_verify_without_a_single_warning(tmp_path: Path) -> None:
     assert result.stdout.strip() == "", result.stdout
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", [*SERVICES, "odart-backup.service"])
 def test_systemd_units_are_hardened(tmp_path: Path, name: str) -> None:
     analyze = _analyze()
     staged = _staged(tmp_path)
@@ -108,3 +110,14 @@ def test_systemd_edge_unit_reaches_its_devices_and_feeds_the_watchdog() -> None:
     assert service["RuntimeDirectory"] == "odart"  # /run/odart/edge-health.json
     example = Path(__file__).resolve().parents[2] / "examples" / "edge-site.toml"
     assert "/run/odart/" in example.read_text()
+
+
+def test_systemd_backup_unit_runs_odart_backup_nightly() -> None:
+    service = _unit("odart-backup.service")["Service"]
+    argv = shlex.split(service["ExecStart"])
+    args = build_parser(only=argv[1]).parse_args(argv[1:])
+    assert argv[1] == "backup"
+    assert Path(args.to).parent == Path("/var/lib/odart/backups")
+    assert "odart/backups" in service["StateDirectory"].split()  # systemd makes the folder
+    timer = _unit("odart-backup.timer")["Timer"]
+    assert timer["Persistent"] == "true"
