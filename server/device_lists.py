@@ -18,13 +18,14 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 import aiomqtt
 
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import (
+    ID_PATTERN,
     Command,
     CommandBody,
     DeviceEntry,
@@ -68,7 +69,12 @@ class DeviceLists:
         self._send = send
 
     def fits(self, site_id: str, edge_id: str, entry: DeviceEntry) -> bool:
-        """Whether the edge's list still fits on the wire with ``entry`` added (or replaced)."""
+        """Whether the edge's list still fits on the wire with ``entry`` added (or replaced).
+
+        Malformed ids count as fitting: the enrolment itself refuses them, naming the field.
+        """
+        if not (ID_PATTERN.match(site_id) and ID_PATTERN.match(edge_id)):
+            return True
         kept = [
             e
             for e in self.enrolments.device_list(site_id, edge_id)
@@ -77,7 +83,7 @@ class DeviceLists:
         try:
             body = CommandBody(Command.DEVICES, devices=(*kept, entry))
             sample = Envelope(
-                encode_ulid(0, 0), MessageKind.CMD, site_id, edge_id, datetime.now(UTC), body
+                encode_ulid(0, 0), MessageKind.CMD, site_id, edge_id, self._now(), body
             )
             encode_envelope(sample)
         except WireError:

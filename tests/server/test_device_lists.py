@@ -69,6 +69,7 @@ def test_device_lists_board_shows_per_wearable_whether_check_in_is_possible(
     ("fields", "reason"),
     [
         ({"model": "polar_h10", "address": MAC}, "needs its edge"),
+        ({"edge_id": "Pi 1", "model": "polar_h10", "address": MAC}, "needs its edge"),
         ({"edge_id": "pi-1", "model": "toaster", "address": MAC}, "model must be one of"),
         ({"edge_id": "pi-1", "model": "polar_h10"}, "needs an address"),
         ({"edge_id": "pi-1", "model": "ble_hr", "address": "/dev/ttyUSB0"}, "Bluetooth address"),
