@@ -192,3 +192,60 @@ def inject(
         out_len += seg.size
     pieces.append(belt.x[pos:])
     return Trial(x=np.concatenate(pieces), apnoeas=apnoeas, slowed=slowed)
+
+
+def window(belt: Belt, lo_s: float, hi_s: float) -> Belt:
+    """The part of the recording in ``[lo_s, hi_s)``, its reference breaths moved with it."""
+    a, b = round(lo_s * FS_HZ), round(min(hi_s, belt.duration_s) * FS_HZ)
+
+    def _shift(times: Arr) -> Arr:
+        inside = times[(times >= lo_s) & (times < b / FS_HZ)]
+        out: Arr = inside - lo_s
+        return out
+
+    return Belt(
+        x=belt.x[a:b].copy(), peaks_s=_shift(belt.peaks_s), troughs_s=_shift(belt.troughs_s)
+    )
+
+
+def inject_artefacts(
+    x: Arr,
+    amp: float,
+    rng: np.random.Generator,
+    *,
+    n: int,
+    avoid: list[tuple[float, float]],
+    shallow_x: tuple[float, float] = (0.2, 0.3),
+    shallow_s: tuple[float, float] = (60.0, 120.0),
+) -> tuple[Arr, list[tuple[float, float]]]:
+    """A movement artefact (5-15 s of swings 3-8x a breath, and a shift of level) followed by
+    60-120 s of shallow breathing (the real breathing scaled to 20-30 % around its own level).
+
+    Returns the signal and the ``(start_s, end_s)`` of each artefact + shallow stretch; none
+    overlaps ``avoid`` (injected apnoeas and slowed stretches) or starts in the warm-up.
+    """
+    y = x.copy()
+    t_end = x.size / FS_HZ
+    spans: list[tuple[float, float]] = []
+    busy = list(avoid)
+    for _ in range(50 * n):
+        if len(spans) == n:
+            break
+        dur_art = float(rng.uniform(5.0, 15.0))
+        dur_sh = float(rng.uniform(*shallow_s))
+        start = float(rng.uniform(WARMUP_S, t_end - dur_art - dur_sh - 30.0))
+        end = start + dur_art + dur_sh
+        if any(start < e + 60.0 and end > s - 60.0 for s, e in busy):
+            continue
+        i, j, k = (round(v * FS_HZ) for v in (start, start + dur_art, end))
+        tt = np.arange(j - i) / FS_HZ
+        wobble = amp * rng.uniform(3.0, 8.0) * np.sin(2 * np.pi * rng.uniform(0.3, 1.5) * tt)
+        envelope = np.sin(np.pi * tt / dur_art) ** 2
+        y[i:j] += envelope * wobble + amp * rng.uniform(-2.0, 2.0) * np.minimum(tt, 1.0)
+        seg = y[j:k]
+        level = signal.sosfilt(signal.butter(1, 0.02, fs=FS_HZ, output="sos"), seg - seg[0])
+        level += seg[0]
+        y[j:k] = level + float(rng.uniform(*shallow_x)) * (seg - level)
+        spans.append((start, end))
+        busy.append((start, end))
+    return y, sorted(spans)

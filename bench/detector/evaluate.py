@@ -132,3 +132,93 @@ def rate_error(estimate: Arr, reference: Arr) -> tuple[float, float]:
     if not both.any():
         return float("nan"), 0.0
     return float(np.mean(np.abs(estimate[both] - reference[both]))), 100.0 * both.sum() / ok.sum()
+
+
+@dataclass
+class ConditionScore:
+    """Per-condition figures of one method (the detector or NeuroKit2) over its recordings.
+
+    ``silent`` counts recordings in which some true apnoea produced no event of any kind: no
+    apnoea alarm, no other event during it, and no "breathing not measurable" warning standing.
+    """
+
+    recordings: int = 0
+    hours: float = 0.0
+    apnoeas: int = 0
+    found: int = 0
+    latencies: list[float] = field(default_factory=list)
+    false_apnoea: int = 0
+    false_slowed: int = 0
+    slowed: int = 0
+    slowed_found: int = 0
+    silent: int = 0
+    warned: int = 0
+    missed: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        name: str,
+        duration_s: float,
+        apnoeas: list[tuple[float, float]],
+        slowed: list[tuple[float, float, float]],
+        apnoea_alarms: list[float],
+        slowed_alarms: list[float],
+        other_events: list[float] | None = None,
+        warnings: list[tuple[float, float]] | None = None,
+    ) -> None:
+        """Score one recording."""
+        other = other_events or []
+        warns = warnings or []
+        self.recordings += 1
+        self.hours += duration_s / 3600.0
+        self.warned += bool(warns)
+        used: set[int] = set()
+        silent = False
+        for onset, end in apnoeas:
+            self.apnoeas += 1
+            hits = [i for i, a in enumerate(apnoea_alarms) if onset <= a <= end + MATCH_AFTER_END_S]
+            if hits:
+                self.found += 1
+                self.latencies.append(apnoea_alarms[hits[0]] - onset)
+                used.update(hits)
+                continue
+            self.missed.append(f"{name}@{onset:.0f}s/{end - onset:.0f}s")
+            during = [t for t in other if onset <= t <= end + MATCH_AFTER_END_S]
+            standing = [w for w in warns if w[0] <= end and w[1] >= onset]
+            silent |= not during and not standing
+        self.silent += silent
+        for start, end, rate in slowed:
+            window = (start, end + SLOWED_GRACE_S)
+            # Pauses of 15 s or more inside slowed breathing are real; not false apnoea pages.
+            used.update(i for i, a in enumerate(apnoea_alarms) if window[0] <= a <= window[1])
+            if rate > SLOWED_MAX_BPM:
+                continue
+            self.slowed += 1
+            self.slowed_found += any(window[0] <= a <= window[1] for a in slowed_alarms)
+        stray = [a for i, a in enumerate(apnoea_alarms) if i not in used]
+        self.false_apnoea += episodes(stray)
+        stray_slowed = [
+            a
+            for a in slowed_alarms
+            if not any(s <= a <= e + SLOWED_GRACE_S for s, e, _ in slowed)
+            and not any(on <= a <= end + MERGE_S for on, end in apnoeas)
+        ]
+        self.false_slowed += episodes(stray_slowed)
+
+    def row(self) -> dict[str, float]:
+        """Summary figures (NaN where there is nothing to score)."""
+        nan = float("nan")
+        return {
+            "recordings": float(self.recordings),
+            "hours": self.hours,
+            "apnoeas": float(self.apnoeas),
+            "sensitivity": self.found / self.apnoeas if self.apnoeas else nan,
+            "latency_median_s": float(np.median(self.latencies)) if self.latencies else nan,
+            "latency_max_s": float(np.max(self.latencies)) if self.latencies else nan,
+            "false_apnoea_per_h": self.false_apnoea / max(self.hours, 1e-9),
+            "false_slowed_per_h": self.false_slowed / max(self.hours, 1e-9),
+            "slowed": float(self.slowed),
+            "slowed_flagged_pct": 100.0 * self.slowed_found / self.slowed if self.slowed else nan,
+            "silent_recordings": float(self.silent),
+            "warned_recordings": float(self.warned),
+        }

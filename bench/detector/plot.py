@@ -93,3 +93,82 @@ def scenario_png(run: Run, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def condition_png(
+    title: str,
+    t: np.ndarray,
+    sig: np.ndarray,
+    trace: list,  # list[TickView]
+    events: list,  # list[DetectionEvent]
+    truth: dict[str, list[tuple[float, float]]],
+    path: Path,
+) -> Path:
+    """Signal, the detector's noise floor and breath amplitude, and its events, for one
+    recording of a condition (made with ``Detector(trace=True)``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ticks = np.array([v.t_end for v in trace])
+    chans = [v.channels[0] if v.channels else None for v in trace]
+
+    def series(get: object) -> np.ndarray:
+        out = []
+        for c in chans:
+            value = None if c is None else get(c)  # type: ignore[operator]
+            out.append(np.nan if value is None else value)
+        return np.array(out, dtype=float)
+
+    fig, (ax_sig, ax_amp, ax_q) = plt.subplots(3, 1, figsize=(14, 9), sharex=True)
+    ax_sig.plot(t, sig, lw=0.5, color="k")
+    ax_sig.set_ylabel("respiration signal\n(belt a.u. / acc PC1 g)")
+    ax_amp.semilogy(
+        ticks, series(lambda c: c.breath.amplitude), label="breath amplitude (baseline)"
+    )
+    ax_amp.semilogy(ticks, series(lambda c: c.breath.floor), label="smallest believable breath")
+    ax_amp.semilogy(ticks, series(lambda c: c.breath.noise), label="noise floor (in-band std)")
+    ax_amp.set_ylabel("signal units (log)")
+    ax_amp.legend(loc="upper left", fontsize=7)
+    quiet = np.array(
+        [np.nan if c is None else c.quiet_s(v.t_end) for c, v in zip(chans, trace, strict=True)]
+    )
+    ax_q.plot(ticks, quiet, color="tab:blue", label="seconds without a breath")
+    ax_q.plot(
+        ticks, series(lambda c: c.breath.count_rate_bpm), color="tab:green", label="60 s rate"
+    )
+    ax_q.axhline(15, color="tab:red", ls=":", lw=1)
+    ax_q.axhline(8, color="tab:orange", ls=":", lw=1)
+    ax_q.set_ylim(0, 40)
+    ax_q.set_ylabel("s / breaths per min")
+    ax_q.legend(loc="upper left", fontsize=7)
+    colours = {"apnoeas": "tab:red", "slowed": "tab:orange", "not_apnoea": "tab:gray"}
+    for key, spans in truth.items():
+        for a, b in spans:
+            for ax in (ax_sig, ax_amp, ax_q):
+                ax.axvspan(a, b, color=colours[key], alpha=0.12)
+    for e in events:
+        colour = _COLOURS[e.kind]
+        for ax in (ax_sig, ax_amp, ax_q):
+            ax.axvline(e.t_s, color=colour, lw=1.0, alpha=0.8)
+        ax_sig.annotate(
+            str(e.kind),
+            (e.t_s, 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=6,
+            color=colour,
+            rotation=90,
+            va="top",
+            ha="right",
+        )
+    ax_q.set_xlabel(
+        "time (s); shaded: true apnoea (red), slowed (orange), artefact + shallow (grey); "
+        "lines: detector events"
+    )
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 
@@ -47,7 +48,7 @@ class AccStream(RespStream):
         self._cov_sum = np.zeros((3, 3))
         self._axis = np.array([1.0, 0.0, 0.0])
         self._since_eig = _PCA_REFRESH_S
-        self._gravity: FloatArray | None = None
+        self._gravity: list[float] | None = None
         self._moved = False
 
     def _reset_filters(self) -> None:
@@ -67,27 +68,24 @@ class AccStream(RespStream):
         assert self._dec is not None
         assert self._bp is not None
         assert self.fs is not None
-        nan = np.isnan(seg)
-        good = seg[:, ~nan.any(axis=0)] if nan.any() else seg
+        holes = bool(np.isnan(seg.sum())) if seg.size else False
+        good = seg[:, ~np.isnan(seg).any(axis=0)] if holes else seg
         motion = movement = None
         clipped = static = restarted = False
-        if good.shape[1] > 1:
-            mag = np.sqrt(np.einsum("ij,ij->j", good, good))
-            mean = float(mag.sum()) / mag.size
-            motion = math.sqrt(max(float(mag @ mag) / mag.size - mean * mean, 0.0))
-            movement = _detrended_std(good)
-            hi_v, lo_v = good.max(axis=1), good.min(axis=1)
+        n = good.shape[1]
+        if n > 1:
+            motion, movement, mean = _movement(good)
+            hi_v, lo_v = good.max(axis=1).tolist(), good.min(axis=1).tolist()
             clipped = (
-                max(float(hi_v.max()), -float(lo_v.min()))
-                >= const.CLIP_FRACTION * self._s.acc_full_scale_g
+                max(*hi_v, *(-v for v in lo_v)) >= const.CLIP_FRACTION * self._s.acc_full_scale_g
             )
             # Bit-identical readings on every axis for a whole second: a real sensor on a body
             # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
-            static = bool((hi_v == lo_v).all())
+            static = hi_v == lo_v
             if max(motion, movement) >= const.SETTLED_X * self._s.gross_motion_g:
                 self._moved = True
             else:
-                restarted = self._posture(good.sum(axis=1) / good.shape[1])
+                restarted = self._posture(mean)
                 if self._moved and not restarted:
                     # Restart on the first still second after movement: the movement's decaying
                     # response would otherwise fill the following seconds (and the noise floor).
@@ -97,16 +95,17 @@ class AccStream(RespStream):
         if seg.shape[1] == 0:
             return Second(tick=tick, coverage=0.0, motion_g=motion)
         if self._first:
-            if good.shape[1] == 0:
+            if n == 0:
                 return Second(tick=tick, coverage=0.0)
             self._last = good[:, 0].copy()
             self._first = False
-        filled = fill_forward(seg, self._last) if nan.any() else seg
+        filled = fill_forward(seg, self._last) if holes else seg
         self._last = filled[:, -1].copy()
         dec, keep = self._dec.process(filled)
         y3 = self._bp.process(dec)
-        t = self._t_start + (lo + keep) / self.fs - self._delay_s
-        if y3.shape[1] and good.shape[1] > 1 and not self._moved:
+        t = np.multiply(keep + lo, 1.0 / self.fs, dtype=np.float64)
+        t += self._t_start - self._delay_s
+        if y3.shape[1] and n > 1 and not self._moved:
             self._learn_axis(y3)
         y = self._axis @ y3
         noise = None
@@ -115,7 +114,7 @@ class AccStream(RespStream):
             noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
         return Second(
             tick=tick,
-            coverage=self._coverage(seg),
+            coverage=self._coverage(seg) if holes else min(1.0, seg.shape[1] / self.fs),
             y=y,
             t=t,
             motion_g=motion,
@@ -126,17 +125,15 @@ class AccStream(RespStream):
             movement_g=movement,
         )
 
-    def _posture(self, gravity: FloatArray) -> bool:
+    def _posture(self, gravity: list[float]) -> bool:
         """Compare a still second's mean acceleration with the last one; on a posture change
         restart the filters (steady state on this second's first sample) and the axis."""
         last, self._gravity = self._gravity, gravity
         if last is None:
             return False
-        norm = float(np.sqrt((gravity @ gravity) * (last @ last)))
-        if norm <= 0.0:
-            return False
-        cos = min(1.0, float(gravity @ last) / norm)
-        if math.acos(cos) <= const.POSTURE_CHANGE_RAD:
+        dot = sum(g * h for g, h in zip(gravity, last, strict=True))
+        norm = math.sqrt(sum(g * g for g in gravity) * sum(h * h for h in last))
+        if norm <= 0.0 or math.acos(min(1.0, dot / norm)) <= const.POSTURE_CHANGE_RAD:
             return False
         assert self._dec is not None
         assert self._bp is not None
@@ -165,11 +162,24 @@ class AccStream(RespStream):
             self._axis = axis if float(axis @ self._axis) >= 0 else -axis
 
 
-def _detrended_std(x: FloatArray) -> float:
-    """Std of the vector ``x`` ``(3, n)`` about its per-axis linear trend, as one norm."""
-    n = x.shape[1]
+@functools.lru_cache(maxsize=8)
+def _ramp(n: int) -> tuple[FloatArray, float]:
+    """Centred sample index of an ``n``-sample second, and its sum of squares."""
     tc = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-    centred = x - x.mean(axis=1, keepdims=True)
-    slope = (centred @ tc) / float(tc @ tc)
-    resid = centred - slope[:, None] * tc
-    return math.sqrt(float(np.einsum("ij,ij->", resid, resid)) / n)
+    tc.setflags(write=False)
+    return tc, float(tc @ tc)
+
+
+def _movement(x: FloatArray) -> tuple[float, float, list[float]]:
+    """Per-second std of |a|, std of the vector ``x`` ``(3, n)`` about its per-axis linear
+    trend (as one norm), and the mean vector."""
+    n = x.shape[1]
+    tc, tt = _ramp(n)
+    s1 = x.sum(axis=1).tolist()
+    s2 = np.einsum("ij,ij->i", x, x)
+    st = (x @ tc).tolist()
+    energy = float(s2.sum()) - sum(v * v for v in s1) / n - sum(v * v for v in st) / tt
+    mag = np.sqrt(np.einsum("ij,ij->j", x, x))
+    m1 = float(mag.sum()) / n
+    motion = math.sqrt(max(float(mag @ mag) / n - m1 * m1, 0.0))
+    return motion, math.sqrt(max(energy, 0.0) / n), [v / n for v in s1]

@@ -104,8 +104,8 @@ class BreathTracker:
         self._good_count = 0
         self._rate_cache: float | None = None
         self._window_cache: float | None = None
-        self._boot_hi: list[float] = []
-        self._boot_lo: list[float] = []
+        self._noisy = False
+        self._boot: list[FloatArray] = []
         self._baseline: float | None = None
         self._last_breath: float | None = None
         self._good_since: float | None = None
@@ -184,7 +184,10 @@ class BreathTracker:
             count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
             window_rate = self._window_cache
         floor = self._min_swing()
-        noisy = self._baseline is not None and self._baseline < const.MIN_SNR * floor
+        if self._baseline is not None:
+            ratio = const.MIN_SNR * (const.NOISY_EXIT_X if self._noisy else 1.0)
+            self._noisy = self._baseline < ratio * floor
+        noisy = self._noisy
         if noisy:
             # Seconds in which breathing cannot be seen are not evidence of its absence: the
             # pause clock starts again when the channel is trustworthy again.
@@ -240,14 +243,14 @@ class BreathTracker:
         )
 
     def _bootstrap(self, y: FloatArray) -> None:
+        """Seed the baseline with the 5-95 % range of the first seconds of good signal (the
+        swing of a breath; per-second extremes would under-read breaths longer than a second)."""
         if y.size:
-            self._boot_hi.append(float(y.max()))
-            self._boot_lo.append(float(y.min()))
-        if len(self._boot_hi) >= self._s.bootstrap_s:
-            swing = float(np.median(self._boot_hi) - np.median(self._boot_lo))
-            self._baseline = max(swing, self._min_swing())
-            self._boot_hi.clear()
-            self._boot_lo.clear()
+            self._boot.append(y)
+        if len(self._boot) >= self._s.bootstrap_s:
+            lo, hi = np.percentile(np.concatenate(self._boot), [5.0, 95.0])
+            self._baseline = max(float(hi - lo), self._min_swing())
+            self._boot.clear()
 
     def _trigger(self, y: FloatArray, t: FloatArray, swing: float) -> tuple[int, int]:
         """Run the zig-zag trigger over one second; return (breaths, strong breaths)."""
@@ -300,12 +303,9 @@ class BreathTracker:
                     self._amplitudes.append(amplitude)
                     self._recent.append(amplitude)
                 self._long.append(min(amplitude, cap))
-                self._long_median = float(np.median(self._long))
+                self._long_median = _median(self._long)
                 if len(self._amplitudes) >= 3:
-                    median = min(
-                        float(np.median(self._amplitudes)),
-                        const.FAST_X * float(np.median(self._recent)),
-                    )
+                    median = min(_median(self._amplitudes), const.FAST_X * _median(self._recent))
                     self._baseline = max(median, self._min_swing())
                 breath = 1
                 strong = int(amplitude >= self._s.recovery_amp * self._baseline)
@@ -340,3 +340,10 @@ class BreathTracker:
         times = list(self._breath_times)[-(n + 1) :]
         ibi = sorted(b - a for a, b in itertools.pairwise(times))[n // 2]
         self._rate_cache = 60.0 / ibi if ibi > 0 else None
+
+
+def _median(values: deque[float]) -> float:
+    """Median of a short history (faster than numpy for a few dozen values)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])

@@ -28,12 +28,21 @@ NOISE_BAND_LOW_HZ: Final = 2.0
 """Above 2 Hz a respiration channel holds no breathing (and little cardiac power): what is there
 is sensor noise, used to set the smallest swing that can count as a breath."""
 NOISE_SWING_K: Final = 7.0
-"""A breath must swing >= 7 noise standard deviations (scaled to the breathing band): Gaussian
-noise reaches +-3.5 sigma about once in 2,000 samples, so noise alone rarely fakes a breath."""
-MIN_SNR: Final = 1.5
-"""A channel whose baseline breath is < 1.5x the smallest believable swing is too noisy to
-claim either breathing or its absence."""
-
+"""A breath must swing >= 7 noise standard deviations (in the breathing band): band-limited
+Gaussian noise swings that far peak to trough only rarely, and a false breath needs two such
+swings in a row (a rise, then a fall)."""
+MIN_SNR: Final = 2.5
+"""A channel can tell apnoea from shallow breathing only if a breath well under half its
+baseline would still clear the smallest believable swing: a baseline under 2.5x that swing is
+"breathing not measurable", which claims neither breathing nor its absence (otherwise breathing
+that fell below the noise floor would be paged as apnoea). Chosen on the tuning split."""
+NOISY_EXIT_X: Final = 1.25
+"""Hysteresis: a not-measurable channel is measurable again only at 1.25x the entry ratio, so a
+channel near the boundary does not flap between warning and recovered."""
+NOISY_WARN_S: Final = 10.0
+"""Breathing that sank into the noise floor is reported as not measurable after 10 s (the AASM
+pause length [1.2]), sooner than an apnoea would be called (15 s), so an apnoea hidden by noise
+is never silent. Other signal loss waits ``no_signal_s``."""
 SETTLED_X: Final = 0.5
 """An accelerometer second has settled after movement when its movement is under half the
 gross-motion threshold (10 mg; sensor noise of 3 mg rms reads about 5 mg): only then are the
@@ -119,9 +128,10 @@ slowed-breathing call made from counting (missed shallow breaths) [2.2, Karlen 2
 SPECTRAL_MARGIN_BPM: Final = 2.0
 """The spectral peak must be this far above the warning rate to veto: one bin of a 60 s window
 is 1 breath/min, so 2/min is beyond resolution and jitter."""
-RD_MIN_BREATHS: Final = 3
-"""Slowed breathing needs at least three breaths (two intervals) in the 60 s window: fewer is
-an apnoea, which the apnoea rule reports; 3 breaths in 60 s is already 3/min."""
+RD_MIN_BREATHS: Final = 4
+"""Slowed breathing needs at least four breaths (three intervals) in the 60 s window, so that
+one long pause among them (an apnoea that has just ended) cannot be the median interval; 6-7/min
+gives six or seven, and fewer than four a minute is an apnoea, which the apnoea rule reports."""
 RD_MIN_COVERAGE: Final = 0.9
 """Fraction of the 60 s rate window that must be good signal for a rate to be believed."""
 

@@ -335,8 +335,9 @@ class Rules:
                 events += self._clear(EventKind.NO_SIGNAL, v, key, source=str(source))
                 continue
             since = self._unusable_since.setdefault(source, float(v.tick))
-            if v.t_end - since >= self._s.no_signal_s:
-                qualities = {c.quality for c in chans}
+            qualities = {c.quality for c in chans}
+            wait = const.NOISY_WARN_S if qualities == {"noisy"} else self._s.no_signal_s
+            if v.t_end - since >= min(wait, self._s.no_signal_s):
                 snrs = [c.breath.snr for c in chans if c.breath.snr is not None]
                 events += self._raise(
                     EventKind.NO_SIGNAL,

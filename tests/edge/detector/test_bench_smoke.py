@@ -11,18 +11,22 @@ import pytest
 from odart.cli import main
 
 
+@pytest.mark.slow
 def test_bench_detector_quick_prints_figures_and_writes_png(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["bench", "detector", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "scenarios passed: 2/2" in out
-    assert "CPU, chest-acc wearable (x real time)" in out
-    pngs = list(tmp_path.glob("detector_*.png"))
-    assert len(pngs) == 1
-    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for band in ("acc_tilt_2-5mg", "acc_tilt_5-15mg", "acc_tilt_15-40mg"):
+        assert f"-- {band}: 1 recordings" in out
+        png = tmp_path / f"detector_{band}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "false apnoea pages per hour" in out
+    assert "chest accelerometer (3 axes, 25 Hz)" in out
     summary = json.loads((tmp_path / "detector.json").read_text())
     assert summary["cpu"]["wearable_acc_x_realtime"] > 0
+    assert summary["conditions"]["acc_tilt_15-40mg"]["detector"]["apnoeas"] == 1
 
 
 def test_bench_rejects_unknown_targets(capsys: pytest.CaptureFixture[str]) -> None:
