@@ -11,21 +11,22 @@ not depend on the simulators; hardware libraries are imported only when a device
 from __future__ import annotations
 
 import asyncio
-import functools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.config import DeviceConfig, EdgeConfig, EdgeConfigError, LinkKind, MqttConfig, Role
 from edge.device_config import device_problem
-from edge.transport import DeviceLink
+from edge.notify_decode import NotificationLink, NotificationSource
+from edge.transport import DeviceLink, LinkEvent
 from simulators.physiology import Episode, PhysiologyStream, SubjectParams
 
 if TYPE_CHECKING:
     from edge.ble import BleScanner
 
-__all__ = ["LinkFactory", "build_link", "build_links"]
+__all__ = ["FramedWearableLink", "LinkFactory", "SimClock", "build_link", "build_links"]
 
 
 def _physiology(device: DeviceConfig, key: str) -> PhysiologyStream:
@@ -56,7 +57,6 @@ class LinkFactory:
     ble_adapter: str | None = None
     speed: float | None = None
     _scanner: BleScanner | None = None
-    _origin: float | None = None
 
     @classmethod
     def for_config(cls, config: EdgeConfig, *, speed: float | None = None) -> LinkFactory:
@@ -115,7 +115,7 @@ class LinkFactory:
         assert virtual is not None  # the config fills in a default for virtual links
         pace = self.speed or virtual.speed
         if device.role is Role.WEARABLE and virtual.framed:
-            from edge.notify_decode import DEFAULT_NO_DATA_TIMEOUT_S, NotificationLink
+            from edge.notify_decode import DEFAULT_NO_DATA_TIMEOUT_S
             from simulators.framed import FramedWearable
 
             wearable = FramedWearable(
@@ -126,13 +126,13 @@ class LinkFactory:
                 answers_checkin=virtual.answers_checkin,
                 answer_delay_s=virtual.answer_delay_s,
             )
-            return NotificationLink(
+            return FramedWearableLink(
                 device.id,
                 wearable,
                 # The watchdog runs on the simulated clock: allow it the same wall-clock time as
                 # a real wearable, so a busy event loop at high speed is not a "hung" device.
                 no_data_timeout_s=DEFAULT_NO_DATA_TIMEOUT_S * pace,
-                clock=functools.partial(self._sim_s, pace),
+                clock=SimClock(pace),
             )
         if device.role is Role.WEARABLE:
             return VirtualWearable(
@@ -144,14 +144,6 @@ class LinkFactory:
             )
         stream = occupant or _physiology(device, key)
         return VirtualRoom(device.id, stream.room(), pace)
-
-    def _sim_s(self, pace: float) -> float:
-        """Simulated seconds since the first virtual device started: the sample clock of framed
-        wearables, on the same time base as the virtual rooms started with them."""
-        now = asyncio.get_running_loop().time()
-        if self._origin is None:
-            self._origin = now
-        return (now - self._origin) * pace
 
     def _ble(self, device: DeviceConfig) -> DeviceLink:
         from edge.ble import BleakDeviceLink
@@ -181,6 +173,43 @@ class LinkFactory:
             password=broker.password,
             silence_timeout_s=device.silence_timeout_s,
         )
+
+
+class SimClock:
+    """Simulated seconds since the link's stream started, paced ``pace`` times real time.
+
+    A framed wearable's samples are stamped on it, so they share a time base with the virtual
+    room started beside it (whose own clock also starts at zero with its stream).
+    """
+
+    def __init__(self, pace: float) -> None:
+        self.pace = pace
+        self._origin: float | None = None
+
+    def restart(self) -> None:
+        """Zero again at the next reading (the link's stream is starting)."""
+        self._origin = None
+
+    def __call__(self) -> float:
+        now = asyncio.get_running_loop().time()
+        if self._origin is None:
+            self._origin = now
+        return (now - self._origin) * self.pace
+
+
+class FramedWearableLink(NotificationLink):
+    """The decoding link of a simulated wearable, on a clock that starts with its stream."""
+
+    def __init__(
+        self, device_id: str, source: NotificationSource, *, clock: SimClock, **kwargs: Any
+    ) -> None:
+        super().__init__(device_id, source, clock=clock, **kwargs)
+        self.sim_clock = clock
+
+    def stream(self) -> AsyncIterator[LinkEvent]:
+        """Start the simulated clock at zero, then stream as any wearable does."""
+        self.sim_clock.restart()
+        return super().stream()
 
 
 def _uart(device: DeviceConfig) -> DeviceLink:

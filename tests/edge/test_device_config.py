@@ -117,7 +117,7 @@ def test_device_config_from_the_servers_device_list() -> None:
         "UartRadarLink",
         "GpioDoorLink",
         "Zigbee2MqttDoorLink",
-        "NotificationLink",  # a simulated wearable's bytes, decoded as a real one's
+        "FramedWearableLink",  # a simulated wearable's bytes, decoded as a real one's
     ]
     assert factory.scanner is links[0]._scanner  # type: ignore[attr-defined]  # one per adapter
 
