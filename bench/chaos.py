@@ -6,7 +6,7 @@ moments. Meanwhile one of the three is SIGKILLed every few seconds and started a
 edge has made every alert, the kills stop and the run waits for the system to drain: every alert
 stored once and pushed to the responder's phone (a local receiver). Prints one table row::
 
-    seed  generated  stored  duplicated  pushed  lost  resent  kills(b/s/e)  drain_s
+    seed  generated  stored  duplicated  pushed  lost  resent  kills(b/s/e)  drain_s  in_order
 
 ``duplicated`` counts alerts the phone would show twice (a resent push carries the same key, so
 it is shown once); ``resent`` counts pushes sent again after a kill cut them off.
@@ -15,6 +15,7 @@ it is shown once); ``resent`` counts pushes sent again after a kill cut them off
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import signal
@@ -22,6 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Final
 
 from odart.broker import MosquittoBroker, free_port
+from simulators.netcut import NetworkCut
 from simulators.receiver import NotificationReceiver
 
 ROOT: Final = Path(__file__).resolve().parents[1]
@@ -54,6 +57,8 @@ class ChaosResult:
     resent: int = 0
     kills: Counter[str] = field(default_factory=Counter)
     drain_s: float | None = None
+    in_order: bool = True
+    """Alerts were stored in the order the edge made them."""
 
     def row(self) -> str:
         """The table row."""
@@ -61,11 +66,14 @@ class ChaosResult:
         drain = "timeout" if self.drain_s is None else f"{self.drain_s:.1f}"
         return (
             f"{self.seed:>4}  {self.generated:>9}  {self.stored:>6}  {self.duplicated:>10}  "
-            f"{self.pushed:>6}  {self.lost:>4}  {self.resent:>6}  {kills:>12}  {drain:>7}"
+            f"{self.pushed:>6}  {self.lost:>4}  {self.resent:>6}  {kills:>12}  {drain:>7}  "
+            f"{'yes' if self.in_order else 'no':>8}"
         )
 
 
-HEADER: Final = "seed  generated  stored  duplicated  pushed  lost  resent  kills(b/s/e)  drain_s"
+HEADER: Final = (
+    "seed  generated  stored  duplicated  pushed  lost  resent  kills(b/s/e)  drain_s  in_order"
+)
 
 
 def _server_toml(workdir: Path, broker_port: int, receiver: NotificationReceiver) -> Path:
@@ -157,10 +165,48 @@ def _stored(database: Path, ids: list[str]) -> int:
     return int(count)
 
 
+def _stored_order(database: Path) -> list[str]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+        return [row[0] for row in db.execute("SELECT id FROM alerts ORDER BY rowid")]
+
+
+class _Relay:
+    """A :class:`NetworkCut` between the edge and the broker, on its own event-loop thread."""
+
+    def __init__(self, broker_port: int) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.cut = NetworkCut("127.0.0.1", broker_port)
+        asyncio.run_coroutine_threadsafe(self.cut.start(), self._loop).result(10)
+
+    def partition(self) -> None:
+        self._loop.call_soon_threadsafe(self.cut.cut)
+
+    def heal(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.cut.restore(), self._loop).result(10)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.cut.aclose(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
 def run_chaos(
-    alerts: int, seed: int, workdir: Path, *, every_s: float = 0.3, drain_timeout_s: float = 120.0
+    alerts: int,
+    seed: int,
+    workdir: Path,
+    *,
+    every_s: float = 0.3,
+    drain_timeout_s: float = 120.0,
+    partition_s: float = 0.0,
 ) -> ChaosResult:
-    """One chaos run; see the module docstring."""
+    """One chaos run (see the module docstring).
+
+    With ``partition_s``, nothing is killed: the edge's network is cut instead, once, for that
+    long, a few seconds after it starts making alerts (alerts go on being made meanwhile).
+    """
     rng = random.Random(seed)
     result = ChaosResult(seed)
     ledger = workdir / "generated.txt"
@@ -172,16 +218,27 @@ def run_chaos(
             *("--port", str(broker.port), "--alerts", str(alerts), "--seed", str(seed)),
             *("--base-ms", str(int(time.time() * 1000)), "--every-s", str(every_s)),
         ]
+        relay = None
+        if partition_s > 0:
+            broker.start()
+            relay = _Relay(broker.port)
+            edge_args[edge_args.index("--port") + 1] = str(relay.cut.port)
         processes = _Processes(workdir, edge_args, config, broker)
         try:
-            for name in ("broker", "server", "edge"):
+            for name in ("server", "edge") if relay else ("broker", "server", "edge"):
                 processes.start(name)
 
             def made() -> list[str]:
                 return ledger.read_text().split() if ledger.exists() else []
 
+            if relay is not None:
+                time.sleep(rng.uniform(*KILL_GAP_S))
+                relay.partition()
+                result.kills["partition"] += 1
+                time.sleep(partition_s)
+                relay.heal()
             order: list[str] = []
-            while len(made()) < alerts:
+            while relay is None and len(made()) < alerts:
                 time.sleep(rng.uniform(*KILL_GAP_S))
                 if len(made()) >= alerts:
                     break
@@ -195,6 +252,9 @@ def run_chaos(
             generated_at = time.monotonic()
             ids = made()
             deadline = generated_at + drain_timeout_s
+            while len(made()) < alerts and time.monotonic() < deadline:
+                time.sleep(0.25)
+            ids = made()
             while time.monotonic() < deadline:
                 pushed = {p.alert_id for p in phone.pushes}
                 if _stored(workdir / "server.db", ids) == len(ids) and set(ids) <= pushed:
@@ -203,6 +263,8 @@ def run_chaos(
                 time.sleep(0.25)
         finally:
             processes.stop_all()
+            if relay is not None:
+                relay.close()
         result.generated = len(ids)
         result.stored = _stored(workdir / "server.db", ids)
         result.lost = result.generated - result.stored
@@ -211,6 +273,8 @@ def run_chaos(
         shown = Counter(p.alert_id for p in phone.shown() if p.alert_id in set(ids))
         result.duplicated = sum(n - 1 for n in shown.values() if n > 1)
         result.resent = len(pushes) - sum(shown.values())
+        stored = [i for i in _stored_order(workdir / "server.db") if i in set(ids)]
+        result.in_order = stored == ids[: len(stored)]
     return result
 
 
@@ -220,13 +284,28 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--alerts", type=int, default=100)
     parser.add_argument("--seed", type=int, action="append", help="repeat for several runs")
     parser.add_argument("--every-s", type=float, default=0.3, help="mean gap between alerts")
+    parser.add_argument(
+        "--partition-s", type=float, default=0.0, help="instead of kills, cut the edge off once"
+    )
     args = parser.parse_args(argv)
     print(HEADER)
     failed = False
     for seed in args.seed or [1]:
         with tempfile.TemporaryDirectory(prefix="odart-chaos-") as folder:
             os.chmod(folder, 0o700)
-            result = run_chaos(args.alerts, seed, Path(folder), every_s=args.every_s)
+            result = run_chaos(
+                args.alerts,
+                seed,
+                Path(folder),
+                every_s=args.every_s,
+                partition_s=args.partition_s,
+                drain_timeout_s=120.0 + args.partition_s,
+            )
         print(result.row(), flush=True)
-        failed |= result.lost > 0 or result.pushed < result.generated or result.duplicated > 0
+        failed |= (
+            result.lost > 0
+            or result.pushed < result.generated
+            or result.duplicated > 0
+            or not result.in_order
+        )
     return 1 if failed else 0
