@@ -26,6 +26,7 @@ EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "amqtt": "demo-fallback",
     "biopeaks": "bench",
     "neurokit2": "bench",
+    "pyphysio": "bench",
 }
 """Top-level module -> the extra that installs it."""
 
