@@ -119,6 +119,7 @@ def test_edge_imports_only_what_the_agent_needs_and_stops_cleanly_on_sigterm(
     assert heavy == []
 
 
+@pytest.mark.slow  # the server takes 4-10 s to import and connect on a loaded 2-core machine
 def test_server_stops_cleanly_on_sigterm(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
     port = free_port()
     database = tmp_path / "server.db"
