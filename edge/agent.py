@@ -32,6 +32,7 @@ from edge.consent import ConsentBook
 from edge.detector import DetectionEvent, Detector, DetectorError, Source
 from edge.device_list_file import read_list, write_list
 from edge.health import HealthWriter, build_report
+from edge.household import Household
 from edge.outbox import Outbox
 from edge.publisher import BrokerAuthError, MqttSettings, Publisher
 from edge.residents import BuzzWriter, Resident, silence, wait_stopped
@@ -101,7 +102,7 @@ class EdgeAgent:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self.links = list(links)
+        self.household = Household(config, links)
         self.outbox = outbox
         self._now = now
         self._clock = clock
@@ -120,29 +121,15 @@ class EdgeAgent:
             on_command=self.handle_command,
             now=now,
         )
-        self._settings = config.detector_settings()
-        self._roles = {device.id: device.role for device in config.devices}
-        by_device = {link.device_id: link for link in self.links}
-        self.people: dict[str, Resident] = {}
-        self._person_of: dict[str, Resident] = {}
-        self.consent = ConsentBook.initial(
-            (p.participant for p in config.people), config.default_consent
-        )
-        for entry in config.people:
-            mine = [by_device[d] for d in entry.devices if d in by_device]
-            resident = Resident(entry.participant, entry.room, mine)
-            if self.consent.monitors(entry.participant):
-                resident.detector = Detector(self._settings)
-            self.people[entry.participant] = resident
-            self._person_of.update(dict.fromkeys(entry.devices, resident))
+        self._settings = self.household.settings
+        self.people = self.household.people
+        self.links = self.household.links
         self._link_builder = link_builder
         self._list_file = device_list_file
-        self._assigned: dict[str, Assignment] = roster.from_config(config)
         self._listed = False
         """Whether the server's device list has replaced the TOML's devices."""
         self._loose: list[asyncio.Task[None]] = []
         """Tasks of TOML devices assigned to nobody (stopped when a server list arrives)."""
-        self._last_snapshot: Mapping[str, TextValue] | None = None
         self._devices_lock = asyncio.Lock()
         self._group: TaskSupervisor | None = None
         self._timer_wake = asyncio.Event()
@@ -155,6 +142,15 @@ class EdgeAgent:
         self._reported: set[str] = set()
         """Devices whose link state the server has been told since they (re)started."""
         self.alerts: list[Envelope] = []
+
+    @property
+    def consent(self) -> ConsentBook:
+        """Every resident's consent state (:class:`~edge.household.Household` keeps it)."""
+        return self.household.consent
+
+    @consent.setter
+    def consent(self, book: ConsentBook) -> None:
+        self.household.consent = book
 
     async def run(self) -> None:
         """Serve until cancelled; every loop runs under one :class:`TaskSupervisor`."""
@@ -173,7 +169,7 @@ class EdgeAgent:
                     _LOGGER.info("running the kept device list until the server's arrives")
                     await self.apply_devices(kept)
                 for link in self.links:
-                    if link.device_id not in self._person_of and not self._listed:
+                    if self.household.person_of(link.device_id) is None and not self._listed:
                         name = f"link-{link.device_id}"
                         self._loose.append(group.start(name, partial(self._pump, link)))
                 for person in self.people.values():
@@ -250,7 +246,7 @@ class EdgeAgent:
 
     async def apply_consent(self, snapshot: Mapping[str, TextValue]) -> None:
         """Apply a consent snapshot: stop, drop and disconnect whoever may no longer be watched."""
-        self._last_snapshot = dict(snapshot)
+        self.household.last_snapshot = dict(snapshot)
         self.consent, changes = self.consent.apply(snapshot)
         self.counts["consent_snapshots"] += 1
         self.counts["consent_strangers"] += len(self.consent.strangers(snapshot))
@@ -293,18 +289,18 @@ class EdgeAgent:
                 _LOGGER.info(
                     "the server's device list (%d devices) replaces the %d of the config",
                     len(wanted),
-                    len(self._assigned),
+                    len(self.household.assigned),
                 )
                 for task in self._loose:
                     task.cancel()
                 self.counts["links_late"] += await wait_stopped(self._loose)
-            plan = roster.plan(self._assigned, wanted)
+            plan = roster.plan(self.household.assigned, wanted)
             touched = {self._detach(device_id) for device_id in plan.stop}
             for device_id in plan.start:
                 person = self._attach(wanted[device_id])
                 if person is not None:
                     touched.add(person)
-            tasks = [task for person in touched if (task := person.stop_links()) is not None]
+            tasks = [t for person in touched if (t := person.stop_links()) is not None]
             self.counts["links_late"] += await wait_stopped(tasks)
             for device_id in plan.stop:
                 _LOGGER.info("device %s: link stopped (no longer listed)", device_id)
@@ -317,12 +313,8 @@ class EdgeAgent:
             return plan
 
     def _detach(self, device_id: str) -> Resident:
-        person = self._person_of.pop(device_id)
-        del self._assigned[device_id], self._roles[device_id]
-        person.links = [link for link in person.links if link.device_id != device_id]
-        self.links = [link for link in self.links if link.device_id != device_id]
         self._reported.discard(device_id)
-        return person
+        return self.household.detach(device_id)
 
     def _attach(self, assignment: Assignment) -> Resident | None:
         device = assignment.device
@@ -333,18 +325,7 @@ class EdgeAgent:
             self.counts["devices_refused"] += 1
             _LOGGER.error("listed device %s not started: %s", device.id, error)  # noqa: TRY400
             return None
-        person = self.people.get(assignment.participant)
-        if person is None:
-            person = Resident(assignment.participant, assignment.room, [])
-            self.consent = self.consent.joined(person.participant, self._last_snapshot)
-            if self.consent.monitors(person.participant):
-                person.detector = Detector(self._settings)
-            self.people[person.participant] = person
-        person.room = assignment.room or person.room
-        person.links.append(link)
-        self.links.append(link)
-        self._assigned[device.id], self._roles[device.id] = assignment, device.role
-        self._person_of[device.id] = person
+        person = self.household.attach(assignment, link)
         _LOGGER.info(
             "device %s (%s) of %s: link %s",
             device.id,
@@ -357,15 +338,13 @@ class EdgeAgent:
     def _forget(self, person: Resident) -> None:
         """The edge runs no device of ``person`` any more: close their check-in, drop them."""
         self._apply(person, checkin.stopped(person.checkin, self._clock()))
-        person.detector = None
-        del self.people[person.participant]
-        self.consent = self.consent.left(person.participant)
+        self.household.forget(person)
 
     # -- detections and check-ins ----------------------------------------------------------------
 
     def handle_block(self, block: SampleBlock) -> list[Envelope]:
         """Feed one block to its person's detector and queue an alert per event."""
-        person = self._person_of.get(block.device_id)
+        person = self.household.person_of(block.device_id)
         if person is None:
             self.counts["unassigned_blocks"] += 1
             return []
@@ -380,7 +359,8 @@ class EdgeAgent:
             self.handle_status(DeviceStatus(block.device_id, LinkState.CONNECTED, block.t0_s))
         if person.last_sample_s is None or block.end_s >= person.last_sample_s:
             person.last_sample_s, person.last_sample_at_s = block.end_s, self._clock()
-        role = self._roles[block.device_id]
+        role = self.household.role(block.device_id)
+        assert role is not None  # a device assigned to someone has a role
         try:
             events = detector.update(block, source=source_of(role, block.channel))
         except DetectorError as error:
@@ -438,7 +418,7 @@ class EdgeAgent:
 
     def handle_button(self, press: ButtonPress) -> None:
         """The wearer pressed their button: an answer to a check-in, or a call for help."""
-        person = self._person_of.get(press.device_id)
+        person = self.household.person_of(press.device_id)
         if person is None or not person.monitored:
             self.counts["withheld_presses"] += 1
             return
@@ -563,10 +543,10 @@ class EdgeAgent:
 
     def handle_status(self, status: DeviceStatus) -> Envelope | None:
         """Queue a device state change for the server (nothing for an unconsented resident)."""
-        if status.device_id not in self._roles:  # a late word from a link just un-enrolled
+        if self.household.role(status.device_id) is None:  # a late word from a link un-enrolled
             self.counts["unlisted_statuses"] += 1
             return None
-        person = self._person_of.get(status.device_id)
+        person = self.household.person_of(status.device_id)
         if person is not None and not person.monitored:
             self.counts["withheld_statuses"] += 1
             return None
@@ -586,14 +566,13 @@ class EdgeAgent:
 
     def device(self, device_id: str) -> DeviceConfig | None:
         """The config of a device this edge runs (from the TOML or the server's list)."""
-        assignment = self._assigned.get(device_id)
-        return None if assignment is None else assignment.device
+        return self.household.device(device_id)
 
     def checkin_possible(self, device_id: str) -> bool | None:
         """Whether wearable ``device_id`` can ask "are you OK?"; ``None`` for rooms' devices."""
-        if self._roles.get(device_id) is not Role.WEARABLE:
+        if self.household.role(device_id) is not Role.WEARABLE:
             return None
-        link = next((link for link in self.links if link.device_id == device_id), None)
+        link = self.household.link(device_id)
         return isinstance(link, Buzzer) and link.checkin_possible
 
     def _envelope(
