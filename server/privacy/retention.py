@@ -74,12 +74,15 @@ PURGE_RULES: Final[tuple[PurgeRule, ...]] = (
         (
             ("alert_timeline", "alert_id"),
             ("deliveries", "alert_id"),
+            ("pushes", "alert_id"),
             ("used_tokens", "alert_id"),
             ("disclosures", "alert_id"),
             ("referrals", "alert_id"),
         ),
     ),
     PurgeRule(RecordClass.DELIVERY_LOG, "deliveries", "at"),
+    # A pending push is still owed to someone: only sent or failed ones age out.
+    PurgeRule(RecordClass.DELIVERY_LOG, "pushes", "queued_at", "state != 'pending'"),
     PurgeRule(RecordClass.DEVICE_HEALTH, "device_events", "stored_at"),
     PurgeRule(RecordClass.SESSION, "sessions", "seen_at"),
     PurgeRule(RecordClass.SECURITY_TOKEN, "used_tokens", "used_at"),
