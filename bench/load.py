@@ -190,7 +190,7 @@ def run(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         say(f"preparing {residents:,} consented residents and starting the server...")
         with rig(Path(tmp), residents) as (broker, receiver, server):
-            edges = Edges(broker)
+            edges = Edges(broker, residents)
             try:
                 say(f"ingest ratio: {messages:,} device messages, bare broker then server...")
                 bare = bare_rate(broker, edges, messages)
@@ -274,11 +274,12 @@ def _plot(done: list[Level], png: Path) -> None:
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
-    xs = [max(lv.offered_hz, 1.0) for lv in done]
+    shown = [lv for lv in done if lv.latencies_ms]  # a level whose alerts all went missing
+    xs = [max(lv.offered_hz, 1.0) for lv in shown]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for q, label in ((50, "p50"), (99, "p99"), (100, "max")):
-        ax.plot(xs, [lv.pct(q) for lv in done], marker="o", label=label)
-    for x, lv in zip(xs, done, strict=True):
+        ax.plot(xs, [max(lv.pct(q), 0.1) for lv in shown], marker="o", label=label)
+    for x, lv in zip(xs, shown, strict=True):
         ax.annotate(
             lv.name, (x, lv.pct(100)), fontsize=7, xytext=(3, 3), textcoords="offset points"
         )

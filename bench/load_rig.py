@@ -175,7 +175,8 @@ def _client(broker: MosquittoBroker, name: str) -> mqtt.Client:
 class Edges:
     """Simulated edges: routine device messages for N wearables, timed alerts, acks read back."""
 
-    def __init__(self, broker: MosquittoBroker) -> None:
+    def __init__(self, broker: MosquittoBroker, residents: int) -> None:
+        self._residents = max(residents, 1)
         self._minter = wire.IdMinter()
         self._lock = threading.Lock()
         self.acked: dict[str, float] = {}
@@ -214,7 +215,7 @@ class Edges:
             now,
             wire.DeviceBody("connected", 80.0 + wearable % 20, -60.0 - wearable % 15),
             f"wearable-{wearable:05d}",
-            participant_of(wearable),
+            participant_of(wearable % self._residents),  # each wearable a consented resident
             sent_at=now,
         )
         return str(envelope.topic), wire.encode_envelope(envelope), envelope.msg_id
@@ -244,7 +245,7 @@ class Edges:
             now,
             body,
             "wearable-alerting",
-            participant_of(participant),
+            participant_of(participant % self._residents),
             sent_at=now,
         )
         payload = wire.encode_envelope(envelope)

@@ -122,6 +122,8 @@ _JSON_STRUCTURE: Final = re.compile(r'[\[\]{}"\\]')
 
 def _json_depth_exceeds(text: str, limit: int) -> bool:
     """Whether brackets outside strings nest deeper than ``limit`` (text need not be valid)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # cannot nest deeper than it opens: the usual case, counted in C
     depth = 0
     in_string = False
     skip = -1  # the index of a character escaped by a backslash

@@ -202,6 +202,7 @@ def _start(
         sites=[site.id for site in settings.sites],
         health=device_health,
         gate=gate.admits,
+        gate_batch=gate.batch,
         on_connect=on_connect,
         on_edge_online=on_edge_online,
     )

@@ -35,6 +35,10 @@ FAULT_STATES: Final = frozenset({"disconnected", "no_data"})
 SYSTEM_ACTOR: Final = "system"
 
 
+DEVICE_FAULT: Final = AlertKind.DEVICE_FAULT.value
+LOW_BATTERY: Final = AlertKind.LOW_BATTERY.value
+
+
 class Health:
     """Raises and clears technical alerts from edge status and device messages."""
 
@@ -50,6 +54,7 @@ class Health:
         self._escalator = escalator
         self._now = now
         self._minter = IdMinter()
+        self._may_have_open: set[tuple[str, str]] | None = None
 
     # -- edges ----------------------------------------------------------------------------------
 
@@ -120,11 +125,16 @@ class Health:
         if device_id is None:
             return
         where = {"site_id": site_id, "device_id": device_id}
-        faults = self._store.open_alerts(AlertKind.DEVICE_FAULT.value, **where)
+        flagged = self._flagged()
+        key = (site_id, device_id)
+        # Most reports are from a healthy device with no open fault: skip both queries then.
+        may_have = key in flagged
+        faults = self._store.open_alerts(DEVICE_FAULT, **where) if may_have else []
         if state in FAULT_STATES:
             if self._store.edge_state(site_id, edge_id) == "offline":
                 _LOGGER.info("device %s fault suppressed: its edge is offline", device_id)
             elif not faults:
+                flagged.add(key)
                 self._raise(AlertKind.DEVICE_FAULT, site_id, edge_id, device_id, participant_id)
         elif state == "connected":
             for alert in faults:
@@ -132,12 +142,28 @@ class Health:
         self._remember(site_id, edge_id, device_id, state, battery_pct)
         if battery_pct is None:
             return
-        low = self._store.open_alerts(AlertKind.LOW_BATTERY.value, **where)
+        low = self._store.open_alerts(LOW_BATTERY, **where) if may_have else []
         if battery_pct < self._settings.low_battery_pct and not low:
+            flagged.add(key)
             self._raise(AlertKind.LOW_BATTERY, site_id, edge_id, device_id, participant_id)
         elif battery_pct >= self._settings.battery_cleared_pct:
             for alert in low:
                 self._close(alert, "the battery has been charged")
+            if may_have and state == "connected":
+                flagged.discard(key)  # both closed now (a fault reappears by raising again)
+
+    def _flagged(self) -> set[tuple[str, str]]:
+        """(site, device) pairs that may have an open fault or low-battery alert: read once,
+        then kept as these alerts are raised (only here). A pair whose alerts staff closed
+        stays until its next healthy report: it costs a query, never a missed alert."""
+        if self._may_have_open is None:
+            rows = self._store.db.execute(
+                "SELECT DISTINCT site_id, device_id FROM alerts WHERE kind IN (?, ?) "
+                "AND state NOT IN (?, ?) AND device_id IS NOT NULL",
+                [DEVICE_FAULT, LOW_BATTERY, AlertState.RESOLVED.value, AlertState.CANCELLED.value],
+            )
+            self._may_have_open = {(str(site), str(device)) for site, device in rows}
+        return self._may_have_open
 
     def _remember(
         self, site_id: str, edge_id: str, device_id: str, state: str, battery_pct: float | None
@@ -154,7 +180,7 @@ class Health:
                 low = True
             elif battery >= self._settings.battery_cleared_pct:
                 low = False
-        with db.conn:
+        with self._store.write():
             db.execute(
                 "INSERT INTO device_health (device_id, site_id, edge_id, state, battery_pct, "
                 "battery_low, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(device_id) DO "

@@ -15,6 +15,7 @@ is not allowed, ``failed.*`` raised while being handled (not acked: the edge res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, cast
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -51,8 +52,9 @@ from server.domain.admission import ACKED_REFUSALS, REFUSAL_TEXTS, Owner, refusa
 from server.domain.alerts import Alert, alert_from_envelope
 from server.errors import PermanentFailure
 from server.health import Health
+from server.ingest_queue import BATCH_MAX, SHED_ABOVE, SLICE_S, AlertsFirstQueue, is_urgent
 from server.live import LiveHub
-from server.store.db import Store
+from server.store.db import BatchLost, Store
 from server.supervisor import failures_after, restart_delay_s
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,6 +76,14 @@ NETWORK_TIMEOUT_S: Final = 10.0
 """Upper bound on one broker operation."""
 
 _NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+ACK_WINDOW: Final = 100
+"""QoS 1 publishes (acks) in flight at once, as many as the broker lets one client have
+(``max_inflight_messages 100``), not paho's 20: a batch's acks share round trips. Not more:
+paho reads as many packets per wake-up as it has messages queued, which would stall the loop."""
+
+SHED_LOG_EVERY: Final = 1000
+"""Shedding is logged on the first message and every 1,000th, so overload cannot flood the log."""
 
 
 def reconnect_delay_s(failures: int) -> float:
@@ -114,6 +124,7 @@ class Ingest:
         now: wall clock.
         sites: the ids of the configured sites; messages from any other site are refused.
         gate: whether a message about a resident may be stored (consent); None stores all.
+        gate_batch: entered around a batch of routine messages (the gate remembers verdicts).
         on_connect: awaited after every (re)subscription (consent snapshots are republished).
         on_edge_online: awaited with (site, edge) when an edge comes online.
     """
@@ -130,6 +141,7 @@ class Ingest:
         sites: Collection[str],
         health: Health | None = None,
         gate: Callable[[Envelope], bool] | None = None,
+        gate_batch: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         on_edge_online: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
@@ -138,6 +150,7 @@ class Ingest:
             _LOGGER.warning("no sites are configured: every edge message will be refused")
         self._health = health
         self._gate = gate
+        self._gate_batch = gate_batch or contextlib.nullcontext
         self._on_connect = on_connect
         self._on_edge_online = on_edge_online
         self._mqtt = mqtt
@@ -151,6 +164,7 @@ class Ingest:
         self._client: aiomqtt.Client | None = None
         self._minter = IdMinter()
         self.counts: Counter[str] = Counter()
+        self._acking: set[asyncio.Future[list[None]]] = set()
         self.connected = asyncio.Event()
         self.on_store_error: Callable[[sqlite3.Error], None] = lambda _error: None
         """Told when a message could not be stored (and so was not acked): health, staff."""
@@ -178,6 +192,7 @@ class Ingest:
                 await asyncio.sleep(delay)
 
     async def _session(self) -> None:
+        queue = AlertsFirstQueue()
         client = aiomqtt.Client(
             self._mqtt.host,
             self._mqtt.port,
@@ -189,7 +204,11 @@ class Ingest:
             keepalive=30,
             timeout=NETWORK_TIMEOUT_S,
             socket_options=[_NODELAY],
+            queue_type=cast("type[asyncio.Queue[aiomqtt.Message]]", lambda maxsize=0: queue),
+            max_inflight_messages=ACK_WINDOW,
         )
+        # A batch's acks are in flight together by design: no warning per publish beyond 10.
+        client.pending_calls_threshold = ACK_WINDOW
         try:
             async with client:
                 self._client = client
@@ -199,11 +218,28 @@ class Ingest:
                 _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
                 if self._on_connect is not None:
                     await self._on_connect()
-                async for message in client.messages:
-                    await self.handle(client, str(message.topic), message.payload)
+                await self._serve(client, queue)
         finally:
             self._client = None
             self.connected.clear()
+            for task in list(self._acking):
+                task.cancel()
+
+    async def _serve(self, client: aiomqtt.Client, queue: AlertsFirstQueue) -> None:
+        """Read alerts first; batch routine messages, shedding them when too many wait."""
+        pending: list[tuple[str, object]] = []
+        async for message in client.messages:
+            topic, payload = str(message.topic), message.payload
+            if isinstance(payload, bytes | bytearray) and is_urgent(topic, payload):
+                await self.handle(client, topic, payload)
+            elif queue.routine_waiting > SHED_ABOVE:
+                self._shed(topic)
+            else:
+                pending.append((topic, payload))
+            # An alert waiting is read next; the batch is written when full or nothing waits.
+            if pending and (len(pending) >= BATCH_MAX or queue.qsize() == 0):
+                await self.handle_batch(client, pending)
+                pending = []
 
     async def handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
         """Check, store and ack one message; a failure is logged and counted, never raised.
@@ -218,45 +254,54 @@ class Ingest:
         except aiomqtt.MqttError:
             raise
         except sqlite3.Error as error:
-            # Not stored, so not acked: the edge keeps it and resends; ingest goes on serving
-            # and stores it once the database can write again (a full disk freed).
-            self._count("refused", "store_full" if _is_full(error) else "store_error")
-            _LOGGER.error(  # noqa: TRY400 - the database's reason, never a payload value
-                "message on %s not stored (%s); not acked, the edge resends it",
-                _loggable(topic),
-                error,
-            )
-            self.on_store_error(error)
+            self._store_failed(topic, error)
         except Exception as error:  # the one place a message's failure stops
-            # Not _LOGGER.exception: an exception's text may quote the payload, which the log
-            # must never hold. The type and the line that raised are enough to find the bug.
-            self._count("failed", type(error).__name__)
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            _LOGGER.error(  # noqa: TRY400 - deliberately without the exception's text
-                "message on %s not handled: %s at %s:%s in %s (not acked; the edge resends it)",
-                _loggable(topic),
-                type(error).__name__,
-                where.filename,
-                where.lineno,
-                where.name,
-            )
+            self._failed(topic, error)
+
+    def _store_failed(self, topic: str, error: sqlite3.Error) -> None:
+        # Not stored, so not acked: the edge keeps it and resends; ingest goes on serving
+        # and stores it once the database can write again (a full disk freed).
+        self._count("refused", "store_full" if _is_full(error) else "store_error")
+        _LOGGER.error(
+            "message on %s not stored (%s); not acked, the edge resends it",
+            _loggable(topic),
+            error,
+        )
+        self.on_store_error(error)
+
+    def _failed(self, topic: str, error: Exception) -> None:
+        # Not _LOGGER.exception: an exception's text may quote the payload, which the log
+        # must never hold. The type and the line that raised are enough to find the bug.
+        self._count("failed", type(error).__name__)
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        _LOGGER.error(
+            "message on %s not handled: %s at %s:%s in %s (not acked; the edge resends it)",
+            _loggable(topic),
+            type(error).__name__,
+            where.filename,
+            where.lineno,
+            where.name,
+        )
 
     def _count(self, outcome: str, reason: str) -> None:
         self.counts[outcome] += 1
         self.counts[f"{outcome}.{reason}"] += 1
 
-    async def _handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
+    def _decode(self, topic: str, payload: object) -> Envelope | None:
+        """The message's envelope, or None (counted, logged) if it breaks the wire contract."""
         if not isinstance(payload, bytes | bytearray):
             self._count("rejected", "not_bytes")
             _LOGGER.warning("rejected message on %s: payload is not bytes", _loggable(topic))
-            return
+            return None
         try:
-            envelope = decode_message(topic, bytes(payload))
+            return decode_message(topic, bytes(payload))
         except WireError as error:
             self._count("rejected", "topic" if error.field == "topic" else "malformed")
             _LOGGER.warning("rejected message on %s: %s", _loggable(topic), error)
-            return
-        stored_at = self._now()
+            return None
+
+    def _screen(self, envelope: Envelope) -> bool | None:
+        """None if the message may be applied; else whether to ack it unapplied (refused)."""
         owner = None
         if isinstance(envelope.body, UpdateBody):
             found = self._store.alert_owner(envelope.body.of)
@@ -268,15 +313,24 @@ class Ingest:
                 "refused %s message %s on %s: %s",
                 envelope.kind.value,
                 envelope.msg_id,
-                topic,
+                envelope.topic,
                 REFUSAL_TEXTS[refused],
             )
-            if refused in ACKED_REFUSALS:
-                await self._ack(client, envelope, stored_at)
-            return
+            return refused in ACKED_REFUSALS
         if self._gate is not None and not self._gate(envelope):
             self.counts["refused_no_consent"] += 1
-            await self._ack(client, envelope, stored_at)  # the edge's outbox must drain
+            return True  # the edge's outbox must drain
+        return None
+
+    async def _handle(self, client: aiomqtt.Client, topic: str, payload: object) -> None:
+        envelope = self._decode(topic, payload)
+        if envelope is None:
+            return
+        stored_at = self._now()
+        screened = self._screen(envelope)
+        if screened is not None:
+            if screened:
+                await self._ack(client, envelope, stored_at)
             return
         match envelope.body:
             case AlertBody():
@@ -290,6 +344,18 @@ class Ingest:
                 self._on_update(body.of, body.update)
                 self.counts["updates"] += 1
                 await self._ack(client, envelope, stored_at)
+            case DeviceBody() | StatusBody():
+                with self._store.batch():
+                    online = self._apply_routine(envelope, stored_at)
+                await self._store.commit()
+                await self._after_routine(client, [(envelope, stored_at)], online)
+            case _:
+                self._count("rejected", "wrong_type")
+                _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
+
+    def _apply_routine(self, envelope: Envelope, stored_at: datetime) -> list[Envelope]:
+        """Write a device report or an edge status (no commit, no await); edges now online."""
+        match envelope.body:
             case DeviceBody() as body:
                 if self._store.insert_device_event(
                     envelope.msg_id,
@@ -313,7 +379,6 @@ class Ingest:
                         )
                 else:
                     self.counts["duplicates"] += 1
-                await self._ack(client, envelope, stored_at)
             case StatusBody() as body:
                 if self._store.set_edge_status(
                     envelope.site_id, envelope.edge_id, body.state.value, body.conn, stored_at
@@ -330,11 +395,103 @@ class Ingest:
                             "state": body.state.value,
                         }
                     )
-                if body.state.value == "online" and self._on_edge_online is not None:
-                    await self._on_edge_online(envelope.site_id, envelope.edge_id)
+                if body.state.value == "online":
+                    return [envelope]
             case _:
-                self._count("rejected", "wrong_type")
-                _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
+                msg = f"not a routine message: {envelope.kind.value}"
+                raise TypeError(msg)
+        return []
+
+    async def handle_batch(self, client: aiomqtt.Client, batch: list[tuple[str, object]]) -> None:
+        """Write routine messages in transactions of at most :data:`SLICE_S` of work, each
+        committed off the loop and then acked; never raises for a message (each failure is
+        counted and that message alone is not acked)."""
+        self.counts["received"] += len(batch)
+        at = 0
+        while at < len(batch):
+            at = await self._slice(client, batch, at)
+
+    async def _slice(self, client: aiomqtt.Client, batch: list[tuple[str, object]], at: int) -> int:
+        stored_at = self._now()
+        done: list[tuple[Envelope, datetime]] = []
+        online: list[Envelope] = []
+        device_ids: list[str] = []
+        deadline = time.perf_counter() + SLICE_S
+        try:
+            with self._store.batch(), self._gate_batch():
+                while at < len(batch) and time.perf_counter() < deadline:
+                    topic, payload = batch[at]
+                    at += 1
+                    envelope = self._decode(topic, payload)
+                    if envelope is None:
+                        continue
+                    screened = self._screen(envelope)
+                    if screened is not None:
+                        if screened:
+                            done.append((envelope, stored_at))
+                        continue
+                    try:
+                        with self._store.one():
+                            online += self._apply_routine(envelope, stored_at)
+                    except BatchLost:
+                        self._count("failed", "batch_lost")
+                        done.clear()
+                        online.clear()
+                        device_ids.clear()
+                    except sqlite3.Error as error:
+                        self._store_failed(topic, error)
+                    except Exception as error:  # one message's failure stops only that message
+                        self._failed(topic, error)
+                    else:
+                        done.append((envelope, stored_at))
+                        if isinstance(envelope.body, DeviceBody):
+                            device_ids.append(envelope.msg_id)
+            await self._store.commit()
+        except sqlite3.Error as error:  # the commit failed: nothing in the slice is stored
+            self._store_failed("a batch", error)
+            return at
+        if self._store.stored_device_events(device_ids) < len(device_ids):
+            # Another writer's rollback took the batch's rows with it: ack none, edges resend.
+            self._count("failed", "batch_lost")
+            return at
+        self.counts["batches"] += 1
+        await self._after_routine(client, done, online)
+        return at
+
+    async def _after_routine(
+        self,
+        client: aiomqtt.Client,
+        done: list[tuple[Envelope, datetime]],
+        online: list[Envelope],
+    ) -> None:
+        """Ack what a committed batch stored (in the background, so alerts need not wait for
+        the acks' round trips), then tell the consent and device lists about edges now online."""
+        if done:
+            acks = asyncio.gather(*(self._ack(client, e, at) for e, at in done))
+            task = asyncio.ensure_future(acks)
+            self._acking.add(task)
+            task.add_done_callback(self._acked)
+        for envelope in online:
+            if self._on_edge_online is not None:
+                await self._on_edge_online(envelope.site_id, envelope.edge_id)
+
+    def _acked(self, task: asyncio.Future[list[None]]) -> None:
+        self._acking.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The broker connection broke: those edges resend, and the session reconnects.
+            self.counts["ack_failed"] += 1
+
+    def _shed(self, topic: str) -> None:
+        """Drop a routine message unstored and unacked: the edge keeps it and resends it."""
+        self.counts["received"] += 1
+        self._count("shed", "routine")
+        if self.counts["shed"] % SHED_LOG_EVERY == 1:
+            _LOGGER.warning(
+                "overloaded: shed a routine message on %s (%d so far); not acked, the edge "
+                "resends it; alerts are never shed",
+                _loggable(topic),
+                self.counts["shed"],
+            )
 
     async def send_command(
         self, site_id: str, edge_id: str, body: CommandBody, *, retain: bool = False

@@ -11,6 +11,8 @@ list, the timers or start-up.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -60,6 +62,10 @@ class TokenAlreadyUsed(Exception):
     """An action link was used before; each works once."""
 
 
+class BatchLost(Exception):
+    """A message's failure undid the whole open batch; none of its messages may be acked."""
+
+
 class Store:
     """The database, opened and migrated.
 
@@ -79,8 +85,74 @@ class Store:
             self.db.execute("PRAGMA synchronous=FULL")
         migrate(self.db)
         self.pushes = PushQueue(self.db)
+        self._batching = False
         self._unreadable: set[object] = set()
         """Rows already reported as unreadable: each is logged once, not at every read."""
+
+    # -- batches of writes ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes, one transaction: the routine writes inside (device events, edge states,
+        device health) do not commit each. The transaction is left open for :meth:`commit`
+        (off the event loop); on an exception it is rolled back.
+
+        The body must not await: no other coroutine may write while it runs. Wrap each
+        message in :meth:`one` so a failing one is undone alone.
+        """
+        self._batching = True
+        try:
+            yield
+        except BaseException:
+            # Nothing of the batch is acked then: undo it so nothing half-written stays.
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
+            raise
+        finally:
+            self._batching = False
+
+    async def commit(self) -> None:
+        """Commit the open transaction in a worker thread: the fsync that ``synchronous=FULL``
+        costs (milliseconds) must not stall the event loop."""
+        if self.db.conn.in_transaction:
+            await asyncio.to_thread(self.db.conn.commit)
+
+    def stored_device_events(self, ids: Sequence[str]) -> int:
+        """How many of these device-event ids are stored (checked after a batch's commit)."""
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        query = f"SELECT COUNT(*) FROM device_events WHERE id IN ({marks})"
+        return int(self.db.execute(query, list(ids)).fetchone()[0])
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[None]:
+        """One message inside a :meth:`batch`: on an exception its writes alone are undone.
+
+        Raises:
+            BatchLost: the exception also ended the batch's transaction (a nested commit then a
+                rollback), so writes of earlier messages in the batch may be gone.
+        """
+        if not self.db.conn.in_transaction:
+            # Begun here, so the savepoint is nested and its RELEASE does not commit.
+            self.db.execute("BEGIN")
+        self.db.execute("SAVEPOINT one_message")
+        try:
+            yield
+        except BaseException:
+            try:
+                self.db.execute("ROLLBACK TO one_message")
+                self.db.execute("RELEASE one_message")
+            except sqlite3.OperationalError as error:
+                raise BatchLost from error
+            raise
+        else:
+            with contextlib.suppress(sqlite3.OperationalError):  # a nested commit released it
+                self.db.execute("RELEASE one_message")
+
+    def write(self) -> contextlib.AbstractContextManager[object]:
+        """A transaction for one write: committed at once, or at the end of the batch."""
+        return contextlib.nullcontext() if self._batching else self.db.conn
 
     def close(self) -> None:
         """Close the connection."""
@@ -364,7 +436,7 @@ class Store:
         stored_at: datetime,
     ) -> bool:
         """Store a device state change once per message id."""
-        with self.db.conn:
+        with self.write():
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO device_events (id, site_id, edge_id, device_id, state, "
                 "battery_pct, rssi_dbm, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -405,7 +477,7 @@ class Store:
             # A second will while already offline keeps the time the silence began.
             earlier = rows[0]["offline_since"] if rows and rows[0]["state"] == "offline" else None
             offline_since = earlier or format_utc(at)
-        with self.db.conn:
+        with self.write():
             self.db["edges"].upsert(  # type: ignore[union-attr]
                 {
                     "site_id": site_id,
