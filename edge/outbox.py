@@ -341,19 +341,24 @@ class Outbox:
     # -- reads ---------------------------------------------------------------------------------
 
     def due(
-        self, now_s: float, limit: int = 50, *, skip: frozenset[str] | set[str] = frozenset()
+        self,
+        now_s: float,
+        limit: int = 50,
+        *,
+        skip: frozenset[str] | set[str] = frozenset(),
+        priority: Priority = Priority.ROUTINE,
     ) -> list[OutboxEntry]:
         """Messages whose next attempt is due at monotonic time ``now_s``, alerts first.
 
         Within a priority the oldest comes first. ``skip`` leaves out ids the caller already
-        has in flight.
+        has in flight; ``priority=Priority.ALERT`` returns alert traffic only.
         """
         hidden = self._acked | self._acks
         extra = len(skip) + len(hidden)
         rows = self._db.execute(
-            "SELECT msg_id, payload, attempts, priority FROM outbox WHERE next_try_s <= ?"
-            " ORDER BY priority, msg_id LIMIT ?",
-            (now_s, limit + extra),
+            "SELECT msg_id, payload, attempts, priority FROM outbox"
+            " WHERE next_try_s <= ? AND priority <= ? ORDER BY priority, msg_id LIMIT ?",
+            (now_s, int(priority), limit + extra),
         ).fetchall()
         keyed: list[tuple[int, str, bytes | None, OutboxEntry | None, int]] = [
             (priority, msg_id, payload, None, attempts)
@@ -363,7 +368,7 @@ class Outbox:
         keyed += [
             (int(e.priority), i, None, e, e.attempts)
             for i, e in self._memory.items()
-            if i not in skip
+            if i not in skip and e.priority <= priority
         ]
         keyed.sort(key=lambda item: (item[0], item[1]))
         due: list[OutboxEntry] = []

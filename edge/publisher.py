@@ -292,6 +292,8 @@ class Publisher:
             socket_options=[_NODELAY],
             max_inflight_messages=self._flow.window + self._flow.alert_reserve,
         )
+        # A full window is many publishes awaiting their PUBACK at once, by design.
+        client.pending_calls_threshold = self._flow.window + self._flow.alert_reserve
         async with client:
             try:
                 await self._serve(client, conn)
@@ -340,8 +342,9 @@ class Publisher:
                 _reraise_if_cancelling()
             batch = self._next_batch()
             if batch:
+                # Then wait: acks wake this loop once half the window is free (and every new
+                # message at once), so the next batch is a big one, not a trickle of small ones.
                 await self._publish(client, batch)
-                continue  # more may be waiting: look again before sleeping
             now_s = self._clock()
             deadline_s = self._flow.next_deadline_s()
             wait_s = IDLE_WAKE_S if deadline_s is None else min(deadline_s - now_s, IDLE_WAKE_S)
@@ -357,22 +360,15 @@ class Publisher:
         batch = [
             self._entries[f.msg_id] for f in self._flow.overdue(now_s) if f.msg_id in self._entries
         ]
-        alert_room = self._flow.free(alert=True)
         routine_room = self._flow.free(alert=False)
-        if alert_room == 0:
-            return batch
-        fresh = self._outbox.due(float("inf"), limit=alert_room, skip=self._flow.ids())
-        for entry in fresh:
-            alert = entry.priority is Priority.ALERT
-            if alert and alert_room > 0:
-                alert_room -= 1
-                routine_room -= 1
-            elif not alert and routine_room > 0:
-                routine_room -= 1
-                alert_room -= 1
-            else:
-                break
-            batch.append(entry)
+        skip = self._flow.ids()
+        if routine_room > 0:
+            # Alerts come first and take a slot of either kind, so this many is always allowed.
+            batch += self._outbox.due(float("inf"), limit=routine_room, skip=skip)
+        elif (alert_room := self._flow.free(alert=True)) > 0:
+            batch += self._outbox.due(
+                float("inf"), limit=alert_room, skip=skip, priority=Priority.ALERT
+            )
         return batch
 
     async def _publish(self, client: aiomqtt.Client, batch: list[OutboxEntry]) -> None:
@@ -402,7 +398,10 @@ class Publisher:
         self._flow.acked(msg_id, self._clock())
         self._entries.pop(msg_id, None)
         self._outbox.ack(msg_id)
-        self._wake.set()
+        if self._flow.free(alert=False) >= self._flow.window // 2:
+            # Refill once half the window is free: big batches, so one transaction (fsync)
+            # deletes many acked rows and counts many publishes. New messages wake at once.
+            self._wake.set()
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -63,6 +63,13 @@ class Component:
 Factory = Callable[[], Awaitable[None]]
 
 
+def describe(error: BaseException) -> str:
+    """A short text for an error; a group lists its members."""
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(describe(inner) for inner in error.exceptions)
+    return f"{type(error).__name__}: {error}"
+
+
 def is_permanent(error: BaseException, permanent: tuple[type[BaseException], ...]) -> bool:
     """Whether ``error`` (or every error of a group) is one that retrying cannot fix."""
     if isinstance(error, BaseExceptionGroup):
@@ -78,6 +85,7 @@ class TaskSupervisor:
         policy: restart backoff.
         clock: monotonic seconds.
         jitter: uniform draws in [0, 1) for the backoff.
+        sleep: how to wait between runs (tests pass one that records the delays).
     """
 
     def __init__(
@@ -87,8 +95,10 @@ class TaskSupervisor:
         policy: BackoffPolicy = RESTART_POLICY,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._permanent = permanent
+        self._sleep = sleep
         self._policy = policy
         self._clock = clock
         self._jitter = jitter
@@ -121,12 +131,14 @@ class TaskSupervisor:
         self.components[name] = component
         task = asyncio.create_task(self._keep(component, factory, restart=restart), name=name)
         self._tasks[name] = task
-        task.add_done_callback(lambda done: self._forget(name, done))
+        task.add_done_callback(lambda done: self._forget(component, done))
         return task
 
-    def _forget(self, name: str, task: asyncio.Task[None]) -> None:
-        if self._tasks.get(name) is task:
-            del self._tasks[name]
+    def _forget(self, component: Component, task: asyncio.Task[None]) -> None:
+        if task.cancelled():  # possibly before it ever ran
+            component.state = TaskState.STOPPED
+        if self._tasks.get(component.name) is task:
+            del self._tasks[component.name]
 
     async def _keep(self, component: Component, factory: Factory, *, restart: bool) -> None:
         attempt = 0
@@ -139,7 +151,7 @@ class TaskSupervisor:
                 component.state = TaskState.STOPPED
                 raise
             except Exception as error:  # task root: every failure is classified and logged
-                component.error = f"{type(error).__name__}: {error}"
+                component.error = describe(error)
                 if is_permanent(error, self._permanent):
                     component.state = TaskState.FAILED
                     _LOGGER.error(  # noqa: TRY400 - reported plainly, it is not a bug
@@ -163,7 +175,7 @@ class TaskSupervisor:
             component.restarts += 1
             component.state = TaskState.RESTARTING
             _LOGGER.warning("%s restarts in %.1f s", component.name, delay_s)
-            await asyncio.sleep(delay_s)
+            await self._sleep(delay_s)
 
     def report(self) -> dict[str, dict[str, object]]:
         """Every loop's state, for the health file."""

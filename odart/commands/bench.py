@@ -13,13 +13,20 @@ import importlib
 import sys
 from pathlib import Path
 
-HELP = "run a benchmark (targets: chaos, detector, edge-rss, fuzz, links, load); print figures"
+HELP = (
+    "run a benchmark (targets: backlog, chaos, detector, edge-rss, fuzz, links, load);"
+    " print figures"
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 # Target name -> (module, one-line description). Keep sorted.
 TARGETS: dict[str, tuple[str, str]] = {
+    "backlog": (
+        "bench.edge_backlog",
+        "edge backlog drain rate and the latency of an alert queued behind it (real Mosquitto)",
+    ),
     "chaos": (
         "bench.chaos",
         "SIGKILL broker, server and edge at random over N alerts: stored, pushed, lost, drain",
