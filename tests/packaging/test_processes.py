@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -82,21 +84,19 @@ def test_edge_imports_only_what_the_agent_needs_and_stops_cleanly_on_sigterm(
     with (
         MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/site-1/edge-1/status") as probe,
         log.open("wb") as err,
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify,
     ):
+        notify.bind(str(tmp_path / "notify"))  # as systemd does for a Type=notify unit
+        command = ["-X", "importtime", "-m", "odart.cli", "edge", "--config", str(config)]
         edge = subprocess.Popen(
-            [
-                sys.executable,
-                "-X",
-                "importtime",
-                "-m",
-                "odart.cli",
-                "edge",
-                "--config",
-                str(config),
-            ],
+            [sys.executable, *command],
             stdout=subprocess.DEVNULL,
             stderr=err,
-            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+            env={
+                **os.environ,
+                "PYTHONFAULTHANDLER": "1",
+                "NOTIFY_SOCKET": str(tmp_path / "notify"),
+            },
         )
         try:
             assert wait_until(lambda: EdgeState.ONLINE in states(probe), timeout_s=60)
@@ -110,6 +110,15 @@ def test_edge_imports_only_what_the_agent_needs_and_stops_cleanly_on_sigterm(
         finally:
             edge.kill()
         assert wait_until(lambda: states(probe)[-1] is EdgeState.OFFLINE, timeout_s=10)
+        notify.setblocking(False)
+        told = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                told.append(notify.recv(256).decode())
+    # What odart-edge.service (Type=notify, WatchdogSec) relies on.
+    assert told[0] == "READY=1"
+    assert "WATCHDOG=1" in told
+    assert told[-1] == "STOPPING=1"
     text = log.read_text(errors="replace")
     assert code == 0, text[-2000:]
     assert "Traceback" not in text

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.config import HealthConfig
+from edge.health import STALE_PERIODS
 from odart.cli import build_parser
 from tests.conftest import require
 
@@ -107,6 +109,8 @@ def test_systemd_edge_unit_reaches_its_devices_and_feeds_the_watchdog() -> None:
     assert "PrivateDevices" not in service  # it would hide /dev/ttyAMA0 and /dev/gpiochip*
     assert "AF_BLUETOOTH" in service["RestrictAddressFamilies"]
     assert service["Type"] == "notify"  # edge/health.py sends READY=1 and WATCHDOG=1
+    # The watchdog must outlast a few health periods, or a loaded Pi is killed for being slow.
+    assert int(service["WatchdogSec"]) >= STALE_PERIODS * HealthConfig().period_s
     assert service["RuntimeDirectory"] == "odart"  # /run/odart/edge-health.json
     example = Path(__file__).resolve().parents[2] / "examples" / "edge-site.toml"
     assert "/run/odart/" in example.read_text()
