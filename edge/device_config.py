@@ -44,7 +44,7 @@ from firmware_bridge.wire import MODEL_ROLE as WIRE_MODEL_ROLE
 
 def check_id(value: str) -> str:
     """Pydantic validator: an id of the wire's form."""
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         message = "must be 1-64 characters of a-z, 0-9, _ and -, starting alphanumeric"
         raise ValueError(message)
     return value

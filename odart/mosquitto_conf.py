@@ -65,7 +65,7 @@ def edge_identity(site_id: str, edge_id: str) -> str:
         ValueError: an id is not a valid ODART id (it could then escape its topic level).
     """
     for label, value in (("site", site_id), ("edge", edge_id)):
-        if not ID_PATTERN.match(value):
+        if not ID_PATTERN.fullmatch(value):
             message = f"{label} id {value!r} must be 1-64 characters of a-z, 0-9, _ and -"
             raise ValueError(message)
     return f"{site_id}{IDENTITY_SEPARATOR}{edge_id}"

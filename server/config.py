@@ -12,9 +12,10 @@ import tomllib
 from datetime import time
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +30,17 @@ from server.domain.lifecycle import EscalationPolicy
 from server.errors import ConfigError
 from server.privacy.inventory import RecordClass, record_classes
 from server.privacy.retention import DEFAULT_RETENTION_DAYS, missing_periods
+
+
+def _id_shape(value: str) -> str:
+    if not ID_PATTERN.fullmatch(value):
+        message = "must be 1-64 characters of a-z, 0-9, _ and - (it goes into MQTT topics)"
+        raise ValueError(message)
+    return value
+
+
+Id = Annotated[str, AfterValidator(_id_shape)]
+"""A site, room or responder id: the wire's id shape, checked whole."""
 
 
 class _Strict(BaseModel):
@@ -174,7 +186,7 @@ class ResponderConfig(_Strict):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
+        if not ID_PATTERN.fullmatch(value):
             message = "must be 1-64 characters of a-z, 0-9, _ and -"
             raise ValueError(message)
         return value
@@ -183,7 +195,7 @@ class ResponderConfig(_Strict):
 class RoomConfig(_Strict):
     """A room at a site; the label is what a responder sees on the push."""
 
-    id: str
+    id: Id
     label: str
 
 
@@ -238,7 +250,7 @@ class HoursConfig(_Strict):
 class SiteConfig(_Strict):
     """A hostel or supported-housing site."""
 
-    id: str
+    id: Id
     name: str
     rooms: list[RoomConfig] = Field(default_factory=list)
     escalation: EscalationConfig = EscalationConfig()

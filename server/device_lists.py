@@ -73,7 +73,7 @@ class DeviceLists:
 
         Malformed ids count as fitting: the enrolment itself refuses them, naming the field.
         """
-        if not (ID_PATTERN.match(site_id) and ID_PATTERN.match(edge_id)):
+        if not (ID_PATTERN.fullmatch(site_id) and ID_PATTERN.fullmatch(edge_id)):
             return True
         kept = [
             e

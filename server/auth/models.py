@@ -49,7 +49,7 @@ class User:
     mfa: bool = False
 
     def __post_init__(self) -> None:
-        if not USERNAME_PATTERN.match(self.username):
+        if not USERNAME_PATTERN.fullmatch(self.username):
             raise AccountError(self.username, "must be 1-64 characters of a-z, 0-9, _ and -")
 
 

@@ -138,14 +138,14 @@ def check_record(record: ConsentRecord) -> None:
     Raises:
         ConsentRefused: naming the field and the reason.
     """
-    if not ID_PATTERN.match(record.participant_id):
+    if not ID_PATTERN.fullmatch(record.participant_id):
         raise ConsentRefused("participant", "must be 1-64 characters of a-z, 0-9, _ and -")
     if not record.purposes or len(set(record.purposes)) != len(record.purposes):
         raise ConsentRefused("purposes", "name each purpose once, at least one")
     outside = [p.value for p in record.purposes if p not in CONSENT_PURPOSES]
     if outside:
         raise ConsentRefused("purposes", f"{outside[0]} is not a purpose residents choose")
-    if not ID_PATTERN.match(record.witness):
+    if not ID_PATTERN.fullmatch(record.witness):
         raise ConsentRefused("witness", "name the staff member who witnessed it")
     if record.action is ConsentAction.WITHDRAW:
         return  # withdrawing needs nothing more than giving did: no text, no review date

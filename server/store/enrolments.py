@@ -71,9 +71,9 @@ class Enrolments:
             ("site", site_id),
             ("pseudonym", participant_id),
         ):
-            if not ID_PATTERN.match(value):
+            if not ID_PATTERN.fullmatch(value):
                 raise EnrolmentError(f"{name} must be 1-64 characters of a-z, 0-9, _ and -")
-        if room_id is not None and not ID_PATTERN.match(room_id):
+        if room_id is not None and not ID_PATTERN.fullmatch(room_id):
             raise EnrolmentError("room must be 1-64 characters of a-z, 0-9, _ and -")
         if model is not None or edge_id is not None or address is not None:
             _check_device(device_id, participant_id, room_id, edge_id, model, address)
@@ -171,7 +171,7 @@ def _check_device(
     address: str | None,
 ) -> None:
     """Refuse connection details the edge could not use (the wire's own checks)."""
-    if edge_id is None or not ID_PATTERN.match(edge_id):
+    if edge_id is None or not ID_PATTERN.fullmatch(edge_id):
         raise EnrolmentError("a device the edge runs needs its edge: 1-64 characters of a-z, 0-9")
     if model is None or model not in DeviceModel._value2member_map_:
         known = ", ".join(m.value for m in DeviceModel)

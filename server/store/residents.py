@@ -42,7 +42,7 @@ class Residents:
         Raises:
             ResidentError: a malformed pseudonym, an erased one, or one of another site.
         """
-        if not ID_PATTERN.match(participant_id):
+        if not ID_PATTERN.fullmatch(participant_id):
             raise ResidentError("participant", "must be 1-64 characters of a-z, 0-9, _ and -")
         if self._db.execute(
             "SELECT 1 FROM erasures WHERE participant_id = ?", [participant_id]

@@ -81,7 +81,7 @@ class Users:
             AccountError: the name is malformed or taken.
             PasswordRejected: the password breaks the policy.
         """
-        if not USERNAME_PATTERN.match(username):
+        if not USERNAME_PATTERN.fullmatch(username):
             raise AccountError(username, "must be 1-64 characters of a-z, 0-9, _ and -")
         check_policy(password)
         stamp = format_utc(self._now())
@@ -101,7 +101,7 @@ class Users:
         Argon2 runs on a worker thread (at most :data:`HASHING_AT_ONCE` at a time) so a burst
         of logins cannot stall the escalation loop; the database is touched only on this thread.
         """
-        row = self._row(username) if USERNAME_PATTERN.match(username) else None
+        row = self._row(username) if USERNAME_PATTERN.fullmatch(username) else None
         stored = DUMMY_HASH if row is None else row["password_hash"]  # same cost either way
         async with self._hashing:
             matches = await asyncio.to_thread(verify_password, stored, password)

@@ -152,7 +152,7 @@ async def send_test_alert(
     """Send a clearly marked TEST alert for a room through the whole paging path (staff)."""
     del user
     settings = request.app.state.settings
-    if not ID_PATTERN.match(site_id) or all(site.id != site_id for site in settings.sites):
+    if not ID_PATTERN.fullmatch(site_id) or all(site.id != site_id for site in settings.sites):
         raise HTTPException(status_code=404, detail=f"no site {site_id!r}")
     now = request.app.state.now()
     alert = Alert(

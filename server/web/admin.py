@@ -78,7 +78,7 @@ async def change_user(
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Change one account; every change ends the account's live sessions."""
-    target = users.get(username) if ID_PATTERN.match(username) else None
+    target = users.get(username) if ID_PATTERN.fullmatch(username) else None
     if target is None:
         return _users_page(request, users, f"no account {username!r}", status=404)
     removes_admin = target["role"] == Role.ADMIN.value and (

@@ -114,7 +114,7 @@ async def login(
     users: Users = users_of(request)
     user = await users.authenticate(username, password)
     audit = audit_of(request)
-    name = username if USERNAME_PATTERN.match(username) else "(invalid)"
+    name = username if USERNAME_PATTERN.fullmatch(username) else "(invalid)"
     try:
         if user is None:
             audit.record(name, "anonymous", "auth.login_failed", name, {"address": address})

@@ -26,5 +26,5 @@ async def board(request: Request, user: AnyUser) -> Response:
 async def alert_page(request: Request, alert_id: str, user: AnyUser) -> Response:
     """One alert, made for a phone (every role; the data comes from the audited JSON API)."""
     del user
-    safe = alert_id if ID_PATTERN.match(alert_id.lower()) else ""
+    safe = alert_id if ID_PATTERN.fullmatch(alert_id.lower()) else ""
     return render(request, "alert.html", {"alert_id": safe})
