@@ -8,6 +8,7 @@ server and putting the file back as the database.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -50,6 +51,16 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.to.resolve() == database.resolve():
         print("odart backup: --to is the database itself", file=sys.stderr)
+        return EXIT_USAGE
+    owner = database.stat().st_uid
+    if os.geteuid() == 0 and owner != 0:
+        # SQLite leaves -wal and -shm files beside a WAL database it opened; made by root, they
+        # would stop the server (running as the owner) from opening its own database.
+        print(
+            f"odart backup: run it as the database's owner (uid {owner}), e.g. "
+            "sudo -u odart odart backup ...",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     # Read-only: the backup never migrates or writes the live database.
     source = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)

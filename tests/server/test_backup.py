@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 import subprocess
@@ -16,7 +17,10 @@ import sqlite_utils
 from odart.cli import main
 from server.store.db import Store
 from server.store.migrations import MIGRATIONS, migrate
+from tests.conftest import require
 
+NOBODY_UID = 65534
+"""Debian's ``nobody``: any owner but root will do."""
 OLD = 3
 """The schema an older release left: the first three migrations."""
 
@@ -181,3 +185,19 @@ def _wait(predicate: object, timeout_s: float = 30.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_backup_as_root_of_a_database_root_does_not_own_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require("root", os.geteuid() == 0, "run the suite as root (CI does)")
+    database = tmp_path / "odart.db"
+    Store(database).close()
+    os.chown(database, NOBODY_UID, NOBODY_UID)  # the server's own user, as installed
+    target = tmp_path / "copy.db"
+    assert (
+        main(["backup", "--config", str(_settings(tmp_path, database)), "--to", str(target)]) == 2
+    )
+    assert "sudo -u odart" in capsys.readouterr().err
+    assert not target.exists()
+    assert not Path(f"{database}-wal").exists()  # nothing root-owned left beside it
