@@ -1,4 +1,8 @@
-"""Notifier over apprise: a responder's URLs in order, falling back on failure (shell)."""
+"""Notifier over apprise: a responder's URLs in order, falling back on failure (shell).
+
+Plain JSON webhooks are posted directly (:mod:`server.notify.webhook`); the rest go through
+apprise.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import apprise
 from server.config import ResponderConfig
 from server.domain.alerts import Push
 from server.notify.base import Delivery
+from server.notify.webhook import JsonWebhooks, direct_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,12 +78,21 @@ class AppriseNotifier:
         # apprise loads its plugins at the first URL it parses (about a second on a Pi): pay
         # that at start-up, not on the first page after a restart.
         apprise.Apprise().add("json://localhost")
+        self._webhooks = JsonWebhooks(SEND_TIMEOUT_S)
 
     async def send(self, responder: ResponderConfig, push: Push) -> list[Delivery]:
         """Try each of the responder's URLs in order; stop at the first that accepts."""
         deliveries: list[Delivery] = []
         for url in responder.urls:
             channel = channel_of(url)
+            direct = direct_url(for_channel(url, push))
+            if direct is not None:  # a plain JSON webhook: posted here, as fast the first time
+                ok, detail = await self._webhooks.send(*direct, push)
+                deliveries.append(Delivery(responder.id, channel, ok=ok, detail=detail))
+                if ok:
+                    break
+                _LOGGER.warning("delivery to %s via %s failed; trying next", responder.id, channel)
+                continue
             sender = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=SEND_TIMEOUT_S))
             if not sender.add(for_channel(url, push)):
                 deliveries.append(Delivery(responder.id, channel, ok=False, detail="invalid URL"))
