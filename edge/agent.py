@@ -61,9 +61,6 @@ _LOGGER = logging.getLogger(__name__)
 LinkBuilder = Callable[[DeviceConfig], DeviceLink]
 """Builds one device's link (``odart.links.LinkFactory.build``); raises ``EdgeConfigError``."""
 
-OUTBOX_FLUSH_S: Final = 2.0
-"""While the disk is full, try every 2 s to write back what the outbox holds in memory."""
-
 WATCHDOG_PERIOD_S: Final = 1.0
 """The detector decides once per second of signal; advancing it as often loses nothing."""
 
@@ -162,8 +159,8 @@ class EdgeAgent:
                 group.start("checkin-timer", self._checkin_timer)
                 group.start("detector-watchdog", self._watchdog)
                 group.start("buzz-writer", self.buzz.run)
-                group.start("outbox-keeper", self._keep_outbox)
-                group.start("health", partial(self._beat, health))
+                group.start("outbox-keeper", self.publisher.keep_outbox)
+                group.start("health", partial(health.run, self.config.health.period_s))
                 kept = None if self._list_file is None else read_list(self._list_file)
                 if kept is not None and self._link_builder is not None:
                     _LOGGER.info("running the kept device list until the server's arrives")
@@ -198,19 +195,6 @@ class EdgeAgent:
             components,
             self.publisher.down_since,
         )
-
-    async def _beat(self, health: HealthWriter) -> None:
-        while True:
-            health.beat()
-            await asyncio.sleep(self.config.health.period_s)
-
-    async def _keep_outbox(self) -> None:
-        """Write back what the outbox holds in memory once the disk has room again."""
-        while True:
-            await asyncio.sleep(OUTBOX_FLUSH_S)
-            self.outbox.commit_acks()  # acks that came just before the broker went away
-            if self.outbox.degraded and self.outbox.flush():
-                self.publisher.wake()  # so the status says online again
 
     # -- residents' links --------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ Contract (for systemd and monitoring):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -165,6 +166,12 @@ class HealthWriter:
             sd_notify("READY=1")
         sd_notify("WATCHDOG=1")
         return bool(report.get("ok"))
+
+    async def run(self, period_s: float) -> None:
+        """Beat every ``period_s`` seconds until cancelled."""
+        while True:
+            self.beat()
+            await asyncio.sleep(period_s)
 
     def stopping(self) -> None:
         """Tell systemd we are shutting down."""

@@ -63,6 +63,9 @@ STOP_NOTICE_TIMEOUT_S: Final = 2.0
 """How long a stopping edge waits to mark itself offline: a stop must not hang on a dead broker
 (the broker's Will covers that case once the keepalive runs out)."""
 
+OUTBOX_FLUSH_S: Final = 2.0
+"""While the disk is full, try every 2 s to write back what the outbox holds in memory."""
+
 IDLE_WAKE_S: Final = 1.0
 """With nothing to do the drain loop still looks at the outbox once a second."""
 
@@ -237,6 +240,14 @@ class Publisher:
             "resent": self._flow.resent,
             "acks": self.acks_received,
         }
+
+    async def keep_outbox(self) -> None:
+        """Connected or not: delete acked rows, and write back what the disk could not take."""
+        while True:
+            await asyncio.sleep(OUTBOX_FLUSH_S)
+            self._outbox.commit_acks()  # acks that came just before the broker went away
+            if self._outbox.degraded and self._outbox.flush():
+                self.wake()  # so the status says online again
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff until cancelled.
