@@ -315,7 +315,9 @@ class Publisher:
     async def _serve(self, client: aiomqtt.Client, conn: str) -> None:
         self._flow.reset()  # a new connection: everything unacked is due again
         self._entries.clear()
-        self._reported = self.edge_state
+        # "online" first on every connect (the server closes its edge-offline alert and resends
+        # state on it); a degraded outbox then says "disk_full" in the drain loop's first round.
+        self._reported = EdgeState.ONLINE
         status_topic, status_payload = self._status(self._reported, conn)
         await client.publish(status_topic, status_payload, qos=1, retain=True)
         base = Topic(self._site_id, self._edge_id, TopicKind.ACK)
