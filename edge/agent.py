@@ -151,7 +151,7 @@ class EdgeAgent:
 
     async def run(self) -> None:
         """Serve until cancelled; every loop runs under one :class:`TaskSupervisor`."""
-        health = HealthWriter(self.config.health.file, self.health_report)
+        health = HealthWriter(self.config.health_file, self.health_report)
         try:
             async with TaskSupervisor(permanent=(BrokerAuthError, PermanentLinkError)) as group:
                 self._group = group

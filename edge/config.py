@@ -201,7 +201,9 @@ class MqttConfig(_Strict):
 class HealthConfig(_Strict):
     """The local health file that systemd and monitoring read (see :mod:`edge.health`)."""
 
-    file: Path = Path("var/edge-health.json")
+    file: Path | None = None
+    """Default: beside the outbox, ``<outbox stem>-health.json`` (systemd units set
+    ``/run/odart/edge-health.json``)."""
     period_s: float = Field(default=5.0, gt=0, le=300)
     """Seconds between writes (and systemd watchdog pings)."""
 
@@ -265,6 +267,11 @@ class EdgeConfig(_Strict):
     def default_consent(self) -> ConsentState:
         """:attr:`consent_default` as a consent state."""
         return ConsentState(self.consent_default)
+
+    @property
+    def health_file(self) -> Path:
+        """Where the health file is written: ``[health] file``, else beside the outbox."""
+        return self.health.file or self.outbox.with_name(self.outbox.stem + "-health.json")
 
     def detector_settings(self) -> DetectorSettings:
         """The detector settings this config asks for (defaults where it is silent)."""

@@ -86,7 +86,7 @@ def _health(config: EdgeConfig) -> int:
 
     from edge.health import read_and_check
 
-    verdict = read_and_check(config.health.file, datetime.now(UTC))
+    verdict = read_and_check(config.health_file, datetime.now(UTC))
     for reason in verdict.reasons:
         print(reason)
     print("ok" if verdict.ok else "unhealthy")

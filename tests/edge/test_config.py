@@ -82,3 +82,12 @@ def test_edge_command_exits_2_with_the_key_on_a_bad_config(tmp_path: Path) -> No
     )
     assert result.returncode == 2
     assert result.stderr.startswith("odart edge: config edge:")
+
+
+def test_config_health_file_sits_beside_the_outbox_unless_set() -> None:
+    base = {"site": "s1", "edge": "e1", "outbox": "/var/lib/odart/outbox.db"}
+    assert config_from_mapping(base).health_file == Path("/var/lib/odart/outbox-health.json")
+    chosen = config_from_mapping({**base, "health": {"file": "/run/odart/edge-health.json"}})
+    assert chosen.health_file == Path("/run/odart/edge-health.json")
+    with pytest.raises(EdgeConfigError, match=r"health\.period_s"):
+        config_from_mapping({**base, "health": {"period_s": 0}})
