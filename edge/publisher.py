@@ -139,6 +139,14 @@ def refusal_code(error: BaseException) -> int | None:
     return None
 
 
+def failures_after(failures: int, up_s: float | None) -> int:
+    """Failures in a row, counting this one; a connection that was up for the healthy period
+    (``up_s``; None if it never connected) starts the count, and so the backoff, afresh."""
+    if up_s is not None and up_s >= RECONNECT_POLICY.healthy_after_s:
+        return 1
+    return failures + 1
+
+
 def reconnect_delay_s(failures: int, jitter: float = 0.0) -> float:
     """Seconds to wait after ``failures`` consecutive failed connections (capped doubling)."""
     return backoff_delay_s(max(failures - 1, 0), RECONNECT_POLICY, jitter)
@@ -280,9 +288,7 @@ class Publisher:
                 up_s = (
                     None if self._connected_at_s is None else self._clock() - self._connected_at_s
                 )
-                if up_s is not None and up_s >= RECONNECT_POLICY.healthy_after_s:
-                    failures = 0  # that connection was healthy: start the backoff afresh
-                failures += 1
+                failures = failures_after(failures, up_s)
                 delay = reconnect_delay_s(failures, random.random())
                 _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
                 await asyncio.sleep(delay)
