@@ -191,7 +191,7 @@ class Store:
             "origin": alert.origin,
             **_life_columns(life),
         }
-        with self.db.conn:
+        with self.write():
             cursor = self.db.execute(
                 f"INSERT OR IGNORE INTO alerts ({', '.join(row)}) "
                 f"VALUES ({', '.join('?' for _ in row)})",
