@@ -52,4 +52,7 @@ def load_pyphysio() -> Arr:
     with bz2.open(pyphysio_path(), "rt") as f:
         raw = np.loadtxt(f, usecols=PYPHYSIO_RESP_COLUMN)
     x: Arr = signal.resample_poly(raw, 25, PYPHYSIO_FS_HZ).astype(np.float64)
-    return x
+    # resample_poly pads with zeros: its first and last second are filter edge, not breathing.
+    edge = round(2 * FS_HZ)
+    out: Arr = x[edge:-edge]
+    return out

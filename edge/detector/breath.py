@@ -12,9 +12,10 @@ samples were chunked.
 The baseline must not stay frozen at a level the person no longer breathes at (after a movement
 artefact or a run of deep breaths): swings over ``ARTEFACT_X`` x the long-term amplitude stay
 out of its history, the baseline is at most ``FAST_X`` x the median of the last three
-breaths, and once no extreme has been confirmed for ``RELAX_MIN_S``-``RELAX_MAX_S`` s the trigger
-relaxes to ``SHALLOW_FLOOR`` of the baseline (AASM: a swing above 10 % of the pre-event amplitude
-is not an apnoea [1.2]), so shallow breathing at 20-30 % of before is still counted.
+breaths, and once no extreme has been confirmed for ``RELAX_MIN_S``-``RELAX_MAX_S`` s the
+trigger relaxes (over ``RELAX_RAMP_S``) to ``SHALLOW_FLOOR`` of the baseline (AASM: a swing
+above 10 % of the pre-event amplitude is not an apnoea [1.2]), so shallow breathing at 20-30 %
+of before is still counted.
 
 A pause is timed from the last *confirmed* extreme (at the time the extreme happened), so a
 filter's slow settling after breathing stops, which moves in one direction only, can confirm at
@@ -95,6 +96,7 @@ class BreathTracker:
         self._min_amplitude = min_amplitude
         self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
         self._recent: deque[float] = deque(maxlen=const.FAST_BREATHS)
+        self._halves: deque[float] = deque(maxlen=2 * settings.rate_breaths)
         self._long: deque[float] = deque(maxlen=const.LONG_BREATHS)
         self._long_median = 0.0
         self._breath_times: deque[float] = deque()
@@ -214,9 +216,10 @@ class BreathTracker:
     def _swing(self, t0: float) -> float:
         """The trigger's hysteresis for the second starting at ``t0``.
 
-        Normally ``rel_amp`` x baseline; once no extreme has been confirmed for the relax time
-        (longer when breathing is slow) it drops to ``SHALLOW_FLOOR`` x baseline, so breaths
-        much smaller than the baseline are still seen and pull it down.
+        Normally ``rel_amp`` x baseline. Once no extreme has been confirmed for the relax time
+        (1.5 typical half-breaths, 4-8 s) it falls linearly over ``RELAX_RAMP_S`` to
+        ``SHALLOW_FLOOR`` x baseline, so breaths much smaller than the baseline are still seen
+        and pull it down, while a slow breath's long slope is not split at small wiggles.
         """
         assert self._baseline is not None
         floor = self._min_swing()
@@ -226,11 +229,13 @@ class BreathTracker:
             last = self._good_since
         if last is None:
             return normal
-        ibi = 60.0 / self._rate_cache if self._rate_cache else 0.0
-        relax = min(max(const.RELAX_MIN_S, const.RELAX_IBI_X * ibi), const.RELAX_MAX_S)
-        if t0 - last < relax:
+        half = _median(self._halves) if self._halves else 0.0
+        relax = min(max(const.RELAX_MIN_S, const.RELAX_HALF_X * half), const.RELAX_MAX_S)
+        late = (t0 - last - relax) / const.RELAX_RAMP_S
+        if late <= 0.0:
             return normal
-        return max(const.SHALLOW_FLOOR * self._baseline, floor)
+        rel = self._s.rel_amp + (const.SHALLOW_FLOOR - self._s.rel_amp) * min(late, 1.0)
+        return max(rel * self._baseline, floor)
 
     def _min_swing(self) -> float:
         """Smallest swing that can be a breath: above the noise floor, the sensor floor and a
@@ -243,13 +248,17 @@ class BreathTracker:
         )
 
     def _bootstrap(self, y: FloatArray) -> None:
-        """Seed the baseline with the 5-95 % range of the first seconds of good signal (the
-        swing of a breath; per-second extremes would under-read breaths longer than a second)."""
+        """Seed the baseline with the median swing of the first seconds' 4 s windows (a whole
+        breath at >= 15/min; a one-second handling transient cannot dominate a median)."""
         if y.size:
             self._boot.append(y)
         if len(self._boot) >= self._s.bootstrap_s:
-            lo, hi = np.percentile(np.concatenate(self._boot), [5.0, 95.0])
-            self._baseline = max(float(hi - lo), self._min_swing())
+            w = const.BOOT_WINDOW_S
+            swings = [
+                float(np.ptp(np.concatenate(self._boot[k : k + w])))
+                for k in range(len(self._boot) - w + 1)
+            ]
+            self._baseline = max(_median(deque(swings)), self._min_swing())
             self._boot.clear()
 
     def _trigger(self, y: FloatArray, t: FloatArray, swing: float) -> tuple[int, int]:
@@ -290,6 +299,8 @@ class BreathTracker:
         """The running extreme is confirmed; a peak after a trough is a breath."""
         assert self._baseline is not None
         breath = strong = 0
+        if self._confirmed_t is not None:
+            self._halves.append(self._ext_t - self._confirmed_t)
         self._confirmed_t = self._ext_t
         if self._mode == _SEEK_PEAK:
             if self._trough is not None:

@@ -80,12 +80,18 @@ AASM scores an apnoea only at a >= 90 % drop [1.2], so anything larger is (shall
 RELAX_MIN_S: Final = 4.0
 """The trigger relaxes after 4 s without a confirmed peak or trough: a resting half-breath
 (peak to trough) lasts 1.5-2.5 s at 12-20/min, so normal breathing never reaches it."""
-RELAX_IBI_X: Final = 0.75
-"""...or after 0.75 of the current breath interval when breathing is slow (half a breath plus
-the end-expiratory pause), so slow breaths are not split at cardiac ripple."""
-RELAX_MAX_S: Final = 8.0
-"""...but never later than 8 s, so that shallow breaths are counted well before the 15 s
-apnoea threshold (two relaxed breaths fit into it)."""
+RELAX_HALF_X: Final = 1.5
+"""...or after 1.5 typical half-breaths (the median time between the last confirmed peaks and
+troughs) when breathing is slow, so slow breaths are not split at cardiac ripple."""
+RELAX_RAMP_S: Final = 4.0
+"""The relaxed hysteresis is reached over 4 s (a linear ramp), not at once: a slow breath's long
+slope is not cut at a wiggle just after the relax time."""
+RELAX_MAX_S: Final = 7.0
+"""...but never later than 7 s, so that (with the ramp) breaths at 20 % of the baseline are
+counted about 10 s into a pause, before the 15 s apnoea threshold."""
+BOOT_WINDOW_S: Final = 4
+"""The first baseline is the median peak-to-trough range of 4 s windows over ``bootstrap_s``: a
+whole breath at 15/min or faster, and robust to a second of handling at the start."""
 BASELINE_BREATHS: Final = 15
 """Baseline amplitude = median of this many recent breaths (about a minute) [2.3 step 3]."""
 BOOTSTRAP_S: Final = 10.0

@@ -330,9 +330,14 @@ class Rules:
             if not chans:
                 continue
             key = f"no_signal:{source}"
-            if any(c.quality in {"good", "motion", "absent", "warming_up"} for c in chans):
+            usable = {"good", "absent", "warming_up"}
+            if key not in self._active:
+                usable.add("motion")  # moving is alive; but it does not end a standing warning
+            if any(c.quality in usable for c in chans):
                 self._unusable_since.pop(source, None)
                 events += self._clear(EventKind.NO_SIGNAL, v, key, source=str(source))
+                continue
+            if any(c.quality == "motion" for c in chans):
                 continue
             since = self._unusable_since.setdefault(source, float(v.tick))
             qualities = {c.quality for c in chans}
