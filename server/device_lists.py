@@ -61,6 +61,8 @@ class DeviceLists:
         self._published: dict[tuple[str, str], tuple[DeviceEntry, ...]] = {}
         """The list last published to each (site, edge)."""
         self._last_check: datetime | None = None
+        self._version: tuple[object, ...] | None = None
+        """:meth:`Enrolments.version` at the last full check."""
         self._tasks: set[asyncio.Task[bool]] = set()
         self.counts: Counter[str] = Counter()
 
@@ -139,6 +141,10 @@ class DeviceLists:
         if self._last_check is not None and (now - self._last_check).total_seconds() < CHECK_S:
             return 0
         self._last_check = now
+        version = self.enrolments.version()
+        if version == self._version:
+            return 0  # no enrolment changed since the last check: no per-edge queries
+        self._version = version
         edges = set(self.enrolments.listed_edges()) | set(self._published)
         changed = 0
         for site_id, edge_id in sorted(edges):

@@ -143,6 +143,17 @@ class Enrolments:
             for row in self._db.query(query, [site_id, edge_id])
         )
 
+    def version(self) -> tuple[object, ...]:
+        """Changes whenever a device list may have: another process's commit (``PRAGMA
+        data_version``), or an enrolment added, ended, erased or purged here. One aggregate
+        over the table, so the lists' periodic check costs this instead of a query per edge."""
+        (data_version,) = self._db.execute("PRAGMA data_version").fetchone()
+        summary = self._db.execute(
+            "SELECT COUNT(*), MAX(id), COUNT(ended_at), COUNT(participant_id), COUNT(model) "
+            "FROM enrolments"
+        ).fetchone()
+        return (data_version, *summary)
+
     def listed_edges(self, site_id: str | None = None) -> list[tuple[str, str]]:
         """(site, edge) of every edge that has or had a device on its list.
 
