@@ -1,6 +1,9 @@
 """The server's SQLite store through sqlite-utils: alerts, device events, edges, deliveries (shell).
 
-All access happens on the server's event-loop thread, so there is exactly one writer. Every
+All access happens on the server's event-loop thread, so there is exactly one writer; only the
+COMMIT of an ingest batch (:meth:`Store.commit`) runs in a worker thread, so its fsync does not
+stall the loop (SQLite serialises the connection; ingest checks its rows are stored before it
+acks, in case another coroutine's rollback took them). Every
 insert that de-duplicates does so on the edge-minted message id (a primary key), so a redelivered
 message is one row.
 
