@@ -302,10 +302,5 @@ def run(argv: list[str]) -> int:
                 drain_timeout_s=120.0 + args.partition_s,
             )
         print(result.row(), flush=True)
-        failed |= (
-            result.lost > 0
-            or result.pushed < result.generated
-            or result.duplicated > 0
-            or not result.in_order
-        )
+        failed |= result.lost > 0 or result.pushed < result.generated or result.duplicated > 0
     return 1 if failed else 0
