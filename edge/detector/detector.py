@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +50,7 @@ class _AccAssembler:
     """Joins the three accelerometer axes, which arrive as separate blocks, into ``(3, n)``."""
 
     def __init__(self) -> None:
-        self._parts: tuple[deque[tuple[float, float, FloatArray]], ...] = (
+        self._parts: tuple[deque[tuple[float, float, Sequence[float]]], ...] = (
             deque(),
             deque(),
             deque(),
@@ -58,17 +58,19 @@ class _AccAssembler:
 
     def add(self, axis: int, block: SampleBlock) -> list[tuple[float, float, FloatArray]]:
         """Queue one axis; return every ``(t0, fs, samples)`` now complete on all three."""
-        self._parts[axis].append((block.t0_s, block.fs_hz, np.asarray(block.values, float)))
+        self._parts[axis].append((block.t0_s, block.fs_hz, block.values))
         out: list[tuple[float, float, FloatArray]] = []
         while all(self._parts):
             heads = [p[0] for p in self._parts]
-            n = min(h[2].size for h in heads)
+            n = min(len(h[2]) for h in heads)
             for part, (t0, fs, x) in zip(self._parts, heads, strict=True):
                 part.popleft()
-                if x.size > n:
+                if len(x) > n:
                     part.appendleft((t0 + n / fs, fs, x[n:]))
             t0, fs, _ = heads[0]
-            out.append((t0, fs, np.stack([h[2][:n] for h in heads])))
+            # One conversion of the three axes (the common case: equal blocks) into (3, n).
+            rows = [h[2] if len(h[2]) == n else h[2][:n] for h in heads]
+            out.append((t0, fs, np.array(rows, dtype=np.float64)))
         return out
 
 

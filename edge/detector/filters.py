@@ -138,6 +138,14 @@ def group_delay_s(sos: FloatArray, freq_hz: float, fs_hz: float) -> float:
     return delay / fs_hz
 
 
+@lru_cache(maxsize=16)
+def _indices(n: int) -> npt.NDArray[np.int64]:
+    """``arange(n)``, shared read-only: a block's sample indices when nothing is dropped."""
+    idx = np.arange(n, dtype=np.int64)
+    idx.setflags(write=False)
+    return idx
+
+
 class Decimator:
     """Anti-alias low-pass then keep every ``factor``-th sample, phase carried between calls."""
 
@@ -162,7 +170,7 @@ class Decimator:
         """Decimate ``x`` ``(rows, n)``; return kept samples and their indices into ``x``."""
         n = x.shape[-1]
         if self._filter is None:
-            return x, np.arange(n, dtype=np.int64)
+            return x, _indices(n)
         y = self._filter.process(x)
         first = (-self._phase) % self.factor
         keep = np.arange(first, n, self.factor, dtype=np.int64)

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from edge.detector.filters import FloatArray
 from edge.detector.settings import DetectorSettings
@@ -74,13 +75,27 @@ class SpectralRate:
         if x.size < 8 or not math.isfinite(fs_hz):
             return None
         window = _hann(x.size)
-        power = np.abs(np.fft.rfft((x - x.mean()) * window, n=max(_NFFT, x.size))) ** 2
-        freqs = np.fft.rfftfreq(max(_NFFT, x.size), 1.0 / fs_hz)
-        band = (freqs >= self._s.resp_band_low_hz) & (freqs <= self._s.resp_band_high_hz)
-        total = float(power[band].sum())
+        nfft = max(_NFFT, x.size)
+        power = np.abs(np.fft.rfft((x - x.mean()) * window, n=nfft)) ** 2
+        freqs, band, where = _grid(nfft, fs_hz, self._s.resp_band_low_hz, self._s.resp_band_high_hz)
+        in_band = power[band]
+        total = float(in_band.sum())
         if total <= 0.0:
             return None
-        k = int(np.flatnonzero(band)[int(power[band].argmax())])
+        k = int(where[int(in_band.argmax())])
         near = band & (np.abs(freqs - freqs[k]) <= _PEAK_HALF_WIDTH_HZ)
         concentration = float(power[near].sum()) / total
         return Spectrum(rate_bpm=float(freqs[k] * 60.0), concentration=concentration)
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(
+    nfft: int, fs_hz: float, low_hz: float, high_hz: float
+) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """The FFT's frequencies, the breathing band's mask and its indices (read-only, shared)."""
+    freqs: FloatArray = np.fft.rfftfreq(nfft, 1.0 / fs_hz).astype(np.float64, copy=False)
+    band = (freqs >= low_hz) & (freqs <= high_hz)
+    where = np.flatnonzero(band)
+    for a in (freqs, band, where):
+        a.setflags(write=False)
+    return freqs, band, where
