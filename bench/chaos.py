@@ -25,10 +25,13 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+
+import httpx
 
 from odart.broker import MosquittoBroker, free_port
 from simulators.netcut import NetworkCut
@@ -96,6 +99,22 @@ name = "Night staff"
 urls = ["{receiver.url("/night-staff")}"]
 """)
     return config
+
+
+def _wait_subscribed(config: Path, timeout_s: float = 60.0) -> None:
+    """Wait until the server is subscribed: before its first subscription the broker has no
+    session to queue the edge's alerts for, drops them, and only the edge's resend (after its
+    ack deadline) brings them, behind later ones, so the run would not be in order."""
+    port = tomllib.loads(config.read_text())["http"]["port"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1.0).json()
+            if health.get("mqtt_connected"):
+                return
+        except (httpx.HTTPError, ValueError):
+            pass  # not listening yet
+        time.sleep(0.1)
 
 
 class _Processes:
@@ -227,6 +246,8 @@ def run_chaos(
         try:
             for name in ("server", "edge") if relay else ("broker", "server", "edge"):
                 processes.start(name)
+                if name == "server":
+                    _wait_subscribed(config)
 
             def made() -> list[str]:
                 return ledger.read_text().split() if ledger.exists() else []
