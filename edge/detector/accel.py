@@ -68,7 +68,7 @@ class AccStream(RespStream):
         assert self._dec is not None
         assert self._bp is not None
         assert self.fs is not None
-        holes = bool(np.isnan(seg.sum())) if seg.size else False
+        holes = math.isnan(seg.sum()) if seg.size else False
         good = seg[:, ~np.isnan(seg).any(axis=0)] if holes else seg
         motion = movement = None
         clipped = static = restarted = False
@@ -76,9 +76,7 @@ class AccStream(RespStream):
         if n > 1:
             motion, movement, mean = _movement(good)
             hi_v, lo_v = good.max(axis=1).tolist(), good.min(axis=1).tolist()
-            clipped = (
-                max(*hi_v, *(-v for v in lo_v)) >= const.CLIP_FRACTION * self._s.acc_full_scale_g
-            )
+            clipped = max(max(hi_v), -min(lo_v)) >= const.CLIP_FRACTION * self._s.acc_full_scale_g
             # Bit-identical readings on every axis for a whole second: a real sensor on a body
             # always flickers, so this is a stuck or off-body sensor, not evidence of apnoea.
             static = hi_v == lo_v
@@ -100,7 +98,7 @@ class AccStream(RespStream):
             self._last = good[:, 0].copy()
             self._first = False
         filled = fill_forward(seg, self._last) if holes else seg
-        self._last = filled[:, -1].copy()
+        self._last = filled[:, -1]  # a view: nothing writes into a second's samples
         dec, keep = self._dec.process(filled)
         y3 = self._bp.process(dec)
         t = np.multiply(keep + lo, 1.0 / self.fs, dtype=np.float64)
@@ -110,7 +108,7 @@ class AccStream(RespStream):
         y = self._axis @ y3
         noise = None
         if y.size > 1:
-            across = float(np.einsum("ij,ij->", y3, y3)) - float(y @ y)
+            across = float(np.vdot(y3, y3)) - float(y @ y)
             noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
         return Second(
             tick=tick,
@@ -155,7 +153,7 @@ class AccStream(RespStream):
             axis = np.linalg.eigh(self._cov_sum)[1][:, -1]
         else:
             axis = self._cov_sum @ self._axis
-        norm = float(np.sqrt(axis @ axis))
+        norm = math.sqrt(float(axis @ axis))
         if norm > 0.0:
             axis = axis / norm
             # Keep the sign stable so the waveform does not flip between seconds.
@@ -163,23 +161,24 @@ class AccStream(RespStream):
 
 
 @functools.lru_cache(maxsize=8)
-def _ramp(n: int) -> tuple[FloatArray, float]:
-    """Centred sample index of an ``n``-sample second, and its sum of squares."""
+def _basis(n: int) -> tuple[FloatArray, float]:
+    """Ones and the centred sample index of an ``n``-sample second as ``(n, 2)`` columns, and
+    the index's sum of squares: one product gives each axis's sum and linear trend."""
     tc = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-    tc.setflags(write=False)
-    return tc, float(tc @ tc)
+    basis = np.ascontiguousarray(np.stack([np.ones(n), tc], axis=1))
+    basis.setflags(write=False)
+    return basis, float(tc @ tc)
 
 
 def _movement(x: FloatArray) -> tuple[float, float, list[float]]:
     """Per-second std of |a|, std of the vector ``x`` ``(3, n)`` about its per-axis linear
     trend (as one norm), and the mean vector."""
     n = x.shape[1]
-    tc, tt = _ramp(n)
-    s1 = x.sum(axis=1).tolist()
-    s2 = np.einsum("ij,ij->i", x, x)
-    st = (x @ tc).tolist()
-    energy = float(s2.sum()) - sum(v * v for v in s1) / n - sum(v * v for v in st) / tt
-    mag = np.sqrt(np.einsum("ij,ij->j", x, x))
-    m1 = float(mag.sum()) / n
-    motion = math.sqrt(max(float(mag @ mag) / n - m1 * m1, 0.0))
-    return motion, math.sqrt(max(energy, 0.0) / n), [v / n for v in s1]
+    basis, tt = _basis(n)
+    sums = (x @ basis).tolist()  # per axis: [sum, sum of index * sample]
+    mag2 = (x * x).sum(axis=0)
+    s2 = float(mag2.sum())
+    energy = s2 - sum(r[0] * r[0] for r in sums) / n - sum(r[1] * r[1] for r in sums) / tt
+    m1 = float(np.sqrt(mag2).sum()) / n
+    motion = math.sqrt(max(s2 / n - m1 * m1, 0.0))
+    return motion, math.sqrt(max(energy, 0.0) / n), [r[0] / n for r in sums]
