@@ -112,12 +112,14 @@ class Detector:
             source: which device family sent it; presence and motion are taken as radar and door
                 as door unless given otherwise.
         """
-        channel = Channel(block.channel)
+        channel = block.channel if type(block.channel) is Channel else Channel(block.channel)
         group = _GROUP[channel]
         if source is Source.WEARABLE and group in _DEFAULT_SOURCE:
             source = _DEFAULT_SOURCE[group]
         if group == "acc":
-            assembler = self._acc.setdefault(source, _AccAssembler())
+            assembler = self._acc.get(source)
+            if assembler is None:
+                assembler = self._acc[source] = _AccAssembler()
             for t0, fs, values in assembler.add(_ACC[channel], block):
                 self._feed((source, "acc"), t0, fs, values)
         else:
