@@ -194,7 +194,7 @@ class Store:
             "origin": alert.origin,
             **_life_columns(life),
         }
-        with self.write():
+        with self.db.conn:
             cursor = self.db.execute(
                 f"INSERT OR IGNORE INTO alerts ({', '.join(row)}) "
                 f"VALUES ({', '.join('?' for _ in row)})",
