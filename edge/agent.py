@@ -111,6 +111,7 @@ class EdgeAgent:
                 mqtt.username,
                 mqtt.password,
                 tls=mqtt.tls.context() if mqtt.tls is not None else None,
+                reconnect_max_s=mqtt.reconnect_max_s,
             ),
             config.site,
             config.edge,

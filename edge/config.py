@@ -182,6 +182,10 @@ class MqttConfig(_Strict):
     username: str | None = None
     password: str | None = None
     tls: MqttTls | None = None
+    reconnect_max_s: float = Field(default=15.0, ge=0.1, le=300.0)
+    """The longest wait between reconnect attempts (doubling from 0.5 s). After an outage the
+    outbox drains at the next attempt, so this bounds how late a held alert can be; shorter
+    costs a few more connection attempts against a broker that is away."""
 
     @model_validator(mode="before")
     @classmethod

@@ -147,9 +147,11 @@ def failures_after(failures: int, up_s: float | None) -> int:
     return failures + 1
 
 
-def reconnect_delay_s(failures: int, jitter: float = 0.0) -> float:
-    """Seconds to wait after ``failures`` consecutive failed connections (capped doubling)."""
-    return backoff_delay_s(max(failures - 1, 0), RECONNECT_POLICY, jitter)
+def reconnect_delay_s(failures: int, jitter: float = 0.0, cap_s: float | None = None) -> float:
+    """Seconds to wait after ``failures`` consecutive failed connections (capped doubling;
+    ``cap_s`` replaces the default cap, see ``[mqtt] reconnect_max_s``)."""
+    policy = RECONNECT_POLICY if cap_s is None else replace(RECONNECT_POLICY, cap_s=cap_s)
+    return backoff_delay_s(max(failures - 1, 0), policy, jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,8 @@ class MqttSettings:
     password: str | None = None
     tls: ssl.SSLContext | None = None
     """Client TLS (CA + this edge's certificate); None: plain MQTT (loopback demo, tests)."""
+    reconnect_max_s: float = RECONNECT_POLICY.cap_s
+    """The longest wait between reconnect attempts."""
 
 
 CommandHandler = Callable[[Envelope], Awaitable[None]]
@@ -289,7 +293,7 @@ class Publisher:
                     None if self._connected_at_s is None else self._clock() - self._connected_at_s
                 )
                 failures = failures_after(failures, up_s)
-                delay = reconnect_delay_s(failures, random.random())
+                delay = reconnect_delay_s(failures, random.random(), self._mqtt.reconnect_max_s)
                 _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
                 await asyncio.sleep(delay)
 

@@ -191,7 +191,7 @@ async def run_scenario(
                 by=scenario.responders[0].id,
             )
         config = config_from_mapping(
-            edge_mapping(scenario, "127.0.0.1", relay.port, work_dir / "outbox.db")
+            edge_mapping(scenario, "127.0.0.1", relay.port, work_dir / "outbox.db", pace)
         )
         outbox = Outbox(config.outbox)
         rig = build_rig(scenario, pace, clock.sim_s, (broker.host, broker.port))

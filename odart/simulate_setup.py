@@ -67,10 +67,20 @@ class SimClock:
         return sim_seconds / self.speed
 
 
-def edge_mapping(scenario: Scenario, host: str, port: int, outbox: Path) -> dict[str, Any]:
+RECONNECT_MAX_S: Final = 15.0
+"""The edge's default reconnect cap at real speed (``[mqtt] reconnect_max_s``)."""
+MIN_RECONNECT_S: Final = 0.1
+"""The smallest cap the edge config accepts."""
+
+
+def edge_mapping(
+    scenario: Scenario, host: str, port: int, outbox: Path, speed: float = 1.0
+) -> dict[str, Any]:
     """The edge config for ``scenario``, as it would be written in a TOML file.
 
-    A framed radar brings its room's door contact, enrolled as ``<radar id>-door``.
+    A framed radar brings its room's door contact, enrolled as ``<radar id>-door``. The edge's
+    reconnect backoff runs on the wall clock, so its cap is divided by ``speed``: after a
+    simulated outage the edge is back within the same simulated time as at real speed.
     """
     doors = {
         d.id: door_id(d.id) for d in scenario.devices if d.framed and d.kind is DeviceKind.RADAR
@@ -102,7 +112,11 @@ def edge_mapping(scenario: Scenario, host: str, port: int, outbox: Path) -> dict
         "edge": "sim-edge",
         "outbox": str(outbox),
         "checkin_s": scenario.checkin_s,
-        "mqtt": {"host": host, "port": port},
+        "mqtt": {
+            "host": host,
+            "port": port,
+            "reconnect_max_s": max(MIN_RECONNECT_S, RECONNECT_MAX_S / speed),
+        },
         "people": people,
         "devices": devices,
     }

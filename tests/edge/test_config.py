@@ -34,6 +34,7 @@ def test_edge_config_accepts_the_example_file() -> None:
     [
         (_with(site="Hostel One"), "site", "a-z"),
         (_with(mqtt={"port": 70000}), "mqtt.port", "less than or equal"),
+        (_with(mqtt={"reconnect_max_s": 0}), "mqtt.reconnect_max_s", "greater than or equal"),
         (_with(colour="blue"), "colour", "Extra inputs"),
         (_with(detector={"apnoea_wearable_s": -3}), "detector.", ""),
         (_with(detector={"no_such_setting": 1}), "detector.no_such_setting", "unknown setting"),
