@@ -172,7 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, help="seconds per level (30; quick 4)")
     p.add_argument("--residents", type=int, help="consented residents (5,000; quick 1,000)")
     p.add_argument("--ratio-messages", type=int, help="messages for the ingest ratio (10,000)")
-    p.add_argument("--png", type=Path, default=Path("bench-load.png"), help="where the plot goes")
+    p.add_argument(
+        "--png", type=Path, default=Path("artifacts/bench/load.png"), help="where the plot goes"
+    )
     return p
 
 
@@ -247,11 +249,17 @@ def _report(done: list[Level], bare: float, served: float, first_ms: float) -> N
     worst_p99 = max((lv.pct(99) for lv in normal), default=float("nan"))
     worst_max = max((lv.pct(100) for lv in normal), default=float("nan"))
     saturated = [lv for lv in done if lv.saturated]
+    # The target covers every level up to 5k x30: one that saturated there was not met.
+    saturated_early = [lv for lv in saturated if lv.wearables <= 5000 and lv.multiple <= 30]
     print("\ntargets (issue 15):")
     print(
         f"  p99 <= {TARGET_P99_MS:.0f} ms and max <= {TARGET_MAX_MS:.0f} ms up to 5k x30: "
-        f"p99 {worst_p99:.1f}, max {worst_max:.1f}  "
-        f"{_verdict(worst_p99 <= TARGET_P99_MS and worst_max <= TARGET_MAX_MS)}"
+        f"p99 {worst_p99:.1f}, max {worst_max:.1f}"
+        + (f" (saturated at {saturated_early[0].name})" if saturated_early else "")
+        + "  "
+        + _verdict(
+            not saturated_early and worst_p99 <= TARGET_P99_MS and worst_max <= TARGET_MAX_MS
+        )
     )
     if saturated:
         sat = saturated[-1]
@@ -291,6 +299,7 @@ def _plot(done: list[Level], png: Path) -> None:
     ax.set_title("odart bench load: alert latency against load")
     ax.legend()
     fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=120)
     plt.close(fig)
 
