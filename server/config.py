@@ -43,6 +43,10 @@ Id = Annotated[str, AfterValidator(_id_shape)]
 """A site, room or responder id: the wire's id shape, checked whole."""
 
 
+MFA_ROLES: Final[tuple[Literal["admin", "staff", "responder"], ...]] = ("admin", "staff")
+"""Roles that see personal data, so must have a second factor by default (ASVS 6.3.3)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -142,7 +146,7 @@ class HttpConfig(_Strict):
     """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed. Empty:
     the peer's own address is used for throttling and audit, whatever headers say."""
     mfa_roles: list[Literal["admin", "staff", "responder"]] = Field(
-        default_factory=lambda: ["admin", "staff"]
+        default_factory=lambda: list(MFA_ROLES)
     )
     """Roles that must set up a second factor (an authenticator app) before using the panel:
     the roles that see personal data (ASVS 6.3.3). Responders may add one."""

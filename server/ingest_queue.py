@@ -61,13 +61,13 @@ class AlertsFirstQueue(asyncio.PriorityQueue):  # type: ignore[type-arg]
         self._arrival = itertools.count()
         self.routine_waiting = 0
 
-    def _put(self, item: aiomqtt.Message) -> None:  # type: ignore[override]
+    def _put(self, item: aiomqtt.Message) -> None:
         urgent = is_urgent(str(item.topic), _payload(item))
         if not urgent:
             self.routine_waiting += 1
         super()._put((0 if urgent else 1, next(self._arrival), item))
 
-    def _get(self) -> aiomqtt.Message:  # type: ignore[override]
+    def _get(self) -> aiomqtt.Message:
         priority, _, item = super()._get()
         if priority:
             self.routine_waiting -= 1

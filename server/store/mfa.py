@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -77,7 +78,7 @@ class SecondFactors:
                 [username],
             )
 
-    def _row(self, username: str) -> dict[str, object]:
+    def _row(self, username: str) -> dict[str, Any]:
         rows = list(
             self._db.query(
                 "SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE username = ?",

@@ -64,7 +64,7 @@ def checkin_possible(enrolment: Mapping[str, Any] | None) -> bool | None:
     listed only in the edge's own config).
     """
     model = None if enrolment is None else enrolment.get("model")
-    if model not in DeviceModel._value2member_map_:
+    if not isinstance(model, str) or model not in DeviceModel._value2member_map_:
         return None
     if MODEL_ROLE[DeviceModel(model)] is not DeviceRole.WEARABLE:
         return None
