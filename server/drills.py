@@ -17,7 +17,7 @@ from typing import Final
 
 import sqlite_utils
 
-from firmware_bridge.wire import CommandBody, IdMinter, format_utc, parse_utc
+from firmware_bridge.wire import CommandBody, EdgeState, IdMinter, format_utc, parse_utc
 from server.config import ResponderConfig, Settings
 from server.domain.alerts import Alert, Push
 from server.notify.base import Notifier
@@ -77,7 +77,7 @@ class Drills:
             if last is not None and parse_utc(last) > now - timedelta(hours=site.drill_every_h):
                 continue
             for edge in self._store.edges():
-                if edge["site_id"] == site.id and edge["state"] == "online":
+                if edge["site_id"] == site.id and edge["state"] != EdgeState.OFFLINE.value:
                     self.request(site.id, edge["edge_id"])
                     requested += 1
         return requested

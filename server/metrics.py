@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from firmware_bridge.wire import EdgeState
 from server.domain.alerts import Alert
 from server.loop_lag import LoopLag
 from server.store.pushes import PushState, QueuedPush
@@ -48,7 +49,9 @@ class _StoreCollector(Collector):
             ).fetchone()
             queue.add_metric([state.value], float(n))
         yield queue
-        (online,) = self._db.execute("SELECT COUNT(*) FROM edges WHERE state = 'online'").fetchone()
+        (online,) = self._db.execute(
+            "SELECT COUNT(*) FROM edges WHERE state != ?", [EdgeState.OFFLINE.value]
+        ).fetchone()
         yield GaugeMetricFamily("odart_edges_online", "Edges online now", value=float(online))
         ingest = CounterMetricFamily(
             "odart_ingest_messages", "Ingest messages by outcome", labels=["outcome"]

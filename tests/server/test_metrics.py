@@ -58,3 +58,16 @@ def test_metrics_and_health_tell_the_truth_after_an_alert(
     assert ("odart_edges_online", ()) in samples
     assert samples[("odart_hop_latency_seconds_count", (("hop", "send"),))] == 1.0
     assert samples[("odart_hop_latency_seconds_count", (("hop", "stored"),))] == 1.0
+
+
+def test_metrics_count_an_edge_with_a_full_disk_as_online(
+    mosquitto: MosquittoBroker, receiver: NotificationReceiver
+) -> None:
+    settings = settings_from_mapping(settings_for(mosquitto, receiver))
+    store = Store(None)
+    with TestClient(create_app(settings, store=store)) as client:
+        now = client.app.state.now()  # type: ignore[attr-defined]
+        store.set_edge_status("hostel-1", "pi-1", wire.EdgeState.DISK_FULL.value, "c1", now)
+        store.set_edge_status("hostel-1", "pi-2", wire.EdgeState.OFFLINE.value, "c1", now)
+        samples = _samples(client.get("/metrics").text)
+    assert samples[("odart_edges_online", ())] == 1.0  # degraded, but there: not offline
