@@ -30,7 +30,7 @@ from simulators.physiology import Episode, PhysiologyStream, SubjectParams
 from tests.bluez.harness import BluezStandIn, dbus_daemon_path
 from tests.bluez.wearable import BreathingPolarH10, EmulatedHeartRateStrap, EmulatedWearable
 from tests.conftest import require
-from tests.mqtt_probe import MqttProbe
+from tests.mqtt_probe import MqttProbe, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -155,6 +155,15 @@ def _envelopes(probe: MqttProbe) -> list[Envelope]:
     return [decode_message(topic, payload) for topic, payload, _ in list(probe.messages)]
 
 
+STRAP_REPORT = "link hr-1 (ble_hr): connected"
+
+
+def _strap_blocks(log: str) -> int:
+    """Sample blocks in the edge's latest report of the strap's link (0 before any)."""
+    lines = [line for line in log.splitlines() if STRAP_REPORT in line]
+    return int(lines[-1].split(", ")[1].split()[0]) if lines else 0
+
+
 def test_edge_streams_an_h10_and_an_hr_strap_and_publishes_the_apnoea(
     tmp_path: Path,
     bluez: BluezStandIn,
@@ -195,7 +204,8 @@ def test_edge_streams_an_h10_and_an_hr_strap_and_publishes_the_apnoea(
                     if isinstance(e.body, AlertBody) and e.body.alert_kind.value == "apnoea"
                 ]
             assert alerts, f"no apnoea published; edge log:\n{log_path.read_text()[:6000]}"
-            time.sleep(2.5)  # one more link report from the edge
+            # The edge reports each link every 2 s: wait for one that counts the strap's blocks.
+            assert wait_until(lambda: _strap_blocks(log_path.read_text()) > 0, timeout_s=15)
         finally:
             edge.send_signal(signal.SIGINT)
             try:
@@ -221,9 +231,9 @@ def test_edge_streams_an_h10_and_an_hr_strap_and_publishes_the_apnoea(
     assert statuses["h10-1"].rssi_dbm is not None
     # The strap's heart rate reached p-2's detector too (the edge's own per-link report).
     log = log_path.read_text()
-    strap_lines = [line for line in log.splitlines() if "link hr-1 (ble_hr): connected" in line]
+    strap_lines = [line for line in log.splitlines() if STRAP_REPORT in line]
     assert strap_lines, log[-3000:]
-    assert int(strap_lines[-1].split(", ")[1].split()[0]) > 0
+    assert _strap_blocks(log) > 0
     assert "check-in not possible" in strap_lines[-1]
     assert STRANGER not in log
     assert STRANGER.lower() not in log
