@@ -14,7 +14,6 @@ list, the timers or start-up.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -115,10 +114,14 @@ class Store:
             self._batching = False
 
     async def commit(self) -> None:
-        """Commit the open transaction in a worker thread: the fsync that ``synchronous=FULL``
-        costs (milliseconds) must not stall the event loop."""
+        """Commit the open transaction on the loop's own thread.
+
+        A worker-thread commit raced the loop's other statements on the one shared connection
+        (committing them early, or "cannot commit - no transaction is active"); the fsync that
+        ``synchronous=FULL`` costs is the price of the single writer.
+        """
         if self.db.conn.in_transaction:
-            await asyncio.to_thread(self.db.conn.commit)
+            self.db.conn.commit()
 
     def stored_device_events(self, ids: Sequence[str]) -> int:
         """How many of these device-event ids are stored (checked after a batch's commit)."""
