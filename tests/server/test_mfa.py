@@ -119,11 +119,15 @@ def test_mfa_wrong_codes_count_towards_the_login_throttle(client: TestClient) ->
 
 def test_mfa_parallel_wrong_passwords_are_throttled_atomically(client: TestClient) -> None:
     token = client.get("/login").cookies["odart_login_csrf"]
+    # Each refused login renders a fresh form with a fresh CSRF cookie; pin this form's cookie so
+    # a guess sent after another's answer arrives is still the same form, as from one attacker.
+    form_cookie = {"Cookie": f"odart_login_csrf={token}"}
 
     def guess(index: int) -> int:
         answer = client.post(
             "/login",
             data={"username": "alice", "password": f"wrong guess {index}", "csrf_token": token},
+            headers=form_cookie,
             follow_redirects=False,
         )
         return answer.status_code
