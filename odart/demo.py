@@ -52,8 +52,9 @@ DEMO_ADMIN: Final = "demo-admin"
 """The throwaway admin account the demo makes so a newcomer can log in to the panel."""
 
 SITE: Final = "demo-hostel"
-PEOPLE: Final = (
-    # participant, room id, room label, wearable, resting breaths/min, scripted episodes
+Resident = tuple[str, str, str, str, float, list[dict[str, str | float]]]
+"""participant, room id, room label, wearable, resting breaths/min, scripted episodes"""
+PEOPLE: Final[tuple[Resident, ...]] = (
     ("p-0001", "room-1", "Room 1", "wearable-1", 14.0, []),
     (
         "p-0002",

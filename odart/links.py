@@ -21,7 +21,7 @@ from edge.config import DeviceConfig, EdgeConfig, EdgeConfigError, LinkKind, Mqt
 from edge.device_config import device_problem
 from edge.notify_decode import NotificationLink, NotificationSource
 from edge.transport import DeviceLink, LinkEvent
-from simulators.physiology import Episode, PhysiologyStream, SubjectParams
+from simulators.physiology import Episode, EpisodeKind, PhysiologyStream, SubjectParams
 
 if TYPE_CHECKING:
     from edge.ble import BleScanner
@@ -35,7 +35,7 @@ def _physiology(device: DeviceConfig, key: str) -> PhysiologyStream:
     try:
         params = SubjectParams() if virtual.rate_bpm is None else SubjectParams(virtual.rate_bpm)
         episodes = [
-            Episode(e.kind, e.start_s, e.duration_s, params=e.params)  # type: ignore[arg-type]
+            Episode(EpisodeKind(e.kind), e.start_s, e.duration_s, params=e.params)
             for e in virtual.episodes
         ]
     except (TypeError, ValueError) as error:

@@ -30,6 +30,7 @@ from odart.simulate_observe import observe
 from odart.simulate_report import Report
 from odart.simulate_setup import (
     SimClock,
+    SimulatedDevice,
     behaviours,
     build_rig,
     edge_mapping,
@@ -40,6 +41,8 @@ from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
 from server.privacy.enrol import enrol_consented
+from simulators.devices import VirtualWearable
+from simulators.framed import FramedRadar, FramedWearable
 from simulators.netcut import NetworkCut
 from simulators.responders import VirtualResponders
 from simulators.scenario import DeviceKind, Scenario, SystemEvent, TimelineEvent
@@ -110,10 +113,30 @@ async def _until(clock: SimClock, at_s: float) -> None:
         await asyncio.sleep(wait)
 
 
+def _framed(devices: dict[str, SimulatedDevice], device_id: str) -> FramedWearable | FramedRadar:
+    """The framed device a fault event names (the scenario check refuses faults on others)."""
+    device = devices[device_id]
+    if not isinstance(device, FramedWearable | FramedRadar):
+        message = f"{device_id} does not speak frames, so it cannot be faulted"
+        raise TypeError(message)
+    return device
+
+
+def _wearable(
+    devices: dict[str, SimulatedDevice], device_id: str
+) -> VirtualWearable | FramedWearable:
+    """The wearable a button event presses (the scenario check refuses a person without one)."""
+    device = devices[device_id]
+    if not isinstance(device, VirtualWearable | FramedWearable):
+        message = f"{device_id} is not a wearable, so it has no button"
+        raise TypeError(message)
+    return device
+
+
 async def _play(
     events: tuple[TimelineEvent, ...],
     clock: SimClock,
-    links: dict[str, Any],
+    devices: dict[str, SimulatedDevice],
     relay: NetworkCut,
     wearables: dict[str, str],
     played: list[tuple[float, str]],
@@ -123,16 +146,15 @@ async def _play(
     for event in events:
         await _until(clock, event.at_s)
         played.append((clock.sim_s(), event.event))
-        link = links.get(event.device or "")
         match event.event:
             case SystemEvent.EDGE_OFFLINE:
                 relay.cut()
             case SystemEvent.DEVICE_OFFLINE:
-                link.paused = True
+                devices[event.device or ""].paused = True
             case SystemEvent.BUTTON:
-                links[wearables[event.person or ""]].press()
+                _wearable(devices, wearables[event.person or ""]).press()
             case _:
-                link.fault(event)
+                _framed(devices, event.device or "").fault(event)
         if event.duration_s is not None and event.event in (
             SystemEvent.EDGE_OFFLINE,
             SystemEvent.DEVICE_OFFLINE,
@@ -143,7 +165,7 @@ async def _play(
         if event.event == SystemEvent.EDGE_OFFLINE:
             await relay.restore()
         else:
-            links[event.device or ""].paused = False
+            devices[event.device or ""].paused = False
         played.append((clock.sim_s(), f"{event.event} ends"))
 
 
@@ -249,8 +271,8 @@ async def run_scenario(
             counts=dict(agent.counts),
         )
     finally:
-        for task in (player, ticker, agent_task, *radars):
-            await cancel(task)
+        for started in (player, ticker, agent_task, *radars):
+            await cancel(started)
         for radar in rig.radars if rig is not None else ():
             radar.close()
         if server is not None and server_task is not None:

@@ -23,7 +23,7 @@ import numpy as np
 from edge.transport import DeviceLink
 from odart.simulate_framed import door_id, door_link, framed_link
 from simulators.devices import VirtualRoom, VirtualWearable
-from simulators.framed import FramedRadar
+from simulators.framed import FramedRadar, FramedWearable
 from simulators.library import SWAP_SUBJECT
 from simulators.physiology import Episode, EpisodeKind, PhysiologyStream
 from simulators.responders import Behaviour
@@ -185,12 +185,16 @@ def physiology(scenario: Scenario, key: str) -> PhysiologyStream:
     return PhysiologyStream(person.params, episodes, np.random.default_rng(person.seed))
 
 
+SimulatedDevice = VirtualWearable | VirtualRoom | FramedWearable | FramedRadar
+"""A device the timeline acts on: paused by ``device_offline``, faulted, or pressed."""
+
+
 @dataclass
 class Rig:
     """The edge's links, and the simulated devices behind them that the timeline acts on."""
 
     links: dict[str, DeviceLink] = field(default_factory=dict)
-    devices: dict[str, Any] = field(default_factory=dict)
+    devices: dict[str, SimulatedDevice] = field(default_factory=dict)
     """By device id: has ``paused``; framed devices also ``fault()``, wearables ``press()``."""
     radars: list[FramedRadar] = field(default_factory=list)
     """Framed radars whose ``run()`` must be started and ``close()`` called."""

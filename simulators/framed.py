@@ -16,7 +16,7 @@ import contextlib
 import math
 import os
 import tty
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 import numpy as np
@@ -113,14 +113,14 @@ class _Paced:
         """Start a fault from a scenario timeline event."""
         self.faults.apply(event.event, self.t_s, event.duration_s, dict(event.params))
 
-    def _catch_up(self, loop: asyncio.AbstractEventLoop, skip: object) -> float:
+    def _catch_up(self, loop: asyncio.AbstractEventLoop, skip: Callable[[float], object]) -> float:
         """The loop time of device second zero; skips whole seconds lost while disconnected."""
         if self._origin is None:
             self._origin = loop.time()
         behind_s = (loop.time() - self._origin) * self.speed - self.t_s
         if behind_s >= CHUNK_S:
             lost_s = math.floor(behind_s / CHUNK_S) * CHUNK_S
-            skip(lost_s)  # type: ignore[operator]
+            skip(lost_s)
             self.t_s += lost_s
         return self._origin
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 HELP = "run the server (API, staff panel, MQTT ingest, notifications)"
 
@@ -44,7 +45,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def proxy_options(trusted: list[str]) -> dict[str, object]:
+class ProxyOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`uvicorn.run` that say whom to believe about the client."""
+
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def proxy_options(trusted: list[str]) -> ProxyOptions:
     """Uvicorn's proxy settings: believe ``X-Forwarded-*`` only from the configured proxies.
 
     Uvicorn believes them from 127.0.0.1 unless told otherwise, which would let anything on the
