@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from simulators.receiver import NotificationReceiver
 from tests.conftest import require
 from tests.db_probe import column
 from tests.mqtt_probe import wait_until
+from tests.support.edge_process import edge_toml, start_edge, stop
 
 pytestmark = pytest.mark.integration
 
@@ -68,34 +68,6 @@ def test_demo_delivers_the_scripted_apnoea_once_with_every_hop() -> None:
     assert "stops breathing" in result.stderr
 
 
-def _edge_config(path: Path, broker: MosquittoBroker, outbox: Path, *, apnoea: bool) -> Path:
-    episodes = '[{ kind = "abrupt_apnoea", start_s = 30 }]' if apnoea else "[]"
-    path.write_text(f"""
-site = "hostel-1"
-edge = "pi-1"
-outbox = "{outbox}"
-
-[mqtt]
-host = "{broker.host}"
-port = {broker.port}
-
-[[people]]
-participant = "p-0009"
-room = "room-9"
-devices = ["wearable-9"]
-
-[[devices]]
-id = "wearable-9"
-role = "wearable"
-link = "virtual"
-[devices.virtual]
-seed = 9
-speed = 10
-episodes = {episodes}
-""")
-    return path
-
-
 def _outbox_alerts(outbox: Path) -> list[tuple[str, int]]:
     if not outbox.exists():
         return []
@@ -109,30 +81,19 @@ def _outbox_alerts(outbox: Path) -> list[tuple[str, int]]:
         return []
 
 
-def _start_edge(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "odart.cli", "edge", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     tmp_path: Path, mosquitto: MosquittoBroker, receiver: NotificationReceiver
 ) -> None:
-    outbox = tmp_path / "outbox.db"
+    outbox, log = tmp_path / "outbox.db", tmp_path / "edge.log"
+    broker = (mosquitto.host, mosquitto.port)
     # 1. The edge detects and publishes while no server is listening: nobody acks.
-    edge = _start_edge(_edge_config(tmp_path / "edge.toml", mosquitto, outbox, apnoea=True))
+    edge = start_edge(edge_toml(tmp_path / "edge.toml", broker, outbox), log)
     try:
         assert wait_until(
             lambda: any(attempts >= 1 for _, attempts in _outbox_alerts(outbox)), timeout_s=60
         ), "the edge never published an alert"
     finally:
-        edge.send_signal(signal.SIGKILL)
-        edge.wait()
-        assert edge.stderr is not None
-        edge.stderr.close()
+        stop(edge, signal.SIGKILL)
     (alert_id, _), *others = _outbox_alerts(outbox)
     assert others == []
 
@@ -146,16 +107,13 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     )
     store = Store(None)
     with TestClient(create_app(settings, store=store)):
-        edge = _start_edge(_edge_config(tmp_path / "edge2.toml", mosquitto, outbox, apnoea=False))
+        edge = start_edge(edge_toml(tmp_path / "edge2.toml", broker, outbox, apnoea_at_s=None), log)
         try:
             assert wait_until(lambda: _outbox_alerts(outbox) == [], timeout_s=30)
             pushes = receiver.wait_for(1, timeout_s=10)
             time.sleep(1.0)  # a second push for the same alert would be in flight by now
         finally:
-            edge.terminate()
-            edge.wait(10)
-            assert edge.stderr is not None
-            edge.stderr.close()
+            stop(edge)
         assert column(store, "SELECT id FROM alerts") == [alert_id]
         assert [push.alert_id for push in receiver.pushes] == [alert_id]
         assert len(pushes) == 1

@@ -7,10 +7,6 @@ Mosquitto and the real server ack what arrives.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,49 +21,10 @@ from simulators.receiver import NotificationReceiver
 from tests.db_probe import column
 from tests.edge.test_outbox import _fill
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.support.edge_process import edge_health, edge_toml, start_edge, stop
+from tests.support.odart_process import log_tail
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _config(path: Path, broker: MosquittoBroker, outbox: Path) -> Path:
-    path.write_text(f"""
-site = "hostel-1"
-edge = "pi-1"
-outbox = "{outbox}"
-
-[health]
-file = "{path.parent / "health.json"}"
-period_s = 0.5
-
-[mqtt]
-host = "{broker.host}"
-port = {broker.port}
-
-[[people]]
-participant = "p-0009"
-room = "room-9"
-devices = ["wearable-9"]
-
-[[devices]]
-id = "wearable-9"
-role = "wearable"
-link = "virtual"
-[devices.virtual]
-seed = 9
-speed = 10
-episodes = [{{ kind = "abrupt_apnoea", start_s = 60 }}]
-""")
-    return path
-
-
-def _health(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "odart.cli", "edge", "health", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
 
 
 def _states(probe: MqttProbe) -> list[str]:
@@ -89,23 +46,23 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
     )
     store = Store(None)
     outbox = small_tmpfs / "outbox.db"
-    config = _config(tmp_path / "edge.toml", mosquitto, outbox)
+    config = edge_toml(
+        tmp_path / "edge.toml",
+        (mosquitto.host, mosquitto.port),
+        outbox,
+        apnoea_at_s=60,
+        health=tmp_path / "health.json",
+    )
     status = str(wire.Topic("hostel-1", "pi-1", wire.TopicKind.STATUS))
     with (
         TestClient(create_app(settings, store=store)),
         MqttProbe(mosquitto.host, mosquitto.port, status) as probe,
     ):
         log_path = tmp_path / "edge.log"
-        with log_path.open("wb") as log_file:
-            edge = subprocess.Popen(
-                [sys.executable, "-m", "odart.cli", "edge", "--config", str(config)],
-                stdout=subprocess.DEVNULL,
-                stderr=log_file,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        edge = start_edge(config, log_path)
 
         def log() -> str:
-            return log_path.read_text()[-4000:]
+            return log_tail(log_path)
 
         try:
             assert wait_until(lambda: "online" in _states(probe), timeout_s=30), log()
@@ -116,18 +73,17 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
             ), f"the alert never reached the server: {log()}"
             assert wait_until(lambda: _states(probe)[-1] == "disk_full", timeout_s=10), log()
             assert edge.poll() is None, f"the edge exited on a full disk: {log()}"
-            assert wait_until(lambda: "outbox disk_full" in _health(config).stdout, timeout_s=20), (
-                log()
-            )
+            assert wait_until(
+                lambda: "outbox disk_full" in edge_health(config).stdout, timeout_s=20
+            ), log()
 
             filler.unlink()
             assert wait_until(lambda: _states(probe)[-1] == "online", timeout_s=20), log()
             assert edge.poll() is None
             assert wait_until(lambda: receiver.pushes, timeout_s=10)
-            assert wait_until(lambda: _health(config).returncode == 0, timeout_s=20), log()
+            assert wait_until(lambda: edge_health(config).returncode == 0, timeout_s=20), log()
         finally:
-            edge.send_signal(signal.SIGTERM)
-            assert edge.wait(15) == 0  # a clean stop
+            assert stop(edge) == 0  # a clean stop
     # The alert came while the disk was full (it was held in memory, not written first).
     text = log_path.read_text()
     # (A write may still succeed now and then on a full disk, e.g. a delete: the last

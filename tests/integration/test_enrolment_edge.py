@@ -9,13 +9,7 @@ one, so no Bluetooth is needed) reaches it only through the server's retained de
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,10 +18,13 @@ import httpx
 import pytest
 
 from firmware_bridge import wire
-from odart.broker import MosquittoBroker, free_port
+from odart.broker import MosquittoBroker
 from server.auth.totp import code_at
 from server.privacy.consent_texts import current_text
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.support.edge_process import edge_toml, start_edge, stop
+from tests.support.odart_process import run_odart
+from tests.support.server_process import server_toml, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -38,42 +35,14 @@ STOP_BOUND_S = 5.0
 PASSWORD = "correct horse battery staple"
 
 
-def _odart(
-    *words: str, stdin: int = subprocess.DEVNULL, stderr: object = subprocess.DEVNULL
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "odart.cli", *words],
-        stdin=stdin,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,  # type: ignore[arg-type]
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-@contextlib.contextmanager
-def _running(*words: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as sink:
-        process = _odart(*words, stderr=sink)
-        try:
-            yield process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
 def _create_staff(server_toml: Path) -> None:
     """``odart admin create`` a staff account, as an operator would."""
-    admin = _odart(
+    admin = run_odart(
         *("admin", "create", "--config", str(server_toml), "--username", "night-staff"),
         *("--role", "staff", "--password-stdin"),
-        stdin=subprocess.PIPE,
+        stdin=f"{PASSWORD}\n",
     )
-    admin.communicate(f"{PASSWORD}\n".encode(), timeout=30)
-    assert admin.returncode == 0
+    assert admin.returncode == 0, admin.stderr
 
 
 def _log_in(client: httpx.Client) -> None:
@@ -115,37 +84,21 @@ def _device_states(probe: MqttProbe, device_id: str) -> list[str]:
 def test_enrolment_in_the_panel_starts_and_stops_the_link_on_a_running_edge(
     tmp_path: Path, mosquitto: MosquittoBroker
 ) -> None:
-    port = free_port()
-    server_toml, edge_toml = tmp_path / "server.toml", tmp_path / "edge.toml"
-    server_toml.write_text(f"""
-database = "{tmp_path / "server.db"}"
-[mqtt]
-host = "{mosquitto.host}"
-port = {mosquitto.port}
-[http]
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-[[sites]]
-id = "hostel-1"
-name = "Hostel"
-rooms = [{{ id = "room-1", label = "Room 1" }}]
-""")
-    edge_toml.write_text(f"""
-site = "hostel-1"
-edge = "pi-1"
-outbox = "{tmp_path / "outbox.db"}"
-consent_default = "paused"
-[mqtt]
-host = "{mosquitto.host}"
-port = {mosquitto.port}
-""")
+    broker = (mosquitto.host, mosquitto.port)
+    server_config, port = server_toml(tmp_path, broker, rooms={"room-1": "Room 1"})
+    edge_config = edge_toml(
+        tmp_path / "edge.toml",
+        broker,
+        tmp_path / "outbox.db",
+        wearable=False,
+        consent_default="paused",
+    )
     edge_log = tmp_path / "edge.log"
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_running("-v", "edge", "--config", str(edge_toml), log=edge_log))
-        _create_staff(server_toml)  # while the edge boots
-        stack.enter_context(
-            _running("server", "--config", str(server_toml), log=tmp_path / "server.log")
-        )
+        edge = start_edge(edge_config, edge_log, verbose=True)
+        stack.callback(stop, edge)
+        _create_staff(server_config)  # while the edge boots
+        stack.callback(stop, start_server(server_config, port))
         client = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10))
         probe = stack.enter_context(
             MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/hostel-1/pi-1/event")
@@ -155,7 +108,6 @@ port = {mosquitto.port}
             edges = client.get("/api/edges").json()
             return any(e["edge_id"] == "pi-1" and e["state"] == "online" for e in edges)
 
-        assert wait_until(lambda: _ready(client), timeout_s=30), "the server did not come up"
         _log_in(client)
         assert wait_until(edge_online, timeout_s=30), "the edge did not come online"
 
@@ -207,10 +159,3 @@ port = {mosquitto.port}
         assert "replaces the 0 of the config" in edge_log.read_text()
         (site,) = client.get("/api/board").json()["sites"]
         assert site["rooms"][0]["devices"] == site["unassigned"] == []  # gone from the board
-
-
-def _ready(client: httpx.Client) -> bool:
-    try:
-        return bool(client.get("/api/health").json()["mqtt_connected"])
-    except (httpx.HTTPError, json.JSONDecodeError, KeyError):
-        return False

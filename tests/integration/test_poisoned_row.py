@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,13 +11,14 @@ import httpx
 import pytest
 
 from firmware_bridge import wire
-from odart.broker import MosquittoBroker, free_port
+from odart.broker import MosquittoBroker
 from server.auth.models import Role
 from server.auth.totp import code_at
 from server.domain.alerts import Alert
 from server.store.db import Store
 from server.store.users import Users
 from tests.mqtt_probe import wait_until
+from tests.support.server_process import health, server_toml, start_server, stop
 
 pytestmark = pytest.mark.integration
 
@@ -99,37 +97,13 @@ def _log_in(base: str, username: str) -> httpx.Client:
 def test_server_starts_and_lists_alerts_for_every_role_past_unreadable_rows(
     tmp_path: Path, mosquitto: MosquittoBroker
 ) -> None:
-    port = free_port()
-    config = tmp_path / "server.toml"
-    config.write_text(f"""
-database = "{tmp_path / "server.db"}"
-[mqtt]
-host = "{mosquitto.host}"
-port = {mosquitto.port}
-[http]
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-[[sites]]
-id = "hostel-1"
-name = "Hostel"
-""")
+    config, port = server_toml(tmp_path, (mosquitto.host, mosquitto.port))
     good, poisoned = _poison(tmp_path / "server.db")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "odart.cli", "server", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    log_path = tmp_path / "server.log"
+    server = start_server(config, port, log=log_path)
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/api/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        assert wait_until(up, timeout_s=30), "the server did not start"
+        assert wait_until(lambda: health(port)[0] == 200, timeout_s=30), health(port)
         for role in ("admin", "staff", "responder"):
             with contextlib.closing(_log_in(base, role)) as client:
                 listed = client.get("/api/alerts")
@@ -140,10 +114,7 @@ name = "Hostel"
                 if role == "staff":
                     assert client.get("/api/reports").status_code == 200
     finally:
-        server.terminate()
-        server.wait(10)
-        assert server.stderr is not None
-        log = server.stderr.read().decode()
-        server.stderr.close()
+        stop(server)
+    log = log_path.read_text()
     assert log.count("cannot be read back") == len(poisoned)  # each once, however often read
     assert "Traceback" not in log

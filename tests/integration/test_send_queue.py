@@ -11,9 +11,9 @@ import pytest
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker
 from simulators.receiver import NotificationReceiver
-from tests.integration.server_process import start, stop, write_settings
 from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.test_escalation import alert_envelope
+from tests.support.server_process import server_toml, start_server, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,8 +23,13 @@ def test_send_queue_push_cut_off_by_a_kill_arrives_after_restart(
 ) -> None:
     # The night staff's phone takes the request and holds it: the server is killed mid-send.
     with NotificationReceiver(hold_s={"/night-staff": 30.0}) as receiver:
-        config, port = write_settings(tmp_path, mosquitto, receiver)
-        server = start(config, port)
+        config, port = server_toml(
+            tmp_path,
+            (mosquitto.host, mosquitto.port),
+            receiver=receiver,
+            rooms={"room-3": "Room 3"},
+        )
+        server = start_server(config, port)
         envelope = alert_envelope(21)
         with MqttProbe(mosquitto.host, mosquitto.port) as probe:
             probe.publish(str(envelope.topic), wire.encode_envelope(envelope))
@@ -35,7 +40,7 @@ def test_send_queue_push_cut_off_by_a_kill_arrives_after_restart(
         assert state == "pending"  # committed with the alert; its send never finished
 
         receiver.hold_s.clear()
-        server = start(config, port)
+        server = start_server(config, port)
         try:
             assert wait_until(lambda: len(receiver.pushes) >= 2, timeout_s=15)
         finally:

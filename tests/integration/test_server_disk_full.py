@@ -18,9 +18,9 @@ from firmware_bridge import wire
 from odart.broker import MosquittoBroker
 from simulators.receiver import NotificationReceiver
 from tests.conftest import require
-from tests.integration.server_process import health, start, stop, write_settings
 from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.test_escalation import alert_envelope
+from tests.support.server_process import health, server_toml, start_server, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -68,10 +68,14 @@ def test_server_disk_full_refuses_acks_says_why_and_recovers_by_itself(
         NotificationReceiver() as phones,
         MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack") as probe,
     ):
-        config, port = write_settings(
-            tmp_path, mosquitto, phones, database=small_disk / "server.db"
+        config, port = server_toml(
+            tmp_path,
+            (mosquitto.host, mosquitto.port),
+            receiver=phones,
+            rooms={"room-3": "Room 3"},
+            database=small_disk / "server.db",
         )
-        server = start(config, port)
+        server = start_server(config, port)
         try:
             assert health(port)[0] == 200
             _fill(small_disk / "filler")
