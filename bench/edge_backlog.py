@@ -50,6 +50,7 @@ def acker(host: str, port: int) -> int:
 
     def on_connect(c: mqtt.Client, *_: object) -> None:
         c.subscribe(wire.topic_filter(wire.TopicKind.EVENT), qos=1)
+        c.subscribe(wire.topic_filter(wire.TopicKind.ALERT), qos=1)
         print("ready", flush=True)
 
     def on_message(c: mqtt.Client, _: object, message: mqtt.MQTTMessage) -> None:

@@ -8,7 +8,8 @@ and a reason that is safe to log (it never echoes payload values).
 Topics (``{site}`` and ``{edge}`` are ids, see :data:`ID_PATTERN`)::
 
     odart/v1/{site}/{edge}/status   edge -> server   retained; the Last Will says "offline"
-    odart/v1/{site}/{edge}/event    edge -> server   alerts and device events, QoS 1
+    odart/v1/{site}/{edge}/alert    edge -> server   alerts and alert updates, QoS 1
+    odart/v1/{site}/{edge}/event    edge -> server   device events, QoS 1
     odart/v1/{site}/{edge}/ack      server -> edge   "stored": sent after the server's commit
     odart/v1/{site}/{edge}/cmd      server -> edge   consent, device list and other commands
 
@@ -137,6 +138,10 @@ class TopicKind(StrEnum):
 
     STATUS = "status"
     EVENT = "event"
+    """Routine messages: device reports."""
+    ALERT = "alert"
+    """Alerts and alert updates, on a topic of their own: the broker and the server's own
+    connection for them never queue an alert behind routine traffic."""
     ACK = "ack"
     CMD = "cmd"
 
@@ -414,11 +419,11 @@ _BODY_TYPES: Final[dict[MessageKind, type[Any]]] = {
 }
 
 _TOPIC_OF: Final[dict[MessageKind, TopicKind]] = {
-    MessageKind.ALERT: TopicKind.EVENT,
+    MessageKind.ALERT: TopicKind.ALERT,
     MessageKind.DEVICE: TopicKind.EVENT,
     MessageKind.STATUS: TopicKind.STATUS,
     MessageKind.ACK: TopicKind.ACK,
-    MessageKind.UPDATE: TopicKind.EVENT,
+    MessageKind.UPDATE: TopicKind.ALERT,
     MessageKind.CMD: TopicKind.CMD,
 }
 

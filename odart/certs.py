@@ -10,6 +10,7 @@ Layout of the output directory (keys are written 0600, never overwritten)::
     ca.crt  ca.key                   the site CA (keep ca.key offline once edges are issued)
     broker.crt  broker.key           Mosquitto's server certificate, SANs = the broker's names
     odart-server.crt  odart-server.key   the ODART server's client certificate
+    odart-server-alerts.crt  .key    the server's alert connection (a client id of its own)
     SITE.EDGE.crt  SITE.EDGE.key     one client certificate per edge, CN ``SITE/EDGE``
 
 Running it again reuses the CA and any certificate already there, so edges can be added later.
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from odart.mosquitto_conf import SERVER_IDENTITY, edge_identity
+from odart.mosquitto_conf import SERVER_ALERTS_IDENTITY, SERVER_IDENTITY, edge_identity
 
 CA_VALID_DAYS: Final = 3650
 """The CA outlives many leaf renewals; rotating it means re-issuing every certificate."""
@@ -278,6 +279,7 @@ def issue_site_certs(
         ca_issued,
         _ensure_leaf(out, "broker", "broker", ca, now, server_hosts=broker_hosts, renew=renew),
         _ensure_leaf(out, SERVER_IDENTITY, SERVER_IDENTITY, ca, now, renew=renew),
+        _ensure_leaf(out, SERVER_ALERTS_IDENTITY, SERVER_ALERTS_IDENTITY, ca, now, renew=renew),
     ]
     issued += [
         _ensure_leaf(out, f"{site}.{edge}", edge_identity(site, edge), ca, now, renew=renew)
@@ -296,13 +298,14 @@ def revoke(out: Path, identity: str, now: datetime) -> Path:
     Raises:
         CertError: no such identity in ``out``, or the CA cannot be read.
     """
-    stem = SERVER_IDENTITY
-    if identity != SERVER_IDENTITY:
+    stem = identity
+    if identity not in (SERVER_IDENTITY, SERVER_ALERTS_IDENTITY):
         site, _, edge = identity.partition("/")
         try:
             edge_identity(site, edge)
         except ValueError as error:
-            raise CertError(identity, f"not SITE/EDGE or {SERVER_IDENTITY}: {error}") from None
+            reason = f"not SITE/EDGE, {SERVER_IDENTITY} or {SERVER_ALERTS_IDENTITY}: {error}"
+            raise CertError(identity, reason) from None
         stem = f"{site}.{edge}"
     cert_path, key_path = out / f"{stem}.crt", out / f"{stem}.key"
     try:

@@ -72,14 +72,19 @@ class MqttTls(_Strict):
     """The server's certificate for MQTT over TLS (``odart broker certs``; docs/mqtt-security.md).
 
     The broker takes the certificate's CN (``odart-server``) as the username and client id.
+    The alert connection has a pair of its own (CN ``odart-server-alerts``): a second
+    connection with the same certificate would take the first one's client id.
     """
 
     ca: Path
     """The site CA that signed the broker's certificate."""
     cert: Path
     key: Path
+    alerts_cert: Path
+    """The alert connection's certificate (issue 15: alerts on a connection of their own)."""
+    alerts_key: Path
 
-    _files = field_validator("ca", "cert", "key")(_readable)
+    _files = field_validator("ca", "cert", "key", "alerts_cert", "alerts_key")(_readable)
 
     @field_validator("ca")
     @classmethod
@@ -94,16 +99,20 @@ class MqttTls(_Strict):
     @model_validator(mode="after")
     def _pair_loads(self) -> MqttTls:
         self.context()
+        self.context(alerts=True)
         return self
 
-    def context(self) -> ssl.SSLContext:
-        """A client TLS context: verifies the broker against ``ca``, presents ``cert``."""
+    def context(self, *, alerts: bool = False) -> ssl.SSLContext:
+        """A client TLS context: verifies the broker against ``ca``, presents ``cert`` (or,
+        for the alert connection, ``alerts_cert``)."""
         context = ssl.create_default_context(cafile=self.ca)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        cert, key = (self.alerts_cert, self.alerts_key) if alerts else (self.cert, self.key)
+        names = "alerts_cert and alerts_key" if alerts else "cert and key"
         try:
-            context.load_cert_chain(self.cert, self.key)
+            context.load_cert_chain(cert, key)
         except ssl.SSLError as error:
-            message = f"cert and key do not load as a matching PEM pair: {error}"
+            message = f"{names} do not load as a matching PEM pair: {error}"
             raise ValueError(message) from None
         return context
 

@@ -1,6 +1,9 @@
 """MQTT ingest: wire messages in, stored rows and acks out (shell).
 
-For each message on ``event``: check it (a bad one is logged with its reason, counted, and
+Alerts and alert updates arrive on ``alert`` over a connection of their own
+(:mod:`server.ingest_link`), each handled as it comes; device reports and edge status arrive on
+``event`` and ``status`` and are written in batches (:mod:`server.ingest_queue`). For each
+message: check it (a bad one is logged with its reason, counted, and
 dropped), store it idempotently by message id, commit, and only then publish the ack the edge
 is waiting for. A new alert is handed to the dispatcher after its commit. A message about a
 resident that the consent ``gate`` refuses is acked but not stored (:mod:`server.privacy.gate`).
@@ -18,17 +21,15 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import sqlite3
 import time
 import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
-from typing import Final, cast
+from typing import Final
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
 
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import (
@@ -50,66 +51,27 @@ from firmware_bridge.wire import (
 from server.config import MqttConfig
 from server.domain.admission import ACKED_REFUSALS, REFUSAL_TEXTS, Owner, refusal
 from server.domain.alerts import Alert, alert_from_envelope
-from server.errors import PermanentFailure
 from server.health import Health
-from server.ingest_queue import BATCH_MAX, SHED_ABOVE, SLICE_S, AlertsFirstQueue, is_urgent
+from server.ingest_link import (
+    ALERTS_CLIENT_ID,
+    CLIENT_ID,
+    NETWORK_TIMEOUT_S,
+    first_failure,
+    keep_connected,
+    make_client,
+)
+from server.ingest_queue import BATCH_MAX, SHED_ABOVE, SLICE_S
 from server.live import LiveHub
 from server.store.db import BatchLost, Store
-from server.supervisor import failures_after, restart_delay_s
 
 _LOGGER = logging.getLogger(__name__)
-
-CLIENT_ID: Final = "odart-server"
-"""Stable id + persistent session: the broker queues events for us while we restart."""
-
-SESSION_EXPIRY_S: Final = 7 * 24 * 3600
-"""How long the broker keeps our queue when we are away (a week covers any outage we expect)."""
-
-RECONNECT_MAX_S: Final = 15.0
-"""Cap on the reconnect backoff."""
-
-REFUSED_CONNECT_CODES: Final = frozenset({4, 5, 134, 135, 138, 140})
-"""CONNACK codes that retrying cannot fix: bad user name or password, not authorised, banned,
-bad authentication method (MQTT 3.1.1 section 3.2.2.3; MQTT 5.0 section 3.2.2.2)."""
-
-NETWORK_TIMEOUT_S: Final = 10.0
-"""Upper bound on one broker operation."""
-
-_NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-ACK_WINDOW: Final = 100
-"""QoS 1 publishes (acks) in flight at once, as many as the broker lets one client have
-(``max_inflight_messages 100``), not paho's 20: a batch's acks share round trips. Not more:
-paho reads as many packets per wake-up as it has messages queued, which would stall the loop."""
 
 SHED_LOG_EVERY: Final = 1000
 """Shedding is logged on the first message and every 1,000th, so overload cannot flood the log."""
 
 
-def reconnect_delay_s(failures: int) -> float:
-    """Seconds before reconnect number ``failures``: the supervisor's doubling, capped lower."""
-    return min(restart_delay_s(failures), RECONNECT_MAX_S)
-
-
-def refused_for_good(error: aiomqtt.MqttError) -> str | None:
-    """Why the broker refused us for good (bad credentials), or None for a transient failure."""
-    if not isinstance(error, MqttConnectError):
-        return None  # other codes are the client's own (MQTT_ERR_NO_CONN is also 4): transient
-    code = error.rc if isinstance(error.rc, int) or error.rc is None else error.rc.value
-    if code in REFUSED_CONNECT_CODES:
-        return f"the broker refused the server's credentials ({error}); fix [mqtt] and restart"
-    return None
-
-
 def _is_full(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-
-
-def _reraise_if_cancelling() -> None:
-    """aiomqtt can turn a cancellation into an MqttError while it disconnects; never retry then."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class Ingest:
@@ -156,6 +118,8 @@ class Ingest:
         self._mqtt = mqtt
         # Built once: the files were checked when the settings were loaded.
         self._tls = mqtt.tls.context() if mqtt.tls is not None else None
+        self._alerts_tls = mqtt.tls.context(alerts=True) if mqtt.tls is not None else None
+        self._sessions_up: set[str] = set()
         self._store = store
         self._hub = hub
         self._admit = admit
@@ -170,73 +134,69 @@ class Ingest:
         """Told when a message could not be stored (and so was not acked): health, staff."""
 
     async def run(self) -> None:
-        """Serve until cancelled, reconnecting with a backoff that resets after a healthy session.
+        """Serve both connections until cancelled, each reconnecting on its own.
 
         Raises:
             PermanentFailure: the broker refused our credentials; retrying would not help.
         """
-        failures = 0
-        while True:
-            started = time.monotonic()
-            try:
-                await self._session()
-            except aiomqtt.MqttError as error:
-                _reraise_if_cancelling()
-                reason = refused_for_good(error)
-                if reason is not None:
-                    _LOGGER.error("ingest stops: %s", reason)  # noqa: TRY400 - the reason says it all
-                    raise PermanentFailure("ingest", reason) from error
-                failures = failures_after(failures, time.monotonic() - started)
-                delay = reconnect_delay_s(failures)
-                _LOGGER.warning("broker connection lost (%s); retrying in %.1f s", error, delay)
-                await asyncio.sleep(delay)
+        await first_failure(
+            keep_connected("ingest", self._session),
+            keep_connected("ingest alerts", self._alert_session),
+        )
+
+    def _up(self, name: str, up: bool) -> None:
+        """Note a connection's state; ``connected`` is set while both are up."""
+        if up:
+            self._sessions_up.add(name)
+        else:
+            self._sessions_up.discard(name)
+        if self._sessions_up == {CLIENT_ID, ALERTS_CLIENT_ID}:
+            self.connected.set()
+        else:
+            self.connected.clear()
 
     async def _session(self) -> None:
-        queue = AlertsFirstQueue()
-        client = aiomqtt.Client(
-            self._mqtt.host,
-            self._mqtt.port,
-            identifier=CLIENT_ID,
-            username=self._mqtt.username,
-            password=self._mqtt.password,
-            tls_context=self._tls,
-            clean_session=False,
-            keepalive=30,
-            timeout=NETWORK_TIMEOUT_S,
-            socket_options=[_NODELAY],
-            queue_type=cast("type[asyncio.Queue[aiomqtt.Message]]", lambda maxsize=0: queue),
-            max_inflight_messages=ACK_WINDOW,
-        )
-        # A batch's acks are in flight together by design: no warning per publish beyond 10.
-        client.pending_calls_threshold = ACK_WINDOW
+        queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+        client = make_client(self._mqtt, CLIENT_ID, self._tls, queue)
         try:
             async with client:
                 self._client = client
                 await client.subscribe(topic_filter(TopicKind.EVENT), qos=1)
                 await client.subscribe(topic_filter(TopicKind.STATUS), qos=1)
-                self.connected.set()
+                self._up(CLIENT_ID, up=True)
                 _LOGGER.info("ingest subscribed on %s:%d", self._mqtt.host, self._mqtt.port)
                 if self._on_connect is not None:
                     await self._on_connect()
                 await self._serve(client, queue)
         finally:
             self._client = None
-            self.connected.clear()
+            self._up(CLIENT_ID, up=False)
             for task in list(self._acking):
                 task.cancel()
 
-    async def _serve(self, client: aiomqtt.Client, queue: AlertsFirstQueue) -> None:
-        """Read alerts first; batch routine messages, shedding them when too many wait."""
+    async def _alert_session(self) -> None:
+        """The alert connection: alerts and updates only, each stored, committed and acked as it
+        arrives, never behind a routine message (issue 15)."""
+        client = make_client(self._mqtt, ALERTS_CLIENT_ID, self._alerts_tls)
+        try:
+            async with client:
+                await client.subscribe(topic_filter(TopicKind.ALERT), qos=1)
+                self._up(ALERTS_CLIENT_ID, up=True)
+                _LOGGER.info("ingest reads alerts on %s:%d", self._mqtt.host, self._mqtt.port)
+                async for message in client.messages:
+                    await self.handle(client, str(message.topic), message.payload)
+        finally:
+            self._up(ALERTS_CLIENT_ID, up=False)
+
+    async def _serve(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
+        """Batch routine messages, shedding them when too many wait."""
         pending: list[tuple[str, object]] = []
         async for message in client.messages:
-            topic, payload = str(message.topic), message.payload
-            if isinstance(payload, bytes | bytearray) and is_urgent(topic, payload):
-                await self.handle(client, topic, payload)
-            elif queue.routine_waiting > SHED_ABOVE:
-                self._shed(topic)
+            if queue.qsize() > SHED_ABOVE:
+                self._shed(str(message.topic))
             else:
-                pending.append((topic, payload))
-            # An alert waiting is read next; the batch is written when full or nothing waits.
+                pending.append((str(message.topic), message.payload))
+            # The batch is written when full or when nothing more waits.
             if pending and (len(pending) >= BATCH_MAX or queue.qsize() == 0):
                 await self.handle_batch(client, pending)
                 pending = []
@@ -410,6 +370,9 @@ class Ingest:
         at = 0
         while at < len(batch):
             at = await self._slice(client, batch, at)
+            # Nothing above awaits for real: without this the loop would run nothing else (the
+            # alert connection, HTTP, timers) until the receive queue was empty.
+            await asyncio.sleep(0)
 
     async def _slice(self, client: aiomqtt.Client, batch: list[tuple[str, object]], at: int) -> int:
         stored_at = self._now()

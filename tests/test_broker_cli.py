@@ -65,7 +65,7 @@ def test_broker_certs_makes_a_ca_broker_server_and_edge_identities(tmp_path: Pat
     usage = broker.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(usage) == [ExtendedKeyUsageOID.SERVER_AUTH]
     names = {}
-    for stem in ("odart-server", "hostel-1.pi-1", "hostel-1.pi-2"):
+    for stem in ("odart-server", "odart-server-alerts", "hostel-1.pi-1", "hostel-1.pi-2"):
         cert = _load(out / f"{stem}.crt")
         cert.verify_directly_issued_by(ca)
         names[stem] = _cn(cert)
@@ -73,11 +73,12 @@ def test_broker_certs_makes_a_ca_broker_server_and_edge_identities(tmp_path: Pat
         assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     assert names == {
         "odart-server": "odart-server",
+        "odart-server-alerts": "odart-server-alerts",
         "hostel-1.pi-1": "hostel-1/pi-1",
         "hostel-1.pi-2": "hostel-1/pi-2",
     }
     keys = sorted(out.glob("*.key"))
-    assert len(keys) == 5
+    assert len(keys) == 6
     assert all(stat.S_IMODE(key.stat().st_mode) == KEY_MODE for key in keys)
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
 
@@ -195,6 +196,12 @@ def test_tls_config_checks_each_file_and_defaults_to_port_8883(
 ) -> None:
     files = _pki(tmp_path)
     site = {"site": "s", "edge": "e"} if loader is edge_config else {}
+    if loader is settings_from_mapping:  # the server's alert connection has a pair of its own
+        pki = files["ca"].parent
+        files |= {
+            "alerts_cert": pki / "odart-server-alerts.crt",
+            "alerts_key": pki / "odart-server-alerts.key",
+        }
 
     def load(**tls: object) -> Any:
         return loader({**site, "mqtt": {"host": "127.0.0.1", "tls": {**files, **tls}}})
@@ -245,7 +252,11 @@ def test_documented_openssl_steps_make_the_same_identities(tmp_path: Path) -> No
     )
     assert run.returncode == 0, run.stderr
     ca = _load(tmp_path / "ca.crt")
-    for stem, cn in (("odart-server", "odart-server"), ("hostel-1.pi-1", "hostel-1/pi-1")):
+    for stem, cn in (
+        ("odart-server", "odart-server"),
+        ("odart-server-alerts", "odart-server-alerts"),
+        ("hostel-1.pi-1", "hostel-1/pi-1"),
+    ):
         cert = _load(tmp_path / f"{stem}.crt")
         cert.verify_directly_issued_by(ca)
         assert _cn(cert) == cn

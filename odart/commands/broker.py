@@ -56,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     revoke_parser = sub.add_parser(
         "revoke", help="revoke an identity (a lost or compromised edge) in the CA's crl.pem"
     )
-    revoke_parser.add_argument("identity", help="SITE/EDGE, or odart-server")
+    revoke_parser.add_argument("identity", help="SITE/EDGE, odart-server or odart-server-alerts")
     revoke_parser.add_argument("--out", type=Path, required=True, help="the certs directory")
     certs_parser.add_argument(
         "--renew", action="store_true", help="re-issue existing leaf certificates (the CA is kept)"

@@ -314,9 +314,20 @@ TABLES: Final[tuple[Declaration, ...]] = (
 
 TOPICS: Final[tuple[Declaration, ...]] = (
     Declaration(
+        "mqtt:alert",
+        ("id", "type", "site", "edge", "device", "participant", "created_at", "sent_at", "body"),
+        "derived detections (alerts) and what became of them; never raw signals",
+        True,
+        (Purpose.MONITORING,),
+        _CONSENT_AND_VITAL,
+        RecordClass.SYSTEM,
+        "the server's alert connection only (broker ACL)",
+        "in transit; edge outbox until acknowledged",
+    ),
+    Declaration(
         "mqtt:event",
         ("id", "type", "site", "edge", "device", "participant", "created_at", "sent_at", "body"),
-        "derived detections and device state; never raw signals",
+        "device state; never raw signals",
         True,
         (Purpose.MONITORING, Purpose.OPERATIONS),
         _CONSENT_AND_VITAL,

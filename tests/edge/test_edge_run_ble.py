@@ -172,7 +172,12 @@ def test_edge_streams_an_h10_and_an_hr_strap_and_publishes_the_apnoea(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bluez.address)
-    probe = MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/hostel-1/pi-1/event")
+    probe = MqttProbe(
+        mosquitto.host,
+        mosquitto.port,
+        "odart/v1/hostel-1/pi-1/event",
+        "odart/v1/hostel-1/pi-1/alert",
+    )
     log_path = tmp_path / "edge.log"
     with _devices(bluez.address) as h10:
         # An operator looks for the devices first: each is listed with the model it looks like.

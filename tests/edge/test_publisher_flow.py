@@ -72,7 +72,7 @@ def test_publisher_keeps_a_bounded_window_lets_an_alert_jump_it_and_never_resend
     for n in range(BACKLOG):
         outbox.put(_message(n, wire.MessageKind.DEVICE))
     alert = _message(10_000, wire.MessageKind.ALERT)
-    events = wire.topic_filter(wire.TopicKind.EVENT)
+    events = (wire.topic_filter(wire.TopicKind.EVENT), wire.topic_filter(wire.TopicKind.ALERT))
 
     async def main(probe: MqttProbe) -> Publisher:
         publisher = Publisher(MqttSettings(mosquitto.host, mosquitto.port), "s1", "e1", outbox)
@@ -103,7 +103,7 @@ def test_publisher_keeps_a_bounded_window_lets_an_alert_jump_it_and_never_resend
             await asyncio.gather(task, return_exceptions=True)
         return publisher
 
-    with MqttProbe(mosquitto.host, mosquitto.port, events) as probe:
+    with MqttProbe(mosquitto.host, mosquitto.port, *events) as probe:
         publisher = asyncio.run(main(probe))
     ids = _ids(probe)
     assert len(ids) == len(set(ids)) == BACKLOG + 1  # no message went twice

@@ -43,14 +43,14 @@ def _alert(**changes: object) -> wire.Envelope:
 def test_envelope_round_trips_through_json() -> None:
     envelope = _alert(sent_at=NOW + timedelta(seconds=1))
     payload = wire.encode_envelope(envelope)
-    assert wire.decode_message("odart/v1/hostel-1/pi-1/event", payload) == envelope
+    assert wire.decode_message("odart/v1/hostel-1/pi-1/alert", payload) == envelope
     document = json.loads(payload)
     assert document["schema"] == wire.SCHEMA_VERSION
     assert document["created_at"] == "2026-11-22T16:35:59.123Z"
 
 
 def test_envelope_topic_follows_kind() -> None:
-    assert str(_alert().topic) == "odart/v1/hostel-1/pi-1/event"
+    assert str(_alert().topic) == "odart/v1/hostel-1/pi-1/alert"
     ack = wire.Envelope(
         msg_id=wire.encode_ulid(1, 2),
         kind=wire.MessageKind.ACK,
@@ -182,7 +182,7 @@ def test_format_utc_converts_offsets_to_z() -> None:
     assert wire.parse_utc("2026-01-01T10:00:00.005Z") == moment
 
 
-def test_update_message_round_trips_on_the_event_topic() -> None:
+def test_update_message_round_trips_on_the_alert_topic() -> None:
     update = wire.Envelope(
         msg_id=wire.encode_ulid(5, 5),
         kind=wire.MessageKind.UPDATE,
@@ -192,7 +192,9 @@ def test_update_message_round_trips_on_the_event_topic() -> None:
         body=wire.UpdateBody(of=ID_A, update=wire.AlertUpdate.CANCELLED_BY_WEARER, at=NOW),
     )
     payload = wire.encode_envelope(update)
-    assert wire.decode_message("odart/v1/hostel-1/pi-1/event", payload) == update
+    assert wire.decode_message("odart/v1/hostel-1/pi-1/alert", payload) == update
+    with pytest.raises(wire.WireError, match="does not belong"):
+        wire.decode_message("odart/v1/hostel-1/pi-1/event", payload)  # alerts have their own
 
 
 def test_alert_checkin_window_is_bounded() -> None:

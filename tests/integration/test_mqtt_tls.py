@@ -136,6 +136,27 @@ def test_edge_publishes_its_own_events_and_no_other_site_or_edge(
         server.close()
 
 
+def test_edge_publishes_alerts_only_on_its_own_alert_topic_read_by_the_alert_identity(
+    pki: Path, broker: MosquittoBroker
+) -> None:
+    alerts = Identity(broker, pki, "odart-server-alerts", subscribe=("odart/v1/+/+/alert",))
+    routine = Identity(broker, pki, "odart-server", subscribe=("odart/v1/+/+/alert",))
+    pi1 = Identity(broker, pki, "hostel-1.pi-1")
+    try:
+        for forged in ("odart/v1/hostel-2/pi-1/alert", "odart/v1/hostel-1/pi-2/alert"):
+            pi1.publish(forged, b"forged")
+        pi1.publish("odart/v1/hostel-1/pi-1/alert", b"own")
+        assert wait_until(lambda: alerts.messages, timeout_s=10)
+        time.sleep(SETTLE_S)
+        assert alerts.messages == [("odart/v1/hostel-1/pi-1/alert", b"own")]
+        # Only the alert connection reads alerts: the routine one never holds one up.
+        assert routine.messages == []
+    finally:
+        pi1.close()
+        routine.close()
+        alerts.close()
+
+
 def test_edge_reads_only_its_own_acks_and_commands(pki: Path, broker: MosquittoBroker) -> None:
     pi1 = Identity(
         broker,
@@ -252,9 +273,13 @@ def test_oversized_packet_disconnects_the_sender(pki: Path, broker: MosquittoBro
         server.close()
 
 
-def _tls_table(pki: Path, stem: str) -> str:
+def _tls_table(pki: Path, stem: str, alerts_stem: str | None = None) -> str:
     ca, cert, key = pki / "ca.crt", pki / f"{stem}.crt", pki / f"{stem}.key"
-    return f'[mqtt.tls]\nca = "{ca}"\ncert = "{cert}"\nkey = "{key}"\n'
+    table = f'[mqtt.tls]\nca = "{ca}"\ncert = "{cert}"\nkey = "{key}"\n'
+    if alerts_stem is not None:
+        cert, key = pki / f"{alerts_stem}.crt", pki / f"{alerts_stem}.key"
+        table += f'alerts_cert = "{cert}"\nalerts_key = "{key}"\n'
+    return table
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -297,7 +322,7 @@ def test_edge_and_server_from_tomls_deliver_an_alert_over_tls_and_the_ack_return
         server_toml.write_text(
             f'database = "{tmp_path / "server.db"}"\n'
             f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
-            + _tls_table(pki, "odart-server")
+            + _tls_table(pki, "odart-server", "odart-server-alerts")
             + f'[http]\nport = {http_port}\npublic_url = "http://127.0.0.1:{http_port}"\n'
             '[[sites]]\nid = "hostel-1"\nname = "Hostel"\n'
             f'[[responders]]\nid = "staff"\nname = "Staff"\nurls = ["{receiver.url("/staff")}"]\n'

@@ -6,9 +6,12 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
+import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker
@@ -139,3 +142,53 @@ def test_alert_page_and_api_answer_404_for_unknown_alert(
     response = client.get("/api/alerts/01ARZ3NDEKTSV4RRFFQ69G5FAV")
     assert response.status_code == 404
     assert "no alert" in response.json()["detail"]
+
+
+def _device(n: int) -> wire.Envelope:
+    return wire.Envelope(
+        msg_id=wire.encode_ulid(int(NOW.timestamp() * 1000) + 10_000 + n, n),
+        kind=wire.MessageKind.DEVICE,
+        site_id="hostel-1",
+        edge_id="pi-2",
+        created_at=NOW,
+        device_id=f"wearable-{n % 20}",
+        body=wire.DeviceBody("connected", 80.0, -60.0),
+    )
+
+
+FLOOD: Final = 1800
+"""Routine messages queued ahead of the alert: about a second of the server's work here, and
+under the 2,000 at which ingest starts shedding."""
+
+
+def test_an_alert_sent_behind_a_flood_of_routine_messages_is_stored_and_acked_first(
+    running: tuple[TestClient, Store, MqttProbe], mosquitto: MosquittoBroker
+) -> None:
+    client, store, probe = running
+    flood = [_device(n) for n in range(FLOOD)]
+    flooder = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flooder")
+    flooder.max_inflight_messages_set(FLOOD)
+    flooder.connect(mosquitto.host, mosquitto.port)
+    flooder.loop_start()
+    try:
+        sent = [flooder.publish(str(e.topic), wire.encode_envelope(e), qos=1) for e in flood]
+        for info in sent:
+            info.wait_for_publish(30)  # the whole flood is with the broker or the server now
+        alert = _alert(7)
+        probe.publish(str(alert.topic), wire.encode_envelope(alert))
+
+        def acked() -> set[str]:
+            return {json.loads(raw)["body"]["of"] for _, raw, _ in list(probe.messages)}
+
+        assert wait_until(lambda: alert.msg_id in acked(), timeout_s=30)
+        routine_before = len(acked() & {e.msg_id for e in flood})
+        assert column(store, "SELECT id FROM alerts") == [alert.msg_id]
+        # The alert did not queue behind the routine messages sent before it.
+        assert routine_before < FLOOD
+        # And nothing routine was lost for it: every device message is stored and acked.
+        assert wait_until(lambda: len(acked()) == FLOOD + 1, timeout_s=60)
+        assert column(store, "SELECT COUNT(*) FROM device_events") == [FLOOD]
+    finally:
+        flooder.loop_stop()
+        flooder.disconnect()
+    assert client.get("/api/health").json()["ingest"].get("shed", 0) == 0

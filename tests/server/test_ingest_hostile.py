@@ -100,7 +100,7 @@ def test_ingest_refuses_each_hostile_message_then_stores_and_acks_a_valid_alert(
     assert _state(store, theirs.msg_id) == "checking_in"
 
     template = _envelope(_alert_body())
-    topic = "odart/v1/hostel-1/pi-1/event"
+    topic = "odart/v1/hostel-1/pi-1/alert"
     cancel = wire.UpdateBody(theirs.msg_id, wire.AlertUpdate.CANCELLED_BY_WEARER, NOW)
     cross_site = _envelope(cancel)
     unknown_site = _envelope(_alert_body(), site="elsewhere", edge="pi-9")

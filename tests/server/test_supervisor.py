@@ -19,7 +19,7 @@ from odart.broker import find_mosquitto, free_port, wait_until_listening
 from server.app import create_app
 from server.config import settings_from_mapping
 from server.errors import PermanentFailure
-from server.ingest import reconnect_delay_s, refused_for_good
+from server.ingest_link import reconnect_delay_s, refused_for_good
 from server.store.db import Store
 from server.supervisor import (
     HEALTHY_AFTER_S,
