@@ -44,8 +44,9 @@ def server_toml(
     level_s: float = 30.0,
     rooms: Mapping[str, str] | None = None,
     database: Path | None = None,
+    site: tuple[str, str] = ("hostel-1", "Hostel"),
 ) -> ServerConfig:
-    """Write ``directory/server.toml``: site ``hostel-1`` on ``broker``, on a free port.
+    """Write ``directory/server.toml``: one site on ``broker``, the HTTP API on a free port.
 
     Args:
         directory: where the TOML (and, unless ``database`` says otherwise, the database) go.
@@ -55,6 +56,7 @@ def server_toml(
         level_s: each escalation level's timeout, seconds.
         rooms: the site's rooms, id to label.
         database: the SQLite file (default ``directory/server.db``).
+        site: the site's id and name.
     """
     port = free_port()
     host, mqtt_port = broker
@@ -62,7 +64,7 @@ def server_toml(
         f'database = "{database or directory / "server.db"}"',
         f'[mqtt]\nhost = "{host}"\nport = {mqtt_port}',
         f'[http]\nport = {port}\npublic_url = "http://127.0.0.1:{port}"',
-        '[[sites]]\nid = "hostel-1"\nname = "Hostel"',
+        f'[[sites]]\nid = "{site[0]}"\nname = "{site[1]}"',
     ]
     if receiver is not None and staff:
         lines.append(f'staff_urls = ["{receiver.url("/staff-office")}"]')
