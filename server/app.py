@@ -21,7 +21,6 @@ from server.auth.sessions import SessionPolicy
 from server.config import Settings
 from server.device_lists import DeviceLists
 from server.dispatch import Dispatcher
-from server.domain.alerts import is_drill
 from server.drills import Drills
 from server.escalation import Escalator
 from server.health import Health
@@ -40,6 +39,7 @@ from server.store.consents import Consents
 from server.store.db import Store
 from server.store.enrolments import Enrolments
 from server.store.mfa import SecondFactors
+from server.store.pushes import Purpose, PushState, QueuedPush
 from server.store.users import Users
 from server.supervisor import Supervisor
 from server.web import (
@@ -158,14 +158,13 @@ def _start(
     ).encode()
     dispatcher = Dispatcher(settings, key, now)
     metrics = Metrics(db.db)
-    sender = Sender(
-        db.pushes,
-        dispatcher,
-        notifier,
-        hub,
-        now,
-        on_result=lambda queued, state: metrics.push_result(queued, state, now()),
-    )
+
+    def pushed(queued: QueuedPush, state: PushState) -> None:
+        metrics.push_result(queued, state, now())
+        if queued.purpose is Purpose.DRILL:
+            drills.settle()
+
+    sender = Sender(db.pushes, dispatcher, notifier, hub, now, on_result=pushed)
     escalator = Escalator(
         settings, db, hub, dispatcher, spawn=supervisor.spawn, wake_sender=sender.wake, now=now
     )
@@ -211,8 +210,9 @@ def _start(
     gate.set_sender(ingest.send_state)
     device_lists.set_sender(ingest.send_state)
     escalator.set_command_sender(ingest.send_command)
-    drills = Drills(settings, db, notifier, ingest.send_command, now, spawn=supervisor.spawn)
-    escalator.also_on_admit(lambda alert: drills.received(alert) if is_drill(alert) else None)
+    drills = Drills(settings, db, ingest.send_command, now, spawn=supervisor.spawn)
+    escalator.also_plan(drills.plan)
+    escalator.also_on_admit(drills.received)
     escalator.also_on_admit(metrics.alert_stored)
     loop_lag = LoopLag()
     metrics.read_loop_lag(loop_lag)

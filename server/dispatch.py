@@ -36,6 +36,9 @@ LINK_ACTIONS: Final = ((Action.ACK, "Acknowledge"), (Action.EN_ROUTE, "On my way
 STAFF_PREFIX: Final = "staff:"
 """Responder ids of the form ``staff:<site>`` stand for a site's staff channel."""
 
+DRILL_PREFIX: Final = "drill:"
+"""Responder ids of the form ``drill:<site>`` stand for a site's drill channel."""
+
 
 class Dispatcher:
     """Turns pages and claims into queued pushes, one per responder."""
@@ -51,16 +54,22 @@ class Dispatcher:
         self._now = now
 
     def responder(self, responder_id: str) -> ResponderConfig | None:
-        """A configured responder, or a site's staff channel (``staff:<site>``), by id."""
-        if responder_id.startswith(STAFF_PREFIX):
-            site_id = responder_id.removeprefix(STAFF_PREFIX)
+        """A configured responder, or a site's staff or drill channel, by id.
+
+        ``staff:<site>`` is the site's ``staff_urls``; ``drill:<site>`` its ``drill_urls`` (a
+        drill never reaches a responder, so a site without drill urls has nobody here).
+        """
+        for prefix, what in ((STAFF_PREFIX, "staff"), (DRILL_PREFIX, "drill")):
+            if not responder_id.startswith(prefix):
+                continue
             sites = {site.id: site for site in self._settings.sites}
-            site = sites.get(site_id)
-            if site is None or not site.staff_urls:
+            site = sites.get(responder_id.removeprefix(prefix))
+            urls = None if site is None else (site.staff_urls, site.drill_urls)[what == "drill"]
+            if site is None or not urls:
                 return None
             # Built, not parsed: the ``:`` keeps it apart from every configured responder id.
             return ResponderConfig.model_construct(
-                id=responder_id, name=f"{site.name} staff", urls=site.staff_urls, level=0, sites=[]
+                id=responder_id, name=f"{site.name} {what}", urls=urls, level=0, sites=[]
             )
         return next((r for r in self._settings.responders if r.id == responder_id), None)
 

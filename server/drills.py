@@ -2,8 +2,9 @@
 
 Every ``drill_every_h`` hours per site, each online edge is asked (``cmd drill``) to send a
 ``test`` alert tagged with the drill id through its detector-side path: outbox, broker, ingest.
-When it is stored, a push goes to the site's ``drill_urls`` only — never to a responder — and
-the round trip (requested -> stored -> delivered) is recorded.
+Its push to the site's ``drill_urls`` (never to a responder) is queued with the alert in the
+durable send queue and sent by the sender like any page; the round trip
+(requested -> stored -> delivered) is recorded from the alert and the push.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Final
 import sqlite_utils
 
 from firmware_bridge.wire import CommandBody, EdgeState, IdMinter, format_utc, parse_utc
-from server.config import ResponderConfig, Settings
-from server.domain.alerts import Alert, Push
-from server.notify.base import Notifier
+from server.config import Settings
+from server.dispatch import DRILL_PREFIX
+from server.domain.alerts import Alert, Push, is_drill
 from server.store.db import Store
+from server.store.pushes import Purpose, QueuedPush, push_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,9 +35,13 @@ CREATE TABLE IF NOT EXISTS drills (
     requested_at TEXT NOT NULL,
     stored_at TEXT,
     delivered_at TEXT,
-    outcome TEXT NOT NULL DEFAULT 'requested'   -- requested | delivered | failed
+    outcome TEXT NOT NULL DEFAULT 'requested',  -- requested | delivered | failed
+    alert_id TEXT                               -- the test alert that answered it
 );
 """
+
+ALERT_COLUMN: Final = "ALTER TABLE drills ADD COLUMN alert_id TEXT"
+"""Databases made before drill pushes were queued lack the link to the test alert."""
 
 CommandSender = Callable[[str, str, CommandBody], Awaitable[None]]
 
@@ -47,7 +53,6 @@ class Drills:
         self,
         settings: Settings,
         store: Store,
-        notifier: Notifier,
         send_command: CommandSender,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
@@ -56,16 +61,18 @@ class Drills:
         self._settings = settings
         self._store = store
         self._db: sqlite_utils.Database = store.db
-        self._notifier = notifier
         self._send_command = send_command
         self._now = now
         self._minter = IdMinter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._supervised = spawn
         self._db.executescript(SCHEMA)
+        if "alert_id" not in self._db["drills"].columns_dict:
+            self._db.execute(ALERT_COLUMN)
 
     def tick(self) -> int:
-        """Request the drills that are due; returns how many were requested."""
+        """Settle finished drills and request those due; returns how many were requested."""
+        self.settle()
         now = self._now()
         requested = 0
         for site in self._settings.sites:
@@ -95,40 +102,64 @@ class Drills:
         _LOGGER.info("drill %s requested from %s/%s", drill_id, site_id, edge_id)
         return drill_id
 
-    def received(self, alert: Alert) -> None:
-        """The drill's test alert was stored: push it to the drill channel and time it."""
-        drill_id = str(alert.evidence.get("drill"))
-        with self._db.conn:
-            updated = self._db.execute(
-                "UPDATE drills SET stored_at = ? WHERE id = ? AND stored_at IS NULL",
-                [format_utc(alert.stored_at), drill_id],
+    def plan(self, alert: Alert) -> list[QueuedPush]:
+        """The drill channel's push for a drill's test alert, queued with the alert's insert.
+
+        It goes through the durable send queue like any page (a crash mid-send sends it again,
+        ``/metrics`` counts it), addressed to ``drill:<site>``: the site's ``drill_urls`` only.
+        An alert naming an unknown drill, or one already answered, gets nothing.
+        """
+        if not is_drill(alert):
+            return []
+        drill_id = str(alert.evidence["drill"])
+        with self._store.write():  # the drill is this alert's: a second answer gets no push
+            claimed = self._db.execute(
+                "UPDATE drills SET alert_id = ? WHERE id = ? AND site_id = ? "
+                "AND (alert_id IS NULL OR alert_id = ?)",
+                [alert.alert_id, drill_id, alert.site_id, alert.alert_id],
             ).rowcount
-        if not updated:
+        if not claimed:
             _LOGGER.warning(
                 "test alert %s names unknown or repeated drill %s", alert.alert_id, drill_id
             )
-            return
+            return []
         site = self._settings.site(alert.site_id)
-        channel = ResponderConfig(id="drill", name="Drill", urls=site.drill_urls or ["invalid://"])
         room = self._settings.room_label(alert.site_id, alert.room_id)
         push = Push(f"DRILL - {site.name}", f"Drill {drill_id}: the alert chain works ({room}).")
-        self._spawn(self._deliver(alert, drill_id, channel, push))
+        channel = DRILL_PREFIX + alert.site_id
+        key = push_key(alert.alert_id, Purpose.DRILL, 0, 0, channel, drill_id)
+        return [QueuedPush(key, alert.alert_id, channel, Purpose.DRILL, 0, 0, push)]
 
-    async def _deliver(
-        self, alert: Alert, drill_id: str, channel: ResponderConfig, push: Push
-    ) -> None:
-        deliveries = await self._notifier.send(channel, push)
-        now = self._now()
-        ok = any(d.ok for d in deliveries)
-        for delivery in deliveries:
-            self._store.record_delivery(
-                alert.alert_id, "drill", delivery.channel, delivery.ok, now, delivery.detail
+    def received(self, alert: Alert) -> None:
+        """The drill's test alert was stored (its push is queued): note when."""
+        if is_drill(alert):
+            self.settle()
+
+    def settle(self) -> int:
+        """Copy stored and delivered times from the drills' test alerts and pushes.
+
+        Run after each drill push and on every tick, so a drill whose push finished just
+        before a crash is still settled. Returns how many drills changed.
+        """
+        unsettled = self._db.execute(
+            "SELECT 1 FROM drills WHERE alert_id IS NOT NULL AND delivered_at IS NULL LIMIT 1"
+        ).fetchone()
+        if unsettled is None:
+            return 0  # the usual case: no write at all
+        with self._store.write():
+            changed = self._db.execute(
+                "UPDATE drills SET stored_at = a.stored_at, delivered_at = p.done_at, "
+                "outcome = CASE p.state WHEN 'sent' THEN 'delivered' ELSE 'failed' END "
+                "FROM alerts AS a JOIN pushes AS p ON p.alert_id = a.id AND p.purpose = ? "
+                "WHERE a.id = drills.alert_id AND drills.delivered_at IS NULL "
+                "AND p.state != 'pending'",
+                [Purpose.DRILL.value],
+            ).rowcount
+            self._db.execute(  # stored, push still under way
+                "UPDATE drills SET stored_at = a.stored_at FROM alerts AS a "
+                "WHERE a.id = drills.alert_id AND drills.stored_at IS NULL"
             )
-        with self._db.conn:
-            self._db.execute(
-                "UPDATE drills SET delivered_at = ?, outcome = ? WHERE id = ?",
-                [format_utc(now), "delivered" if ok else "failed", drill_id],
-            )
+        return changed
 
     def _spawn(self, job: Awaitable[None]) -> None:
         if self._supervised is not None:  # the server's supervisor guards and awaits it

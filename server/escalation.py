@@ -81,6 +81,11 @@ class Escalator:
         self._send_command = send_command
         self._now = now
         self._on_admit: list[Callable[[Alert], None]] = []
+        self._planners: list[Callable[[Alert], list[QueuedPush]]] = []
+
+    def also_plan(self, planner: Callable[[Alert], list[QueuedPush]]) -> None:
+        """Queue ``planner(alert)``'s pushes with every new alert, in its insert (drills)."""
+        self._planners.append(planner)
 
     def also_on_admit(self, hook: Callable[[Alert], None]) -> None:
         """Call ``hook`` with every newly stored alert, after its commit (drills)."""
@@ -109,6 +114,8 @@ class Escalator:
             now=alert.stored_at,
         )
         pushes = self._plan(alert, first.page, first.after)
+        for planner in self._planners:
+            pushes += planner(alert)
         if not self._store.insert_alert(alert, first.after, first.note, pushes):
             return False
         self._after_commit(alert.alert_id, first.page, pushes)

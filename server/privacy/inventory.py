@@ -268,7 +268,16 @@ TABLES: Final[tuple[Declaration, ...]] = (
     *RIGHTS_TABLES,
     Declaration(
         "drills",
-        ("id", "site_id", "edge_id", "requested_at", "stored_at", "delivered_at", "outcome"),
+        (
+            "id",
+            "site_id",
+            "edge_id",
+            "requested_at",
+            "stored_at",
+            "delivered_at",
+            "outcome",
+            "alert_id",
+        ),
         "end-to-end drill timings",
         False,
         (Purpose.OPERATIONS,),

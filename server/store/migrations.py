@@ -271,8 +271,8 @@ def _m009_send_queue(db: sqlite_utils.Database) -> None:
             seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- send order
             key TEXT NOT NULL UNIQUE,       -- stable per (alert, what, level, cycle, responder)
             alert_id TEXT NOT NULL REFERENCES alerts(id),
-            responder_id TEXT NOT NULL,     -- a configured responder, or staff:<site>
-            purpose TEXT NOT NULL,          -- page | claim | notice
+            responder_id TEXT NOT NULL,     -- a configured responder, staff:<site> or drill:<site>
+            purpose TEXT NOT NULL,          -- page | claim | notice | drill
             level INTEGER NOT NULL,
             cycle INTEGER NOT NULL,
             title TEXT NOT NULL,

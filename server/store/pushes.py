@@ -35,6 +35,8 @@ class Purpose(StrEnum):
     """Someone took the alert: the others are told."""
     NOTICE = "notice"
     """A technical alert for staff (device health, nobody reachable)."""
+    DRILL = "drill"
+    """A drill's test alert came back: the site's drill channel is told (never a responder)."""
 
 
 class PushState(StrEnum):

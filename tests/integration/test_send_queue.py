@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker
 from simulators.receiver import NotificationReceiver
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.server.test_drills import answer_drills
 from tests.server.test_escalation import alert_envelope
 from tests.support.server_process import server_toml, start_server, stop
 
@@ -54,3 +57,53 @@ def test_send_queue_push_cut_off_by_a_kill_arrives_after_restart(
     with sqlite3.connect(tmp_path / "server.db") as db:
         rows = db.execute("SELECT state, attempts FROM pushes").fetchall()
     assert rows == [("sent", 1)]
+
+
+def test_send_queue_drill_push_cut_off_by_a_kill_arrives_after_restart(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    # The drill office's receiver holds the drill push: the server is killed mid-send.
+    with NotificationReceiver(hold_s={"/drill-office": 30.0}) as receiver:
+        config, port = server_toml(tmp_path, (mosquitto.host, mosquitto.port), receiver=receiver)
+        text = config.read_text().replace(
+            "[sites.escalation]",
+            f'drill_every_h = 24\ndrill_urls = ["{receiver.url("/drill-office")}"]\n'
+            "[sites.escalation]",
+        )
+        config.write_text(text)
+        server = start_server(config, port)
+        online = wire.Envelope(
+            msg_id=wire.encode_ulid(1, 1),
+            kind=wire.MessageKind.STATUS,
+            site_id="hostel-1",
+            edge_id="pi-1",
+            created_at=datetime.now(UTC),
+            body=wire.StatusBody(wire.EdgeState.ONLINE, "c1"),
+        )
+        with MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/cmd") as edge:
+            edge.publish(str(online.topic), wire.encode_envelope(online), retain=True)
+            answer = answer_drills(edge)
+            assert wait_until(lambda: answer() == 1, timeout_s=15)
+            (first,) = receiver.wait_for(1, timeout_s=15)
+        stop(server, signal.SIGKILL)
+        with sqlite3.connect(tmp_path / "server.db") as db:
+            pending = db.execute("SELECT purpose, responder_id, state FROM pushes").fetchall()
+        assert pending == [("drill", "drill:hostel-1", "pending")]
+
+        receiver.hold_s.clear()
+        server = start_server(config, port)
+        try:
+            assert wait_until(lambda: len(receiver.pushes) >= 2, timeout_s=15)
+            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        finally:
+            stop(server)
+        again = receiver.pushes[1]
+        assert again.path == "/drill-office"
+        assert again.push_id == first.push_id is not None  # the same push: shown once
+        # Never a responder: only the drill office heard of it.
+        assert {p.path for p in receiver.pushes} == {"/drill-office"}
+        assert 'odart_pushes_total{purpose="drill",result="sent"} 1.0' in metrics
+    with sqlite3.connect(tmp_path / "server.db") as db:
+        assert db.execute("SELECT state, attempts FROM pushes").fetchall() == [("sent", 1)]
+        (outcome, delivered) = db.execute("SELECT outcome, delivered_at FROM drills").fetchone()
+    assert (outcome, delivered is not None) == ("delivered", True)

@@ -21,8 +21,8 @@ from tests.mqtt_probe import MqttProbe, wait_until
 pytestmark = pytest.mark.integration
 
 
-def _answer_drills(probe: MqttProbe) -> Callable[[], int]:
-    """Play the edge: answer each drill command with a test alert tagged with its id."""
+def answer_drills(probe: MqttProbe, site_id: str = "hostel-1") -> Callable[[], int]:
+    """Play the edge ``pi-1``: answer each drill command with a test alert tagged with its id."""
     answered: set[str] = set()
 
     def pump() -> int:
@@ -38,7 +38,7 @@ def _answer_drills(probe: MqttProbe) -> Callable[[], int]:
             alert = wire.Envelope(
                 msg_id=wire.encode_ulid(int(now.timestamp() * 1000), len(answered)),
                 kind=wire.MessageKind.ALERT,
-                site_id="hostel-1",
+                site_id=site_id,
                 edge_id="pi-1",
                 created_at=now,
                 body=wire.AlertBody(
@@ -88,7 +88,7 @@ def test_drill_measures_the_round_trip_without_paging_responders(
             body=wire.StatusBody(wire.EdgeState.ONLINE, "c1"),
         )
         edge.publish(str(online.topic), wire.encode_envelope(online), retain=True)
-        answer = _answer_drills(edge)
+        answer = answer_drills(edge)
         assert wait_until(lambda: answer() == 1, timeout_s=10)
         (push,) = receiver.wait_for(1, timeout_s=10)
         assert push.path == "/drill-office"
@@ -103,6 +103,13 @@ def test_drill_measures_the_round_trip_without_paging_responders(
         # Only one drill per interval, and no responder was ever paged.
         assert answer() == 1
         assert [p.path for p in receiver.pushes] == ["/drill-office"]
+        # It went through the durable send queue, so /metrics counts it with the deliveries.
+        assert rows(store, "SELECT purpose, responder_id, state FROM pushes") == [
+            ("drill", "drill:hostel-1", "sent")
+        ]
+        assert push.push_id is not None
+        metrics = client.get("/metrics").text
+        assert 'odart_pushes_total{purpose="drill",result="sent"} 1.0' in metrics
 
 
 def test_drill_schedule_needs_a_drill_channel() -> None:
