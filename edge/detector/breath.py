@@ -91,9 +91,27 @@ class BreathSecond:
 class BreathTracker:
     """Streaming breath detector fed one second of band-passed samples at a time."""
 
-    def __init__(self, settings: DetectorSettings, *, min_amplitude: float = 0.0) -> None:
+    def __init__(
+        self,
+        settings: DetectorSettings,
+        *,
+        min_amplitude: float = 0.0,
+        min_snr: float = const.MIN_SNR,
+        clear_breaths: bool = False,
+    ) -> None:
+        """Args:
+        settings: detector settings.
+        min_amplitude: smallest swing ever believed (signal units; the sensor's floor).
+        min_snr: a baseline under this many smallest believable swings is "not measurable".
+        clear_breaths: also call the channel not measurable when every breath of the last
+            ``PAUSE_S`` stayed under ``CLEAR_BREATH_X`` floors: noise swings that only just
+            clear the floor (what a marginal channel shows when breathing stops) must not
+            pass for breaths (the accelerometer: see ``ACC_MIN_SNR``).
+        """
         self._s = settings
         self._min_amplitude = min_amplitude
+        self._min_snr = min_snr
+        self._clear_breaths = clear_breaths
         self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
         self._recent: deque[float] = deque(maxlen=const.FAST_BREATHS)
         self._halves: deque[float] = deque(maxlen=2 * settings.rate_breaths)
@@ -110,6 +128,7 @@ class BreathTracker:
         self._boot: list[FloatArray] = []
         self._baseline: float | None = None
         self._last_breath: float | None = None
+        self._last_clear: float | None = None  # last breath clearly above the noise floor
         self._good_since: float | None = None
         self.reset()
 
@@ -187,8 +206,14 @@ class BreathTracker:
             window_rate = self._window_cache
         floor = self._min_swing()
         if self._baseline is not None:
-            ratio = const.MIN_SNR * (const.NOISY_EXIT_X if self._noisy else 1.0)
-            self._noisy = self._baseline < ratio * floor
+            ratio = self._min_snr * (const.NOISY_EXIT_X if self._noisy else 1.0)
+            noisy = self._baseline < ratio * floor
+            if self._clear_breaths and self._last_breath is not None:
+                # Only swings near the floor for a pause's length: what noise does when
+                # breathing stops on a marginal channel. Neither breathing nor apnoea is shown.
+                clear = self._last_clear if self._last_clear is not None else -np.inf
+                noisy |= self._last_breath > clear and t_end - clear >= const.PAUSE_S
+            self._noisy = noisy
         noisy = self._noisy
         if noisy:
             # Seconds in which breathing cannot be seen are not evidence of its absence: the
@@ -316,6 +341,8 @@ class BreathTracker:
                     self._baseline = max(median, self._min_swing())
                 breath = 1
                 strong = int(amplitude >= self._s.recovery_amp * self._baseline)
+                if amplitude >= const.CLEAR_BREATH_X * self._min_swing():
+                    self._last_clear = self._ext_t
                 self._last_breath = self._ext_t
                 self._breath_times.append(self._ext_t)
                 self._update_rate()

@@ -36,6 +36,18 @@ MIN_SNR: Final = 2.5
 baseline would still clear the smallest believable swing: a baseline under 2.5x that swing is
 "breathing not measurable", which claims neither breathing nor its absence (otherwise breathing
 that fell below the noise floor would be paged as apnoea). Chosen on the tuning split."""
+ACC_MIN_SNR: Final = 1.75
+"""The chest accelerometer's ``MIN_SNR``: its floor is the measured in-band noise across the
+breathing axis, so a baseline breath 1.75 floors (about 12 noise standard deviations) clears it
+with margin; 2.5 made most 5-15 mg breathers (the usual resting tilt) "not measurable" although
+their breaths stand 10-20 noise standard deviations clear. Shallow breaths under the floor are
+then not told from apnoea; noise posing as breaths is caught by ``CLEAR_BREATH_X`` instead.
+Chosen on the tuning split."""
+CLEAR_BREATH_X: Final = 1.3
+"""Accelerometer: a channel whose only swings for a pause's length (``PAUSE_S``) stayed under
+1.3 floors is "not measurable": that is what a marginal channel shows when breathing stops (noise
+swings just past the floor of 7 noise standard deviations), and those swings would otherwise keep
+resetting the pause clock (an apnoea with no event at all). Chosen on the tuning split."""
 NOISY_EXIT_X: Final = 1.25
 """Hysteresis: a not-measurable channel is measurable again only at 1.25x the entry ratio, so a
 channel near the boundary does not flap between warning and recovered."""

@@ -113,8 +113,13 @@ class Fusion:
                 continue
             tracker = self._trackers.get(key)
             if tracker is None:
-                floor = s.min_acc_breath_g if key[1] == "acc" else 0.0
-                tracker = self._trackers[key] = BreathTracker(s, min_amplitude=floor)
+                if key[1] == "acc":
+                    tracker = BreathTracker(
+                        s, min_amplitude=s.min_acc_breath_g, min_snr=const.ACC_MIN_SNR, clear_breaths=True
+                    )
+                else:
+                    tracker = BreathTracker(s)
+                self._trackers[key] = tracker
                 self._spectra[key] = SpectralRate(s)
             spectral = self._spectra[key]
             spectrum = None
