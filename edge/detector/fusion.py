@@ -115,7 +115,10 @@ class Fusion:
             if tracker is None:
                 if key[1] == "acc":
                     tracker = BreathTracker(
-                        s, min_amplitude=s.min_acc_breath_g, min_snr=const.ACC_MIN_SNR, clear_breaths=True
+                        s,
+                        min_amplitude=s.min_acc_breath_g,
+                        min_snr=const.ACC_MIN_SNR,
+                        clear_breaths=True,
                     )
                 else:
                     tracker = BreathTracker(s)

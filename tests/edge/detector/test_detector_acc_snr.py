@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.detector import Detector, EventKind
+from edge.detector import DetectionEvent, Detector, EventKind
 from simulators.physiology import AccSensor, Episode, EpisodeKind
 
 from .simulated import simulate
@@ -21,7 +21,8 @@ def test_a_shallow_6_mg_breather_on_a_1_mg_sensor_gets_an_apnoea_call() -> None:
     events, truth = simulate([apnoea], 300.0, channels="acc", sensor=sensor, seed=1)
     onset = truth[0].onset_s
     calls = [e.t_s for e in events if e.kind is EventKind.APNOEA]
-    assert calls and onset < calls[0] <= onset + 20.0
+    assert calls
+    assert onset < calls[0] <= onset + 20.0
     assert not [e for e in events if e.kind is EventKind.NO_SIGNAL and e.t_s > 60.0]
 
 
@@ -47,11 +48,12 @@ def test_pure_accelerometer_noise_is_not_measurable_and_never_apnoea() -> None:
     events = Detector().detect(columns, np.arange(n) / fs)
     assert EventKind.APNOEA not in [e.kind for e in events]
     warnings = [e for e in events if e.kind is EventKind.NO_SIGNAL]
-    assert warnings and warnings[0].evidence["detail"] == _NOT_MEASURABLE
+    assert warnings
+    assert warnings[0].evidence["detail"] == _NOT_MEASURABLE
     assert _standing_warning(events, 590.0)
 
 
-def _standing_warning(events: list, t_s: float) -> bool:  # type: ignore[type-arg]
+def _standing_warning(events: list[DetectionEvent], t_s: float) -> bool:
     """A "not measurable" warning raised before ``t_s`` and not cleared by then."""
     raised = [e for e in events if e.kind is EventKind.NO_SIGNAL and e.t_s <= t_s]
     cleared = [
