@@ -51,6 +51,9 @@ class AccStream(RespStream):
         self._gravity: list[float] | None = None
         self._moved = False
 
+    def _band_high_hz(self) -> float:
+        return min(self._s.resp_band_high_hz, const.ACC_BAND_HIGH_HZ)
+
     def _reset_filters(self) -> None:
         super()._reset_filters()
         self._forget_axis()
@@ -87,8 +90,7 @@ class AccStream(RespStream):
                 if self._moved and not restarted:
                     # Restart on the first still second after movement: the movement's decaying
                     # response would otherwise fill the following seconds (and the noise floor).
-                    self._dec.reset()
-                    self._bp.reset()
+                    self._restart_filters(mean)
                 self._moved = False
         if seg.shape[1] == 0:
             return Second(tick=tick, coverage=0.0, motion_g=motion)
@@ -133,12 +135,19 @@ class AccStream(RespStream):
         norm = math.sqrt(sum(g * g for g in gravity) * sum(h * h for h in last))
         if norm <= 0.0 or math.acos(min(1.0, dot / norm)) <= const.POSTURE_CHANGE_RAD:
             return False
-        assert self._dec is not None
-        assert self._bp is not None
-        self._dec.reset()
-        self._bp.reset()
+        self._restart_filters(gravity)
         self._forget_axis()
         return True
+
+    def _restart_filters(self, mean: list[float]) -> None:
+        """Restart the filters in steady state on a still second's mean: starting on its first
+        sample instead would turn that sample's noise or residual movement into a step whose
+        decay (seconds, in a random direction) could steer the breathing axis."""
+        assert self._dec is not None
+        assert self._bp is not None
+        level = np.array(mean)
+        self._dec.reset(level)
+        self._bp.reset(level)
 
     def _learn_axis(self, y3: FloatArray) -> None:
         """Track the principal axis of recent still, band-passed acceleration."""

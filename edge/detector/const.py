@@ -17,6 +17,13 @@ RESP_BAND_LOW_HZ: Final = 0.05
 [2.3 step 1: "for RR >= 3 bpm use a 0.05 Hz low cut"]."""
 RESP_BAND_HIGH_HZ: Final = 1.0
 """Band-pass high edge: 1 Hz = 60 breaths/min, above any resting rate [2.3, 2.7]."""
+ACC_BAND_HIGH_HZ: Final = 0.6
+"""The chest accelerometer's band stops at 0.6 Hz (36 breaths/min, -3 dB; resting rates are
+12-20/min and the detector looks for slowed breathing), not 1 Hz: its breathing signal is a few
+mg against white sensor noise, whose in-band part falls with the bandwidth (0.22 instead of 0.29
+of the per-axis noise at 25 Hz), and the 1-1.3 Hz cardiac micro-motion is kept out. Noise then
+passes the 7-sigma breath floor 0.08 times a minute instead of 0.18. Chosen on the tuning
+split."""
 FILTER_ORDER: Final = 2
 """Butterworth low-pass order: second order keeps the group delay at breathing rates to about
 1-2 s [2.7]. The high-pass edge is first order (see ``filters.design_bandpass``)."""

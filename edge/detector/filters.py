@@ -108,16 +108,19 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on the insta
 class CausalFilter:
     """A causal SOS filter over ``rows`` parallel signals, state carried between calls."""
 
-    __slots__ = ("_kernel", "_sos", "_zi")
+    __slots__ = ("_kernel", "_level", "_sos", "_zi")
 
     def __init__(self, sos: FloatArray, *, fast: bool = True) -> None:
         self._sos = np.array(sos)  # the kernel needs a writable, C-ordered copy of the design
         self._zi: FloatArray | None = None
+        self._level: FloatArray | None = None
         self._kernel = _sosfilt_fast if fast else _sosfilt_public
 
-    def reset(self) -> None:
-        """Forget the state; the next call starts in steady state on its first sample."""
+    def reset(self, level: FloatArray | None = None) -> None:
+        """Forget the state; the next call starts in steady state on ``level`` (one value per
+        row), or on its first sample."""
         self._zi = None
+        self._level = level
 
     def process(self, x: FloatArray) -> FloatArray:
         """Filter ``x`` of shape ``(rows, n)`` along its last axis and return a new array."""
@@ -127,7 +130,9 @@ class CausalFilter:
         if self._zi is None:
             # Start as if the first sample had always been there: no step transient.
             base = sosfilt_zi(self._sos)
-            self._zi = np.ascontiguousarray(base[None, :, :] * y[:, 0, None, None])
+            start = y[:, 0] if self._level is None else self._level
+            self._zi = np.ascontiguousarray(base[None, :, :] * start[:, None, None])
+            self._level = None
         self._kernel(self._sos, y, self._zi)
         return y
 
@@ -160,10 +165,10 @@ class Decimator:
             self._filter = CausalFilter(self.sos)
         self._phase = 0
 
-    def reset(self) -> None:
-        """Restart after a gap."""
+    def reset(self, level: FloatArray | None = None) -> None:
+        """Restart after a gap (in steady state on ``level``, or on the next first sample)."""
         if self._filter is not None:
-            self._filter.reset()
+            self._filter.reset(level)
         self._phase = 0
 
     def process(self, x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:

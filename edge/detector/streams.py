@@ -220,7 +220,8 @@ class RespStream(Stream):
         if s.resp_band_high_hz >= fs_int / 2:
             reason = f"sampling rate {self.fs:g} Hz is too low for a respiration channel"
             raise InputError(reason)
-        sos = design_bandpass(s.resp_band_low_hz, s.resp_band_high_hz, fs_int, s.filter_order)
+        high = self._band_high_hz()
+        sos = design_bandpass(s.resp_band_low_hz, high, fs_int, s.filter_order)
         self._bp = CausalFilter(sos)
         # Filtered samples are stamped with the time of the raw signal they mostly reflect: the
         # filters' group delay at a typical breathing rate is taken off, so breath and pause
@@ -230,11 +231,15 @@ class RespStream(Stream):
             self._delay_s += group_delay_s(self._dec.sos, const.TYPICAL_BREATH_HZ, self.fs)
         # White noise of std sigma gives a second difference of std sqrt(6) * sigma; the part
         # of it inside the breathing band is sqrt(band / Nyquist) of the whole.
-        band = s.resp_band_high_hz - s.resp_band_low_hz
+        band = high - s.resp_band_low_hz
         self._noise_scale = math.sqrt(band / (fs_int / 2)) / math.sqrt(6.0)
         self._y = np.empty((2 * self.rows, 0))
         self._yi = np.empty(0, dtype=np.int64)
         self._first = True
+
+    def _band_high_hz(self) -> float:
+        """Upper edge of the breathing band."""
+        return self._s.resp_band_high_hz
 
     def _ingest(self, values: FloatArray) -> None:
         assert self._dec is not None
