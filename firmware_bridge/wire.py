@@ -198,6 +198,8 @@ class AlertKind(StrEnum):
     """A device's battery fell below the low mark."""
     NOBODY_REACHABLE = "nobody_reachable"
     """Raised by the server: every channel of every responder at a level failed."""
+    EDGE_DISK_FULL = "edge_disk_full"
+    """Raised by the server: an edge reports ``disk_full`` (alerts held in memory only)."""
 
 
 PAGING_KINDS: Final = frozenset(
@@ -219,6 +221,7 @@ SERVER_KINDS: Final = frozenset(
         AlertKind.DEVICE_FAULT,
         AlertKind.LOW_BATTERY,
         AlertKind.NOBODY_REACHABLE,
+        AlertKind.EDGE_DISK_FULL,
     }
 )
 """Kinds only the server raises (from status and device messages); the server refuses an

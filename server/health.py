@@ -1,5 +1,8 @@
 """Device and edge health: technical alerts for staff, separate from overdose alerts (shell).
 
+- An edge that reports ``disk_full`` raises ``edge_disk_full`` at once, once per episode (it
+  keeps new alerts in memory only, so the next outage would lose them); it closes itself with
+  the outcome ``reconnected`` when the edge reports ``online`` again.
 - An edge whose Last Will arrived and that stays offline past a grace period raises an
   ``edge_offline`` alert at once (a site without its hub watches nobody). Its devices' own
   faults are not raised while it is down: the root cause comes first. When it is back, the alert
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from firmware_bridge.wire import AlertKind, IdMinter, Severity, TextValue, format_utc
+from firmware_bridge.wire import AlertKind, EdgeState, IdMinter, Severity, TextValue, format_utc
 from server.config import Settings
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Action, Outcome, Page, hold_until
@@ -59,13 +62,26 @@ class Health:
     # -- edges ----------------------------------------------------------------------------------
 
     def edge_changed(self, site_id: str, edge_id: str, state: str) -> None:
-        """An edge came online or went offline (after the store recorded it)."""
-        if state != "online":
+        """An edge came online, went offline or filled its disk (after the store recorded it)."""
+        if state == EdgeState.DISK_FULL.value:
+            self._disk_full(site_id, edge_id)
+        if state != EdgeState.ONLINE.value:
             return  # offline is raised by tick() once the grace period has passed
-        for alert in self._store.open_alerts(
-            AlertKind.EDGE_OFFLINE.value, site_id=site_id, edge_id=edge_id
+        for kind, why in (
+            (AlertKind.EDGE_OFFLINE, "the site hub is back online"),
+            (AlertKind.EDGE_DISK_FULL, "the site hub can write to its disk again"),
         ):
-            self._close(alert, "the site hub is back online")
+            for alert in self._store.open_alerts(kind.value, site_id=site_id, edge_id=edge_id):
+                self._close(alert, why)
+
+    def _disk_full(self, site_id: str, edge_id: str) -> None:
+        """Tell staff once per episode: alerts now live only in the hub's memory until sent."""
+        where = {"site_id": site_id, "edge_id": edge_id}
+        if self._store.open_alerts(AlertKind.EDGE_DISK_FULL.value, **where):
+            return  # the same episode (a reconnect while still full): the open alert stands
+        _LOGGER.error("edge %s/%s reports a full disk", site_id, edge_id)
+        # Urgent like edge_offline: one more outage and the alerts it holds in memory are lost.
+        self._raise(AlertKind.EDGE_DISK_FULL, site_id, edge_id, None, None, urgent=True)
 
     def tick(self) -> int:
         """Raise ``edge_offline`` for edges silent past the grace period; returns how many."""

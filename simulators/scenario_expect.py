@@ -45,6 +45,7 @@ KINDS: Final = frozenset(
         "recovered",
         "button",
         "edge_offline",
+        "edge_disk_full",
         "device_fault",
         "low_battery",
         "nobody_reachable",

@@ -44,6 +44,7 @@ KIND_LABELS: Final[dict[AlertKind, str]] = {
     AlertKind.DEVICE_FAULT: "sensor not working",
     AlertKind.LOW_BATTERY: "sensor battery low",
     AlertKind.NOBODY_REACHABLE: "nobody could be reached",
+    AlertKind.EDGE_DISK_FULL: "site hub disk full",
 }
 """Plain words for staff; a label says what was seen, never a health value."""
 

@@ -41,7 +41,14 @@ LABELS: Final = {
 RESPONDING: Final = frozenset({"triggered", "acknowledged", "en_route", "on_scene"})
 """Alert states that put a tile into alert."""
 TECHNICAL: Final = frozenset(
-    {"edge_offline", "device_fault", "low_battery", "no_signal", "nobody_reachable"}
+    {
+        "edge_offline",
+        "edge_disk_full",
+        "device_fault",
+        "low_battery",
+        "no_signal",
+        "nobody_reachable",
+    }
 )
 """Alert kinds about equipment, shown by the device states rather than as an alert."""
 

@@ -174,3 +174,56 @@ def test_health_non_urgent_message_waits_for_operating_hours(
         assert alert["deadline"] > datetime.now(UTC).isoformat()
         time.sleep(1.5)
         assert receiver.pushes == []
+
+
+def test_health_edge_disk_full_tells_the_staff_channel_once_and_closes_when_healthy(
+    mosquitto: MosquittoBroker, receiver: NotificationReceiver
+) -> None:
+    settings = settings_from_mapping(
+        {
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "sites": [
+                {
+                    "id": "hostel-1",
+                    "name": "Hostel",
+                    "hours": _closed_today(),  # urgent all the same: no waiting for opening
+                    "staff_urls": [receiver.url("/staff-office")],
+                }
+            ],
+            "responders": [{"id": "night", "name": "Sam Night", "urls": [receiver.url("/night")]}],
+        }
+    )
+    store = Store(None)
+    with (
+        TestClient(create_app(settings, store=store)) as client,
+        MqttProbe(mosquitto.host, mosquitto.port) as probe,
+    ):
+        assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        staff_client(client)
+        # The edge's retained status says its disk is full, then again after a reconnect.
+        for state, conn in (
+            (wire.EdgeState.ONLINE, "c1"),
+            (wire.EdgeState.DISK_FULL, "c1"),
+            (wire.EdgeState.DISK_FULL, "c2"),
+        ):
+            message = status(state, conn)
+            probe.publish(str(message.topic), wire.encode_envelope(message), retain=True)
+        assert wait_until(lambda: column(store, "SELECT conn FROM edges") == ["c2"])
+        assert wait_until(lambda: _kinds(client) == [("edge_disk_full", "noted")], timeout_s=10)
+        (push,) = receiver.wait_for(1, timeout_s=10)
+        assert push.path == "/staff-office"
+        text = push.payload["title"] + push.payload["message"]
+        assert "site hub disk full" in text
+        assert "Sam Night" not in text
+        assert "/act/" not in text  # nothing to acknowledge on a technical alert
+
+        back = status(wire.EdgeState.ONLINE, "c2")
+        probe.publish(str(back.topic), wire.encode_envelope(back), retain=True)
+        assert wait_until(lambda: _kinds(client) == [("edge_disk_full", "resolved")])
+        (alert,) = client.get("/api/alerts").json()
+        assert alert["outcome"] == "reconnected"
+        time.sleep(1.0)
+    assert [p.path for p in receiver.pushes] == ["/staff-office"]  # one push, one episode
+    assert rows(store, "SELECT purpose, responder_id, state FROM pushes") == [
+        ("notice", "staff:hostel-1", "sent")
+    ]
