@@ -55,7 +55,7 @@ from typing import Any, Final, Literal
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from edge.checkin import DEFAULT_CHECKIN_S
 from edge.consent import ConsentState
@@ -151,27 +151,51 @@ class MqttTls(_Strict):
             raise ValueError(message) from None
         return value
 
-    @model_validator(mode="after")
-    def _pair_loads(self) -> MqttTls:
-        self.context()
-        return self
+    @field_validator("cert")
+    @classmethod
+    def _is_a_certificate(cls, value: Path) -> Path:
+        _common_name(value)
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _matches(cls, value: Path, info: ValidationInfo) -> Path:
+        cert = info.data.get("cert")
+        if isinstance(cert, Path):  # else the certificate's own error is reported
+            _pair(cert, value)
+        return value
 
     def common_name(self) -> str | None:
         """The CN of ``cert``: the identity the broker knows this edge by."""
-        leaf = x509.load_pem_x509_certificate(self.cert.read_bytes())
-        names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(names[0].value) if names else None
+        return _common_name(self.cert)
 
     def context(self) -> ssl.SSLContext:
         """A client TLS context: verifies the broker against ``ca``, presents ``cert``."""
         context = ssl.create_default_context(cafile=self.ca)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            context.load_cert_chain(self.cert, self.key)
-        except ssl.SSLError as error:
-            message = f"cert and key do not load as a matching PEM pair: {error}"
-            raise ValueError(message) from None
+        _pair(self.cert, self.key, context)
         return context
+
+
+def _common_name(cert: Path) -> str | None:
+    try:
+        leaf = x509.load_pem_x509_certificate(cert.read_bytes())
+    except ValueError:
+        message = f"not a PEM certificate: {cert}"
+        raise ValueError(message) from None
+    names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def _pair(cert: Path, key: Path, context: ssl.SSLContext | None = None) -> None:
+    """Load ``cert`` with ``key`` (into ``context``); ValueError when the key is not its own."""
+    try:
+        (context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)).load_cert_chain(
+            cert, key, password=_no_passphrase
+        )
+    except ssl.SSLError as error:
+        message = f"cert and key do not load as a matching PEM pair: {error}"
+        raise ValueError(message) from None
 
 
 class MqttConfig(_Strict):
@@ -328,3 +352,9 @@ def load_config(path: Path) -> EdgeConfig:
     except tomllib.TOMLDecodeError as error:
         raise EdgeConfigError(str(path), f"not valid TOML: {error}") from None
     return config_from_mapping(data)
+
+
+def _no_passphrase() -> str:
+    """Called only for an encrypted key: the service cannot type a passphrase at start-up."""
+    message = "the key is encrypted: the service needs it unencrypted, readable by it alone (0600)"
+    raise ValueError(message)

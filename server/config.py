@@ -6,8 +6,6 @@ after start-up reads the environment or the file again.
 
 from __future__ import annotations
 
-import os
-import ssl
 import tomllib
 from datetime import time
 from ipaddress import ip_network
@@ -28,6 +26,7 @@ from firmware_bridge.wire import ID_PATTERN
 from server.domain.hours import OperatingHours
 from server.domain.lifecycle import EscalationPolicy
 from server.errors import ConfigError
+from server.mqtt_tls import MqttTls
 from server.privacy.inventory import RecordClass, record_classes
 from server.privacy.retention import DEFAULT_RETENTION_DAYS, missing_periods
 
@@ -56,65 +55,6 @@ TLS_PORT: Final = 8883
 
 PLAIN_PORT: Final = 1883
 """MQTT without TLS: the loopback demo and tests only."""
-
-
-def _readable(value: Path) -> Path:
-    if not value.is_file():
-        message = f"no such file: {value}"
-        raise ValueError(message)
-    if not os.access(value, os.R_OK):
-        message = f"not readable by this user: {value}"
-        raise ValueError(message)
-    return value
-
-
-class MqttTls(_Strict):
-    """The server's certificate for MQTT over TLS (``odart broker certs``; docs/mqtt-security.md).
-
-    The broker takes the certificate's CN (``odart-server``) as the username and client id.
-    The alert connection has a pair of its own (CN ``odart-server-alerts``): a second
-    connection with the same certificate would take the first one's client id.
-    """
-
-    ca: Path
-    """The site CA that signed the broker's certificate."""
-    cert: Path
-    key: Path
-    alerts_cert: Path
-    """The alert connection's certificate (issue 15: alerts on a connection of their own)."""
-    alerts_key: Path
-
-    _files = field_validator("ca", "cert", "key", "alerts_cert", "alerts_key")(_readable)
-
-    @field_validator("ca")
-    @classmethod
-    def _ca_loads(cls, value: Path) -> Path:
-        try:
-            ssl.create_default_context(cafile=value)
-        except ssl.SSLError as error:
-            message = f"not a PEM CA certificate: {error}"
-            raise ValueError(message) from None
-        return value
-
-    @model_validator(mode="after")
-    def _pair_loads(self) -> MqttTls:
-        self.context()
-        self.context(alerts=True)
-        return self
-
-    def context(self, *, alerts: bool = False) -> ssl.SSLContext:
-        """A client TLS context: verifies the broker against ``ca``, presents ``cert`` (or,
-        for the alert connection, ``alerts_cert``)."""
-        context = ssl.create_default_context(cafile=self.ca)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        cert, key = (self.alerts_cert, self.alerts_key) if alerts else (self.cert, self.key)
-        names = "alerts_cert and alerts_key" if alerts else "cert and key"
-        try:
-            context.load_cert_chain(cert, key)
-        except ssl.SSLError as error:
-            message = f"{names} do not load as a matching PEM pair: {error}"
-            raise ValueError(message) from None
-        return context
 
 
 class MqttConfig(_Strict):

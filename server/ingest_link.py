@@ -22,14 +22,15 @@ from aiomqtt.exceptions import MqttConnectError
 
 from server.config import MqttConfig
 from server.errors import PermanentFailure
+from server.mqtt_tls import ALERTS_IDENTITY, SERVER_IDENTITY
 from server.supervisor import failures_after, restart_delay_s
 
 _LOGGER = logging.getLogger(__name__)
 
-CLIENT_ID: Final = "odart-server"
+CLIENT_ID: Final = SERVER_IDENTITY
 """Stable id + persistent session: the broker queues events for us while we restart."""
 
-ALERTS_CLIENT_ID: Final = "odart-server-alerts"
+ALERTS_CLIENT_ID: Final = ALERTS_IDENTITY
 """The alert connection's id (and, with TLS, its certificate's CN): a persistent session of its
 own, so alerts sent while the server restarts wait for it in the broker."""
 

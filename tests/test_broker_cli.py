@@ -196,9 +196,11 @@ def test_tls_config_checks_each_file_and_defaults_to_port_8883(
 ) -> None:
     files = _pki(tmp_path)
     site = {"site": "s", "edge": "e"} if loader is edge_config else {}
-    if loader is settings_from_mapping:  # the server's alert connection has a pair of its own
+    if loader is settings_from_mapping:  # the server's pairs: its own, and its alert connection's
         pki = files["ca"].parent
         files |= {
+            "cert": pki / "odart-server.crt",
+            "key": pki / "odart-server.key",
             "alerts_cert": pki / "odart-server-alerts.crt",
             "alerts_key": pki / "odart-server-alerts.key",
         }
