@@ -8,6 +8,7 @@ import numpy as np
 
 from bench.detector.scenarios import Run
 from edge.detector import EventKind
+from edge.detector.const import SPECTRAL_TRUST
 
 _COLOURS = {
     EventKind.APNOEA: "tab:red",
@@ -129,6 +130,9 @@ def condition_png(
     )
     ax_amp.semilogy(ticks, series(lambda c: c.breath.floor), label="smallest believable breath")
     ax_amp.semilogy(ticks, series(lambda c: c.breath.noise), label="noise floor (in-band std)")
+    ax_amp.semilogy(
+        ticks, series(lambda c: c.breath.ripple), lw=0.8, label="fast (cardiac) ripple, p-p"
+    )
     ax_amp.set_ylabel("signal units (log)")
     ax_amp.legend(loc="upper left", fontsize=7)
     quiet = np.array(
@@ -137,6 +141,19 @@ def condition_png(
     ax_q.plot(ticks, quiet, color="tab:blue", label="seconds without a breath")
     ax_q.plot(
         ticks, series(lambda c: c.breath.count_rate_bpm), color="tab:green", label="60 s rate"
+    )
+
+    def clear_peak(c: object) -> float | None:
+        sp = c.spectrum  # type: ignore[attr-defined]
+        return sp.rate_bpm if sp is not None and sp.concentration >= SPECTRAL_TRUST else None
+
+    ax_q.plot(
+        ticks,
+        series(clear_peak),
+        ".",
+        ms=2,
+        color="tab:purple",
+        label="spectral rate (clear peak)",
     )
     ax_q.axhline(15, color="tab:red", ls=":", lw=1)
     ax_q.axhline(8, color="tab:orange", ls=":", lw=1)

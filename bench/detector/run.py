@@ -97,14 +97,14 @@ def _conditions(
 ) -> Iterator[tuple[str, Iterator[conditions.Case]]]:
     quick = args.quick
     acc_n = 1 if quick else args.acc
-    if not quick and (not args.only or "biopeaks" in args.only):
+    biopeaks = ("belt_biopeaks", "belt_biopeaks_artefacts")
+    if not quick and any(args.only in name for name in biopeaks):
         try:
             full = belt.load()
         except FileNotFoundError as exc:
             print(f"biopeaks conditions skipped: {exc}")
         else:
-            for artefacts in (False, True):
-                name = "belt_biopeaks_artefacts" if artefacts else "belt_biopeaks"
+            for artefacts, name in zip((False, True), biopeaks, strict=True):
                 yield (
                     name,
                     conditions.belt_cases(
@@ -134,15 +134,20 @@ def _evaluate(
             continue
         print(f"   running {name} ...", file=sys.stderr, flush=True)
         det_score, nk_score = evaluate.ConditionScore(), evaluate.ConditionScore()
-        for k, case in enumerate(cases):
-            det = Detector(trace=k == 0)
+        plotted = False
+        for case in cases:
+            # The picture shows the first recording with a true apnoea (pyphysio's first is
+            # the clean recording).
+            plot = not plotted and bool(case.apnoeas)
+            det = Detector(trace=plot)
             t = np.arange(next(iter(case.columns.values())).size) / case.fs
             events = det.detect(case.columns, t)
             apn, slo, other, warns = _events_to_alarms(events)
             det_score.add(
                 case.name, case.duration_s, case.apnoeas, case.slowed, apn, slo, other, warns
             )
-            if k == 0:
+            if plot:
+                plotted = True
                 truth = {
                     "apnoeas": case.apnoeas,
                     "slowed": [(a, b) for a, b, _ in case.slowed],

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -39,6 +40,10 @@ FloatArray = npt.NDArray[np.float64]
 
 _NOISE_WINDOW_S = 30
 """Seconds of noise-floor readings whose median sets the smallest believable breath."""
+_RIPPLE_WINDOW_S = 5
+"""Seconds of ripple readings whose median keeps the trigger above fast oscillations: short
+enough to follow ripple that appears when breathing stops (it is there before the trigger
+relaxes, 4 s or more into a pause), long enough that one sharp second does not blind it."""
 _SEEK_PEAK = 1
 _SEEK_TROUGH = -1
 
@@ -65,6 +70,8 @@ class BreathSecond:
             breathing at long intervals.
         noise: noise standard deviation in the breathing band (signal units), or None.
         floor: smallest swing that can count as a breath (signal units).
+        ripple: peak-to-peak of the fast (cardiac) ripple that the trigger stays above
+            (``RIPPLE_X`` times it, up to the normal hysteresis), or None without the guard.
     """
 
     good: bool
@@ -79,6 +86,7 @@ class BreathSecond:
     window_rate_bpm: float | None = None
     noise: float | None = None
     floor: float = 0.0
+    ripple: float | None = None
 
     @property
     def snr(self) -> float | None:
@@ -98,6 +106,7 @@ class BreathTracker:
         min_amplitude: float = 0.0,
         min_snr: float = const.MIN_SNR,
         clear_breaths: bool = False,
+        ripple_guard: bool = True,
     ) -> None:
         """Args:
         settings: detector settings.
@@ -107,11 +116,15 @@ class BreathTracker:
             ``PAUSE_S`` stayed under ``CLEAR_BREATH_X`` floors: noise swings that only just
             clear the floor (what a marginal channel shows when breathing stops) must not
             pass for breaths (the accelerometer: see ``ACC_MIN_SNR``).
+        ripple_guard: keep the relaxed trigger above the fast (cardiac) ripple read from the
+            signal's second difference: for channels whose noise floor is read as white noise
+            (a belt's or radar's), blind to cardiac ripple in the breathing band.
         """
         self._s = settings
         self._min_amplitude = min_amplitude
         self._min_snr = min_snr
         self._clear_breaths = clear_breaths
+        self._ripple_guard = ripple_guard
         self._amplitudes: deque[float] = deque(maxlen=settings.baseline_breaths)
         self._recent: deque[float] = deque(maxlen=const.FAST_BREATHS)
         self._halves: deque[float] = deque(maxlen=2 * settings.rate_breaths)
@@ -121,6 +134,7 @@ class BreathTracker:
         self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
         self._noise: deque[float] = deque()
         self._noise_sorted: list[float] = []
+        self._ripple: deque[float] = deque(maxlen=_RIPPLE_WINDOW_S)
         self._good_count = 0
         self._rate_cache: float | None = None
         self._window_cache: float | None = None
@@ -161,6 +175,7 @@ class BreathTracker:
             amplitude=self._baseline,
             noise=self._noise_mean(),
             floor=self._min_swing(),
+            ripple=self._ripple_pp(),
         )
 
     def good_second(
@@ -183,6 +198,8 @@ class BreathTracker:
                 ]
             self._noise.append(noise)
             bisect.insort(self._noise_sorted, noise)
+        if self._ripple_guard and y.size > 3:
+            self._ripple.append(_ripple_pp(y, float(t[1] - t[0])))
         self._push_good(self._baseline is not None)
         if self._baseline is None:
             self._bootstrap(y)
@@ -233,7 +250,12 @@ class BreathTracker:
             window_rate_bpm=window_rate,
             noise=self._noise_mean(),
             floor=floor,
+            ripple=self._ripple_pp(),
         )
+
+    def _ripple_pp(self) -> float | None:
+        """Median peak-to-peak of the recent seconds' fast ripple, or None."""
+        return _median(self._ripple) if self._ripple else None
 
     def _noise_mean(self) -> float | None:
         return self._noise_sorted[len(self._noise_sorted) // 2] if self._noise_sorted else None
@@ -249,6 +271,12 @@ class BreathTracker:
         assert self._baseline is not None
         floor = self._min_swing()
         normal = max(self._s.rel_amp * self._baseline, floor)
+        ripple = self._ripple_pp()
+        if ripple is not None:
+            # A swing that cardiac ripple can make is not a breath, however far the trigger has
+            # relaxed; but the guard never lifts it above the normal hysteresis, so an
+            # artefact's large fast swings still count as movement.
+            floor = max(floor, min(const.RIPPLE_X * ripple, normal))
         last = self._confirmed_t
         if last is None or (self._good_since is not None and self._good_since > last):
             last = self._good_since
@@ -374,6 +402,16 @@ class BreathTracker:
         times = list(self._breath_times)[-(n + 1) :]
         ibi = sorted(b - a for a, b in itertools.pairwise(times))[n // 2]
         self._rate_cache = 60.0 / ibi if ibi > 0 else None
+
+
+def _ripple_pp(y: FloatArray, dt_s: float) -> float:
+    """Peak-to-peak of the fast oscillation in ``y``, read from its second difference as if it
+    were a sinusoid at ``CARDIAC_LOW_HZ`` (faster ripple is over-read; breathing, whose second
+    difference is small, reads a few per cent of its swing)."""
+    d2 = y[2:] - 2.0 * y[1:-1] + y[:-2]
+    rms = math.sqrt(float(d2 @ d2) / d2.size)
+    gain = (2.0 * math.sin(math.pi * const.CARDIAC_LOW_HZ * dt_s)) ** 2 / math.sqrt(2.0)
+    return 2.0 * rms / gain if gain > 0.0 else 0.0
 
 
 def _median(values: deque[float]) -> float:

@@ -96,6 +96,16 @@ baseline) at 10-15 % of before: they are counted again after three of them."""
 SHALLOW_FLOOR: Final = 0.1
 """After the relax time without a confirmed extreme, a swing of 10 % of the baseline counts:
 AASM scores an apnoea only at a >= 90 % drop [1.2], so anything larger is (shallow) breathing."""
+CARDIAC_LOW_HZ: Final = 1.0
+"""Cardiogenic oscillation rides on a respiration signal at the heart rate, 1 Hz (60/min) or
+more at rest; the band-pass (1 Hz, second order) lets it through at half or more of its size.
+Its peak-to-peak is read from each second's second difference as if it were at 1 Hz, which
+over-reads a faster heart (the safe side) and reads breathing at 15/min as ~6 % of its swing."""
+RIPPLE_X: Final = 1.25
+"""The trigger's hysteresis stays 1.25x above that ripple's peak-to-peak, whatever the relax:
+during a pause a relaxed trigger (10 % of the baseline) would otherwise count a heartbeat's
+ripple, larger than that on some belts, as breaths at 60-90/min, and the baseline would follow
+them down into "not measurable" instead of an apnoea call."""
 RELAX_MIN_S: Final = 4.0
 """The trigger relaxes after 4 s without a confirmed peak or trough: a resting half-breath
 (peak to trough) lasts 1.5-2.5 s at 12-20/min, so normal breathing never reaches it."""
@@ -153,6 +163,14 @@ slowed-breathing call made from counting (missed shallow breaths) [2.2, Karlen 2
 SPECTRAL_MARGIN_BPM: Final = 2.0
 """The spectral peak must be this far above the warning rate to veto: one bin of a 60 s window
 is 1 breath/min, so 2/min is beyond resolution and jitter."""
+RD_CLEAR_MARGIN_BPM: Final = 4.0
+"""Hysteresis: slowed breathing clears only at warning + 4/min (12/min by default, a normal
+resting rate [2.6]) and only once the spectrum no longer shows a clear peak at <= 8/min; the
+spectral path raises only while the count is under it, so breathing whose count is normal
+(shallow breathing after an artefact, whose step leaves low-frequency power) never raises it."""
+RD_MIN_HOLD_S: Final = 60.0
+"""A slowed-breathing alert stands for at least one rate window (60 s) before it may clear,
+so one slowed stretch raises one alert and not a flapping series."""
 RD_MIN_BREATHS: Final = 4
 """Slowed breathing needs at least four breaths (three intervals) in the 60 s window, so that
 one long pause among them (an apnoea that has just ended) cannot be the median interval; 6-7/min

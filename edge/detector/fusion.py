@@ -114,11 +114,15 @@ class Fusion:
             tracker = self._trackers.get(key)
             if tracker is None:
                 if key[1] == "acc":
+                    # The accelerometer measures its noise in the breathing band (across the
+                    # breathing axis); a belt's or radar's floor is read as white noise, blind
+                    # to cardiac ripple, which the ripple guard covers.
                     tracker = BreathTracker(
                         s,
                         min_amplitude=s.min_acc_breath_g,
                         min_snr=const.ACC_MIN_SNR,
                         clear_breaths=True,
+                        ripple_guard=False,
                     )
                 else:
                     tracker = BreathTracker(s)

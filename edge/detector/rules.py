@@ -19,8 +19,6 @@ from edge.detector.settings import DetectorSettings
 _NOISY_DETAIL: Final = "breathing not measurable"
 """What a ``noisy`` channel means to a person: breaths are too close to the sensor's noise floor
 for either breathing or its absence to be claimed."""
-_RD_CLEAR_MARGIN_BPM: Final = 2.0
-"""Slowed breathing clears only at warning + 2/min (10/min by default): "RR >= 10" [2.6]."""
 
 
 @dataclass(slots=True)
@@ -32,6 +30,7 @@ class _Latch:
     recovering_s: float | None = None
     strong_breaths: int = 0
     last_strong_s: float = -math.inf
+    raised_s: float = -math.inf
 
 
 class Rules:
@@ -91,7 +90,7 @@ class Rules:
         latch = self._active.get(key)
         onset = float(min(onset, v.t_end))
         if latch is None:
-            self._active[key] = _Latch(onset, severity)
+            self._active[key] = _Latch(onset, severity, raised_s=v.t_end)
         elif latch.severity is Severity.WARNING and severity is Severity.CRITICAL:
             latch.severity = severity
             onset = latch.onset_s
@@ -160,30 +159,34 @@ class Rules:
     # --- slowed breathing ------------------------------------------------------------------------
     def _slowed(self, v: TickView) -> list[DetectionEvent]:
         s = self._s
-        good = [c.breath for c in v.channels if c.good and c.breath.count_rate_bpm is not None]
+        good = [c for c in v.channels if c.good and c.breath.count_rate_bpm is not None]
         if not good:
             return []
         # A breath seen on any good channel counts. The typical interval between the window's
         # breaths must agree, so that an apnoea (few breaths in the window, at normal intervals)
         # is left to the apnoea rule; slowed breathing is reported alongside any apnoea call.
-        rate = max(b.count_rate_bpm or 0.0 for b in good)
-        if EventKind.RESPIRATORY_DEPRESSION in self._active and rate >= (
-            s.rd_warning_bpm + _RD_CLEAR_MARGIN_BPM
-        ):
+        rate = max(c.breath.count_rate_bpm or 0.0 for c in good)
+        spectra = [c.spectrum for c in good if c.spectrum is not None]
+        trusted = [sp for sp in spectra if sp.concentration >= const.SPECTRAL_TRUST]
+        slow = [sp.rate_bpm for sp in trusted if sp.rate_bpm <= s.rd_warning_bpm]
+        # A clear, regular spectral peak at a normal rate: breaths were missed, not slowed.
+        fast = any(sp.rate_bpm > s.rd_warning_bpm + const.SPECTRAL_MARGIN_BPM for sp in trusted)
+        normal = rate >= s.rd_warning_bpm + const.RD_CLEAR_MARGIN_BPM
+        latch = self._active.get(EventKind.RESPIRATORY_DEPRESSION)
+        if latch is not None and normal and not slow:
+            # Hysteresis: clear only on a normal count with no slow spectral peak, and not
+            # before the minimum hold, so that a stretch raises one alert, not a flapping few.
+            if v.t_end - latch.raised_s < const.RD_MIN_HOLD_S:
+                return []
             return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
-        intervals = [b.window_rate_bpm for b in good if b.window_rate_bpm is not None]
-        if not intervals:
+        intervals = [c.breath.window_rate_bpm for c in good if c.breath.window_rate_bpm]
+        counted = bool(intervals) and max(rate, *intervals) <= s.rd_warning_bpm
+        if fast or not (counted or (slow and not normal)):
             return []
-        bb = max(intervals)
-        if max(rate, bb) > s.rd_warning_bpm:
-            return []
-        spectra = [c.spectrum for c in v.channels if c.good and c.spectrum is not None]
-        if any(
-            sp.concentration >= const.SPECTRAL_TRUST
-            and sp.rate_bpm > s.rd_warning_bpm + const.SPECTRAL_MARGIN_BPM
-            for sp in spectra
-        ):
-            return []  # a clear, regular spectral peak at a normal rate: breaths were missed
+        # Counting splits slow breaths at their notches (a count of 9-11/min for 7/min): a clear
+        # spectral peak at <= 8/min with a count short of normal is slowed breathing too.
+        # The spectral rate resolves 1/min over 60 s: it raises a warning, never a critical.
+        by_count = max(rate, *intervals) if counted else math.inf
         low_spo2 = v.spo2_pct is not None and (
             v.spo2_pct < s.spo2_warning_pct
             or (
@@ -192,7 +195,7 @@ class Rules:
         )
         # Agreement raises severity: low SpO2, or a minute without gross movement (stillness
         # is the amplifier that turns slow breathing into the overdose picture) [2.4, 2.6].
-        critical = max(rate, bb) <= s.rd_critical_bpm or low_spo2 or self._still_for(v)
+        critical = by_count <= s.rd_critical_bpm or low_spo2 or self._still_for(v)
         return self._raise(
             EventKind.RESPIRATORY_DEPRESSION,
             Severity.CRITICAL if critical else Severity.WARNING,
