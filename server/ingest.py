@@ -59,15 +59,13 @@ from server.ingest_link import (
     first_failure,
     keep_connected,
     make_client,
+    publish_at_once,
 )
 from server.ingest_queue import BATCH_MAX, SHED_ABOVE, SLICE_S
 from server.live import LiveHub
 from server.store.db import BatchLost, Store
 
 _LOGGER = logging.getLogger(__name__)
-
-ROUTINE_ACK_QOS: Final = 0
-"""Acks of routine messages: QoS 0 (see :meth:`Ingest._after_routine`); alerts' acks are QoS 1."""
 
 SHED_LOG_EVERY: Final = 1000
 """Shedding is logged on the first message and every 1,000th, so overload cannot flood the log."""
@@ -425,13 +423,13 @@ class Ingest:
         """Ack what a committed batch stored, then tell the consent and device lists about edges
         now online.
 
-        Routine acks go at QoS 0: written to the socket at once, with no PUBACK to wait for,
-        read and match (that was a third of ingest's work). An ack lost on the way costs only a
-        resend: the edge publishes the message again when its ack is overdue, and it is stored
-        once and acked again (docs/wire.md, "Flow").
+        Routine acks go at QoS 0, all handed to the client at once and written in the loop's
+        next turn, with no PUBACK to wait for, read and match (acks were a third of ingest's
+        work). An ack lost on the way costs only a resend: the edge publishes the message again
+        when its ack is overdue, and it is stored once and acked again (docs/wire.md, "Flow").
         """
         for envelope, stored_at in done:
-            await self._ack(client, envelope, stored_at, qos=ROUTINE_ACK_QOS)
+            publish_at_once(client, *self._ack_message(envelope, stored_at))
         for envelope in online:
             if self._on_edge_online is not None:
                 await self._on_edge_online(envelope.site_id, envelope.edge_id)
@@ -479,9 +477,8 @@ class Ingest:
         """Publish a retained command (the consent snapshot) to one edge."""
         await self.send_command(site_id, edge_id, body, retain=True)
 
-    async def _ack(
-        self, client: aiomqtt.Client, envelope: Envelope, stored_at: datetime, qos: int = 1
-    ) -> None:
+    def _ack_message(self, envelope: Envelope, stored_at: datetime) -> tuple[str, bytes]:
+        """The topic and payload of the ack for ``envelope``."""
         ack = Envelope(
             msg_id=self._minter.mint(int(self._now().timestamp() * 1000), os.urandom(10)),
             kind=MessageKind.ACK,
@@ -490,7 +487,11 @@ class Ingest:
             created_at=stored_at,
             body=AckBody(of=envelope.msg_id, stored_at=stored_at),
         )
-        await client.publish(str(ack.topic), encode_envelope(ack), qos=qos)
+        return str(ack.topic), encode_envelope(ack)
+
+    async def _ack(self, client: aiomqtt.Client, envelope: Envelope, stored_at: datetime) -> None:
+        """Ack one alert or update at QoS 1 and wait for the broker to take it."""
+        await client.publish(*self._ack_message(envelope, stored_at), qos=1)
 
 
 _LOGGABLE_TOPIC_CHARS: Final = 120
