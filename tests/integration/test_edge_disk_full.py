@@ -1,4 +1,5 @@
-"""A full disk on the edge: the alert still reaches the server, the agent lives on, and recovers.
+"""A full disk on the edge: the alert still reaches the server, staff are told, the agent lives on
+and recovers.
 
 A real ``odart edge`` process keeps its outbox on a 4 MiB tmpfs that the test fills; real
 Mosquitto and the real server ack what arrives.
@@ -27,6 +28,10 @@ from tests.support.odart_process import log_tail
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
+def _paths(receiver: NotificationReceiver) -> list[str]:
+    return [push.path for push in receiver.pushes]
+
+
 def _states(probe: MqttProbe) -> list[str]:
     return [json.loads(payload)["body"]["state"] for _, payload, _ in list(probe.messages)]
 
@@ -40,7 +45,9 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
     settings = settings_from_mapping(
         {
             "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
-            "sites": [{"id": "hostel-1", "name": "Hostel"}],
+            "sites": [
+                {"id": "hostel-1", "name": "Hostel", "staff_urls": [receiver.url("/office")]}
+            ],
             "responders": [{"id": "staff", "name": "Staff", "urls": [receiver.url("/staff")]}],
         }
     )
@@ -80,7 +87,15 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
             filler.unlink()
             assert wait_until(lambda: _states(probe)[-1] == "online", timeout_s=20), log()
             assert edge.poll() is None
-            assert wait_until(lambda: receiver.pushes, timeout_s=10)
+            assert wait_until(lambda: _paths(receiver).count("/staff") >= 1, timeout_s=10)
+            # Staff heard of the full disk once, and the technical alert closed on recovery.
+            assert wait_until(
+                lambda: (
+                    column(store, "SELECT state FROM alerts WHERE kind = 'edge_disk_full'")
+                    == ["resolved"]
+                ),
+                timeout_s=10,
+            )
             assert wait_until(lambda: edge_health(config).returncode == 0, timeout_s=20), log()
         finally:
             assert stop(edge) == 0  # a clean stop
@@ -92,4 +107,6 @@ def test_edge_with_a_full_disk_sends_the_alert_reports_disk_full_and_recovers(
     recovered = text.rindex("writes succeed again")
     assert full < alert < recovered, text[-3000:]
     first, *_ = column(store, "SELECT id FROM alerts WHERE kind = 'apnoea' ORDER BY id")
-    assert receiver.pushes[0].alert_id == first
+    pages = [push for push in receiver.pushes if push.path == "/staff"]
+    assert pages[0].alert_id == first
+    assert _paths(receiver).count("/office") == 1
