@@ -194,7 +194,14 @@ def acc_cases(split: str, band: str, n: int) -> Iterator[Case]:
             Episode(EpisodeKind.MOVEMENT, 200.0, 10.0),
             Episode(EpisodeKind.HYPOVENTILATION, 210.0, 90.0, params={"depth_x": shallow_x}),
             Episode(EpisodeKind.ABRUPT_APNOEA, 420.0, apnoea_s),
-            Episode(EpisodeKind.HYPOVENTILATION, 560.0, 240.0, params={"rate_x": slowed_x}),
+            # Slowed three-fold at the same depth, like the belt's time-stretched breathing
+            # (a hypoventilation episode is otherwise also shallow: depth_x defaults to 0.25).
+            Episode(
+                EpisodeKind.HYPOVENTILATION,
+                560.0,
+                240.0,
+                params={"rate_x": slowed_x, "depth_x": 1.0},
+            ),
         ]
         stream = PhysiologyStream(params, episodes, np.random.default_rng(seed), sensor=sensor)
         chunk = stream.advance(ACC_S)
