@@ -76,6 +76,7 @@ class AccStream(RespStream):
         motion = movement = None
         clipped = static = restarted = False
         n = good.shape[1]
+        mean: list[float] | None = None
         if n > 1:
             motion, movement, mean = _movement(good)
             hi_v, lo_v = good.max(axis=1).tolist(), good.min(axis=1).tolist()
@@ -99,6 +100,8 @@ class AccStream(RespStream):
                 return Second(tick=tick, coverage=0.0)
             self._last = good[:, 0].copy()
             self._first = False
+            if mean is not None:
+                self._restart_filters(mean)  # start on the mean, not the first noisy sample
         filled = fill_forward(seg, self._last) if holes else seg
         self._last = filled[:, -1]  # a view: nothing writes into a second's samples
         dec, keep = self._dec.process(filled)
@@ -109,7 +112,9 @@ class AccStream(RespStream):
             self._learn_axis(y3)
         y = self._axis @ y3
         noise = None
-        if y.size > 1:
+        # Until the axis has been learnt over a few seconds, breathing leaks across it and
+        # would read as noise (a start-up or post-posture-change "not measurable").
+        if y.size > 1 and len(self._covs) >= _PCA_FAST_S:
             across = float(np.vdot(y3, y3)) - float(y @ y)
             noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
         return Second(
@@ -127,7 +132,7 @@ class AccStream(RespStream):
 
     def _posture(self, gravity: list[float]) -> bool:
         """Compare a still second's mean acceleration with the last one; on a posture change
-        restart the filters (steady state on this second's first sample) and the axis."""
+        restart the filters (steady state on this second's mean) and the axis."""
         last, self._gravity = self._gravity, gravity
         if last is None:
             return False

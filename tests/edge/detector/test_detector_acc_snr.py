@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge.detector import DetectionEvent, Detector, EventKind
-from simulators.physiology import AccSensor, Episode, EpisodeKind
+from simulators.physiology import AccSensor, Episode, EpisodeKind, Posture, SubjectParams
 
 from .simulated import simulate
 
@@ -64,3 +64,15 @@ def _standing_warning(events: list[DetectionEvent], t_s: float) -> bool:
         and e.t_s <= t_s
     ]
     return len(raised) > len(cleared)
+
+
+def test_the_simulators_default_wearer_is_measurable_from_the_start() -> None:
+    # The demo's chest wearable (12 mg of tilt, 2 mg of noise): a normal wearer in any posture
+    # must not be told "breathing not measurable", at start-up or after talking.
+    talking = [Episode(EpisodeKind.TALKING, 30.0, 40.0)]
+    for seed, posture in enumerate((Posture.SUPINE, Posture.SITTING, Posture.SIDE)):
+        params = SubjectParams(rate_bpm=12.0 + 2.0 * seed, posture=posture)
+        events, _ = simulate(talking, 300.0, params=params, channels="acc", seed=seed)
+        kinds = {e.kind for e in events}
+        assert EventKind.NO_SIGNAL not in kinds, posture
+        assert EventKind.APNOEA not in kinds, posture
