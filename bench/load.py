@@ -76,6 +76,14 @@ class Level:
         return data[min(int(q / 100 * len(data)), len(data) - 1)]
 
 
+LAG_WINDOW_S: Final = 10.5
+"""The server's ``loop_lag_ms.recent`` covers 10 s (``server.loop_lag.RECENT_WINDOW_S``)."""
+
+
+def _lag_ms(server: Server) -> float:
+    return float(server.health().get("loop_lag_ms", {}).get("recent", 0.0))
+
+
 def _shed(server: Server) -> int:
     counts = server.health().get("ingest", {})
     return int(sum(v for k, v in counts.items() if k == "shed"))
@@ -98,7 +106,7 @@ def run_level(
 
     def poll() -> None:
         while not stop.wait(1.0):
-            lags.append(float(server.health().get("loop_lag_ms", {}).get("recent", 0.0)))
+            lags.append(_lag_ms(server))
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -130,7 +138,7 @@ def run_level(
     firsts = _first_pushes(receiver, alerts)
     level.latencies_ms = [(firsts[a] - edges.alerts_sent[a]) * 1000 for a in alerts if a in firsts]
     level.missing = len(alerts) - len(level.latencies_ms)
-    level.lag_ms = max([*lags, float(server.health().get("loop_lag_ms", {}).get("recent", 0))])
+    level.lag_ms = max([*lags, _lag_ms(server)])
     level.rss_mb = server.rss_mb()
     level.shed = _shed(server) - shed_before
     return level
@@ -198,6 +206,10 @@ def run(argv: list[str]) -> int:
                 bare = bare_rate(broker, edges, messages)
                 served = server_rate(edges, messages)
                 _drain(edges, 10.0)
+                flood_lag_ms = _lag_ms(server)
+                # The server's "recent" lag covers the last 10 s: let the flood's pass out of it,
+                # so each level's lag is its own.
+                time.sleep(LAG_WINDOW_S)
                 done: list[Level] = []
                 for level in _plan(args.quick):
                     say(f"level {level.name}: {seconds:.0f} s...")
@@ -208,7 +220,7 @@ def run(argv: list[str]) -> int:
                 first = _first_alert_ms(done)
             finally:
                 edges.close()
-    _report(done, bare, served, first)
+    _report(done, bare, served, first, flood_lag_ms)
     _plot(done, args.png)
     print(f"\nPNG: {args.png.resolve()}")
     return 0
@@ -222,7 +234,9 @@ def _verdict(ok: bool) -> str:
     return "MET" if ok else "NOT MET"
 
 
-def _report(done: list[Level], bare: float, served: float, first_ms: float) -> None:
+def _report(
+    done: list[Level], bare: float, served: float, first_ms: float, flood_lag_ms: float
+) -> None:
     print()
     print(
         f"{'level':<9}{'wearables':>10}{'x rate':>7}{'offered/s':>10}{'acked/s':>9}"
@@ -240,7 +254,7 @@ def _report(done: list[Level], bare: float, served: float, first_ms: float) -> N
     ratio = served / bare if bare else 0.0
     print(
         f"\ningest, device messages: server {served:,.0f}/s stored+acked, bare broker "
-        f"{bare:,.0f}/s; ratio {ratio:.3f}"
+        f"{bare:,.0f}/s; ratio {ratio:.3f}; loop lag during it {flood_lag_ms:.1f} ms"
     )
     all_ms = [ms for lv in done for ms in lv.latencies_ms]
     median = statistics.median(all_ms) if all_ms else float("nan")
@@ -273,7 +287,10 @@ def _report(done: list[Level], bare: float, served: float, first_ms: float) -> N
     print(f"  first alert <= 2x median: {_verdict(first_ms <= 2 * median)}")
     print(f"  ingest >= {TARGET_RATIO} x bare broker: {_verdict(ratio >= TARGET_RATIO)}")
     worst_lag = max((lv.lag_ms for lv in done), default=0.0)
-    print(f"  worst loop lag < 10 ms: {worst_lag:.1f} ms  {_verdict(worst_lag < 10.0)}")
+    print(
+        f"  worst loop lag < 10 ms in the levels: {worst_lag:.1f} ms  {_verdict(worst_lag < 10.0)}"
+        f" (during the ingest flood: {flood_lag_ms:.1f} ms)"
+    )
 
 
 def _plot(done: list[Level], png: Path) -> None:

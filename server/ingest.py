@@ -428,8 +428,14 @@ class Ingest:
         work). An ack lost on the way costs only a resend: the edge publishes the message again
         when its ack is overdue, and it is stored once and acked again (docs/wire.md, "Flow").
         """
+        deadline = time.perf_counter() + SLICE_S
         for envelope, stored_at in done:
             publish_at_once(client, *self._ack_message(envelope, stored_at))
+            if time.perf_counter() > deadline:
+                # Building and queueing acks costs more than storing the messages did: let the
+                # loop write these and run other work (an alert) before the rest.
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + SLICE_S
         for envelope in online:
             if self._on_edge_online is not None:
                 await self._on_edge_online(envelope.site_id, envelope.edge_id)
