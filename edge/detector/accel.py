@@ -19,6 +19,7 @@ _PCA_WINDOW_S = 30
 """Seconds of band-passed acceleration used for the breathing axis (about six breaths)."""
 _PCA_REFRESH_S = 30
 """A full eigen-decomposition every 30 s; one power-iteration step per second in between."""
+_COS_POSTURE_CHANGE = math.cos(const.POSTURE_CHANGE_RAD)
 _PCA_FAST_S = 5
 """...and every second for the first 5 s after a restart, while the new axis is unknown."""
 
@@ -136,10 +137,12 @@ class AccStream(RespStream):
         last, self._gravity = self._gravity, gravity
         if last is None:
             return False
-        dot = sum(g * h for g, h in zip(gravity, last, strict=True))
-        norm = math.sqrt(sum(g * g for g in gravity) * sum(h * h for h in last))
-        if norm <= 0.0 or math.acos(min(1.0, dot / norm)) <= const.POSTURE_CHANGE_RAD:
-            return False
+        g0, g1, g2 = gravity
+        h0, h1, h2 = last
+        dot = g0 * h0 + g1 * h1 + g2 * h2
+        norm = math.sqrt((g0 * g0 + g1 * g1 + g2 * g2) * (h0 * h0 + h1 * h1 + h2 * h2))
+        if norm <= 0.0 or dot >= _COS_POSTURE_CHANGE * norm:
+            return False  # turned by at most POSTURE_CHANGE_RAD
         self._restart_filters(gravity)
         self._forget_axis()
         return True
