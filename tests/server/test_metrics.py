@@ -27,10 +27,13 @@ def test_metrics_and_health_tell_the_truth_after_an_alert(
     mosquitto: MosquittoBroker, receiver: NotificationReceiver
 ) -> None:
     settings = settings_from_mapping(settings_for(mosquitto, receiver))
-    # Two apps in one process: each has its own registry, so nothing collides.
+    # Two apps in one process: each has its own registry, so nothing collides. The other app
+    # talks to no broker: with the same server client id it would take over the session and
+    # disconnect the first app's ingest.
+    offline = settings_from_mapping({**settings_for(mosquitto, receiver), "mqtt": {"port": 1}})
     with (
         TestClient(create_app(settings, store=Store(None))) as client,
-        TestClient(create_app(settings, store=Store(None))) as _other,
+        TestClient(create_app(offline, store=Store(None))) as _other,
     ):
         assert wait_until(lambda: client.get("/api/health").status_code == 200)
         assert client.get("/api/health").json()["status"] == "ok"
@@ -67,7 +70,10 @@ def test_metrics_count_an_edge_with_a_full_disk_as_online(
     store = Store(None)
     with TestClient(create_app(settings, store=store)) as client:
         now = client.app.state.now()  # type: ignore[attr-defined]
-        store.set_edge_status("hostel-1", "pi-1", wire.EdgeState.DISK_FULL.value, "c1", now)
-        store.set_edge_status("hostel-1", "pi-2", wire.EdgeState.OFFLINE.value, "c1", now)
+        # Written on the app's own loop thread, as ingest would: the store's connection is not
+        # shared across threads.
+        assert client.portal is not None
+        for edge, state in (("pi-1", wire.EdgeState.DISK_FULL), ("pi-2", wire.EdgeState.OFFLINE)):
+            client.portal.call(store.set_edge_status, "hostel-1", edge, state.value, "c1", now)
         samples = _samples(client.get("/metrics").text)
     assert samples[("odart_edges_online", ())] == 1.0  # degraded, but there: not offline
