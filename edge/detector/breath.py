@@ -25,7 +25,6 @@ most the end of the last breath and never extends the pause's start.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.detector import const
+from edge.detector.rate import RateWindow
 from edge.detector.settings import DetectorSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -72,6 +72,8 @@ class BreathSecond:
         floor: smallest swing that can count as a breath (signal units).
         ripple: peak-to-peak of the fast (cardiac) ripple that the trigger stays above
             (``RIPPLE_X`` times it, up to the normal hysteresis), or None without the guard.
+        interruptions: times the rate window's good signal was cut by movement or a gap;
+            each may have hidden a breath, and no interval spanning one is in the rates.
     """
 
     good: bool
@@ -87,6 +89,7 @@ class BreathSecond:
     noise: float | None = None
     floor: float = 0.0
     ripple: float | None = None
+    interruptions: int = 0
 
     @property
     def snr(self) -> float | None:
@@ -130,14 +133,12 @@ class BreathTracker:
         self._halves: deque[float] = deque(maxlen=2 * settings.rate_breaths)
         self._long: deque[float] = deque(maxlen=const.LONG_BREATHS)
         self._long_median = 0.0
-        self._breath_times: deque[float] = deque()
+        self._rate = RateWindow(settings.rate_window_s, settings.rate_breaths)
         self._good_seconds: deque[bool] = deque(maxlen=round(settings.rate_window_s))
         self._noise: deque[float] = deque()
         self._noise_sorted: list[float] = []
         self._ripple: deque[float] = deque(maxlen=_RIPPLE_WINDOW_S)
         self._good_count = 0
-        self._rate_cache: float | None = None
-        self._window_cache: float | None = None
         self._noisy = False
         self._boot: list[FloatArray] = []
         self._baseline: float | None = None
@@ -164,13 +165,14 @@ class BreathTracker:
         """Record a second that could not be used (gap, motion, artefact)."""
         self._push_good(False)
         self.reset()
+        self._rate.interrupt(t_end - 1.0)
         return BreathSecond(
             good=False,
             breaths=0,
             strong_breaths=0,
             last_breath_s=self._last_breath,
             quiet_since_s=None,
-            rate_bpm=self._rate_cache,
+            rate_bpm=self._rate.rate_bpm,
             count_rate_bpm=None,
             amplitude=self._baseline,
             noise=self._noise_mean(),
@@ -210,17 +212,14 @@ class BreathTracker:
         quiet = self._good_since
         if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
             quiet = self._confirmed_t
-        window_start = t_end - self._s.rate_window_s
-        if self._breath_times and self._breath_times[0] <= window_start:
-            while self._breath_times and self._breath_times[0] <= window_start:
-                self._breath_times.popleft()
-            self._update_rate()
+        self._rate.good()
+        self._rate.trim(t_end)
         count_rate = window_rate = None
         if self._baseline is not None and self._good_count >= (
             self._s.rd_min_coverage * self._s.rate_window_s
         ):
-            count_rate = len(self._breath_times) * 60.0 / self._s.rate_window_s
-            window_rate = self._window_cache
+            count_rate = self._rate.breaths * 60.0 / self._s.rate_window_s
+            window_rate = self._rate.window_rate_bpm
         floor = self._min_swing()
         if self._baseline is not None:
             ratio = self._min_snr * (const.NOISY_EXIT_X if self._noisy else 1.0)
@@ -243,11 +242,12 @@ class BreathTracker:
             strong_breaths=strong,
             last_breath_s=self._last_breath,
             quiet_since_s=quiet,
-            rate_bpm=self._rate_cache,
+            rate_bpm=self._rate.rate_bpm,
             count_rate_bpm=count_rate,
             amplitude=self._baseline,
             noisy=noisy,
             window_rate_bpm=window_rate,
+            interruptions=self._rate.interruptions,
             noise=self._noise_mean(),
             floor=floor,
             ripple=self._ripple_pp(),
@@ -372,8 +372,7 @@ class BreathTracker:
                 if amplitude >= const.CLEAR_BREATH_X * self._min_swing():
                     self._last_clear = self._ext_t
                 self._last_breath = self._ext_t
-                self._breath_times.append(self._ext_t)
-                self._update_rate()
+                self._rate.add(self._ext_t)
             self._mode = _SEEK_TROUGH
         else:
             self._trough = self._ext
@@ -385,23 +384,6 @@ class BreathTracker:
             self._good_count -= 1
         self._good_seconds.append(good)
         self._good_count += good
-
-    def _update_rate(self) -> None:
-        """Breath-by-breath rate (60 / median of the last few intervals) and the window's
-        median-interval rate, on each change of the breaths in the window."""
-        self._window_cache = None
-        if len(self._breath_times) >= const.RD_MIN_BREATHS:
-            times = sorted(b - a for a, b in itertools.pairwise(self._breath_times))
-            mid = len(times) // 2
-            median = times[mid] if len(times) % 2 else 0.5 * (times[mid - 1] + times[mid])
-            self._window_cache = 60.0 / median if median > 0 else None
-        n = self._s.rate_breaths
-        if len(self._breath_times) < n + 1:
-            self._rate_cache = None
-            return
-        times = list(self._breath_times)[-(n + 1) :]
-        ibi = sorted(b - a for a, b in itertools.pairwise(times))[n // 2]
-        self._rate_cache = 60.0 / ibi if ibi > 0 else None
 
 
 def _ripple_pp(y: FloatArray, dt_s: float) -> float:

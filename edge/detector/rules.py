@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from edge.detector import const
+from edge.detector.breath import BreathSecond
 from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
 from edge.detector.fusion import ChannelView, TickView
 from edge.detector.settings import DetectorSettings
@@ -180,7 +181,10 @@ class Rules:
                 return []
             return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
         intervals = [c.breath.window_rate_bpm for c in good if c.breath.window_rate_bpm]
-        counted = bool(intervals) and max(rate, *intervals) <= s.rd_warning_bpm
+        # Movement or a gap may hide a breath each: the count is only slowed if it stays so
+        # with every interruption granted one (gestures while talking cost two or three).
+        most = max(_count_upper(c.breath, s.rate_window_s) for c in good)
+        counted = bool(intervals) and max(most, *intervals) <= s.rd_warning_bpm
         if fast or not (counted or (slow and not normal)):
             return []
         # Counting splits slow breaths at their notches (a count of 9-11/min for 7/min): a clear
@@ -364,3 +368,8 @@ class Rules:
 def _onset(c: ChannelView, t_end: float) -> float:
     """Estimated apnoea onset on a channel: its last breathing movement or good signal's start."""
     return c.breath.quiet_since_s if c.breath.quiet_since_s is not None else t_end
+
+
+def _count_upper(b: BreathSecond, window_s: float) -> float:
+    """The window's count with one breath granted to each interruption of its signal."""
+    return (b.count_rate_bpm or 0.0) + b.interruptions * 60.0 / window_s
