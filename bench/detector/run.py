@@ -25,6 +25,8 @@ from edge.detector import DetectionEvent, Detector, EventKind, Source
 
 QUICK_SCENARIOS = ("abrupt_apnoea", "breath_holds_and_sighs")
 PLOT_SCENARIO = "wearable_and_radar_overdose"
+GROUP_SEP = " | "
+"""Joins a condition and its sub-row (the accelerometer's noise band) in the table's keys."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,6 +136,7 @@ def _evaluate(
             continue
         print(f"   running {name} ...", file=sys.stderr, flush=True)
         det_score, nk_score = evaluate.ConditionScore(), evaluate.ConditionScore()
+        groups: dict[str, evaluate.ConditionScore] = {}
         plotted = False
         for case in cases:
             # The picture shows the first recording with a true apnoea (pyphysio's first is
@@ -143,9 +146,13 @@ def _evaluate(
             t = np.arange(next(iter(case.columns.values())).size) / case.fs
             events = det.detect(case.columns, t)
             apn, slo, other, warns = _events_to_alarms(events)
-            det_score.add(
-                case.name, case.duration_s, case.apnoeas, case.slowed, apn, slo, other, warns
-            )
+            scores = [det_score]
+            if case.group:
+                scores.append(groups.setdefault(case.group, evaluate.ConditionScore()))
+            for score in scores:
+                score.add(
+                    case.name, case.duration_s, case.apnoeas, case.slowed, apn, slo, other, warns
+                )
             if plot:
                 plotted = True
                 truth = {
@@ -179,6 +186,8 @@ def _evaluate(
         table[name]["detector"]["missed"] = json.dumps(det_score.missed[:5])  # type: ignore[assignment]
         if use_nk:
             table[name]["neurokit2"] = nk_score.row()
+        for group in sorted(groups):
+            table[f"{name}{GROUP_SEP}{group}"] = {"detector": groups[group].row()}
     return table, pngs
 
 
@@ -224,6 +233,8 @@ _METRICS = (
 def _table(table: dict[str, dict[str, dict[str, float]]], cpu: dict[str, float]) -> list[str]:
     lines: list[str] = []
     for name, methods in table.items():
+        if GROUP_SEP in name:
+            continue
         det, nk = methods["detector"], methods.get("neurokit2", {})
         lines.append(
             f"-- {name}: {det['recordings']:.0f} recordings, {det['hours']:.1f} h, "
@@ -237,6 +248,7 @@ def _table(table: dict[str, dict[str, dict[str, float]]], cpu: dict[str, float])
             if key == "warned_recordings":
                 fb = "n/a"
             lines.append(f"   {label:34} {target:>8} {fa:>8} {fb:>10}")
+    lines += _group_table(table)
     lines.append("-- CPU, one core (x real time; NeuroKit2 is offline)")
     for label, key, target in (
         ("chest accelerometer (3 axes, 25 Hz)", "wearable_acc_x_realtime", ">= 5000"),
@@ -244,6 +256,43 @@ def _table(table: dict[str, dict[str, dict[str, float]]], cpu: dict[str, float])
         ("acc + belt + SpO2 + HR", "wearable_full_x_realtime", ""),
     ):
         lines.append(f"   {label:34} {target:>8} {cpu[key]:>8.0f}")
+    return lines
+
+
+_GROUP_METRICS = (
+    # header, key, format
+    ("sens", "sensitivity", "{:.2f}"),
+    ("lat s", "latency_median_s", "{:.1f}"),
+    ("FA/h", "false_apnoea_per_h", "{:.2f}"),
+    ("slow %", "slowed_flagged_pct", "{:.0f}"),
+    ("silent", "silent_recordings", "{:.0f}"),
+    ("FS/h", "false_slowed_per_h", "{:.2f}"),
+    ("warned", "warned_recordings", "{:.0f}"),
+)
+
+
+def _group_table(table: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """ODART's figures per condition and sub-row (sensor noise), one line each."""
+    rows = [
+        (name.split(GROUP_SEP), m["detector"]) for name, m in table.items() if GROUP_SEP in name
+    ]
+    if not rows:
+        return []
+    lines = [
+        "-- by sensor noise (ODART; targets: sens >= 0.97, lat <= 16 s, FA <= 0.3/h, "
+        "slow >= 90 %, silent 0; FS = false slowed-breathing alerts)",
+        f"   {'condition':18} {'noise':12} {'n':>3} {'h':>5}"
+        + "".join(f" {head:>6}" for head, _, _ in _GROUP_METRICS),
+    ]
+    for (name, group), det in rows:
+        cells = []
+        for _, key, fmt in _GROUP_METRICS:
+            v = det.get(key)
+            cells.append(fmt.format(v) if isinstance(v, float) and v == v else "-")
+        lines.append(
+            f"   {name:18} {group:12} {det['recordings']:>3.0f} {det['hours']:>5.1f}"
+            + "".join(f" {c:>6}" for c in cells)
+        )
     return lines
 
 

@@ -27,6 +27,18 @@ def test_bench_detector_quick_prints_figures_and_writes_png(
     summary = json.loads((tmp_path / "detector.json").read_text())
     assert summary["cpu"]["wearable_acc_x_realtime"] > 0
     assert summary["conditions"]["acc_tilt_15-40mg"]["detector"]["apnoeas"] == 1
+    # Each accelerometer recording also counts in exactly one sensor-noise sub-row.
+    assert "-- by sensor noise" in out
+    for band in ("acc_tilt_2-5mg", "acc_tilt_5-15mg", "acc_tilt_15-40mg"):
+        rows = [v for k, v in summary["conditions"].items() if k.startswith(f"{band} | noise")]
+        assert [r["detector"]["recordings"] for r in rows] == [1]
+
+
+def test_bench_accelerometer_noise_rows_split_at_1_5_mg() -> None:
+    from bench.detector.conditions import noise_group
+
+    assert noise_group(0.0010) == noise_group(0.0015) == "noise<=1.5mg"
+    assert noise_group(0.0016) == noise_group(0.003) == "noise>1.5mg"
 
 
 def test_bench_rejects_unknown_targets(capsys: pytest.CaptureFixture[str]) -> None:
