@@ -22,6 +22,7 @@ from tests.conftest import require
 from tests.db_probe import column
 from tests.mqtt_probe import wait_until
 from tests.support.edge_process import edge_toml, start_edge, stop
+from tests.support.odart_process import log_tail
 
 pytestmark = pytest.mark.integration
 
@@ -68,17 +69,19 @@ def test_demo_delivers_the_scripted_apnoea_once_with_every_hop() -> None:
     assert "stops breathing" in result.stderr
 
 
-def _outbox_alerts(outbox: Path) -> list[tuple[str, int]]:
+def _outbox_alerts(outbox: Path) -> list[tuple[str, str, int]]:
+    """The alerts in the edge's outbox: (message id, alert kind, publish attempts), oldest first."""
     if not outbox.exists():
         return []
     try:
         with sqlite3.connect(outbox) as db:
-            return db.execute(
-                "SELECT msg_id, attempts FROM outbox "
-                'WHERE CAST(payload AS TEXT) LIKE \'%"type":"alert"%\''
+            rows = db.execute(
+                "SELECT msg_id, CAST(payload AS TEXT), attempts FROM outbox "
+                'WHERE CAST(payload AS TEXT) LIKE \'%"type":"alert"%\' ORDER BY rowid'
             ).fetchall()
     except sqlite3.OperationalError:  # the agent has created the file but not yet the table
         return []
+    return [(msg_id, json.loads(payload)["body"]["alert_kind"], n) for msg_id, payload, n in rows]
 
 
 def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
@@ -90,12 +93,18 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     edge = start_edge(edge_toml(tmp_path / "edge.toml", broker, outbox), log)
     try:
         assert wait_until(
-            lambda: any(attempts >= 1 for _, attempts in _outbox_alerts(outbox)), timeout_s=60
+            lambda: any(
+                kind == "apnoea" and attempts >= 1 for _, kind, attempts in _outbox_alerts(outbox)
+            ),
+            timeout_s=60,
         ), "the edge never published an alert"
     finally:
         stop(edge, signal.SIGKILL)
-    (alert_id, _), *others = _outbox_alerts(outbox)
-    assert others == []
+    # The stillness warning that follows the apnoea 1.2 s later may be queued too when a loaded
+    # machine slowed the edge and it caught up on its wearable's samples: it must survive as well.
+    queued = _outbox_alerts(outbox)
+    (alert_id,) = [msg_id for msg_id, kind, _ in queued if kind == "apnoea"]
+    alert_ids = sorted(msg_id for msg_id, _, _ in queued)
 
     # 2. The server comes up; the edge restarts (no new apnoea) and drains its outbox.
     settings = settings_from_mapping(
@@ -109,11 +118,15 @@ def test_outbox_alert_survives_an_edge_killed_before_the_server_acked(
     with TestClient(create_app(settings, store=store)):
         edge = start_edge(edge_toml(tmp_path / "edge2.toml", broker, outbox, apnoea_at_s=None), log)
         try:
-            assert wait_until(lambda: _outbox_alerts(outbox) == [], timeout_s=30)
-            pushes = receiver.wait_for(1, timeout_s=10)
+            assert wait_until(lambda: _outbox_alerts(outbox) == [], timeout_s=60), log_tail(log)
+            assert wait_until(
+                lambda: alert_id in [push.alert_id for push in receiver.pushes], timeout_s=30
+            )
             time.sleep(1.0)  # a second push for the same alert would be in flight by now
         finally:
             stop(edge)
-        assert column(store, "SELECT id FROM alerts") == [alert_id]
-        assert [push.alert_id for push in receiver.pushes] == [alert_id]
-        assert len(pushes) == 1
+        assert sorted(column(store, "SELECT id FROM alerts")) == alert_ids
+        pushed = [push.alert_id for push in receiver.pushes]
+        assert pushed.count(alert_id) == 1
+        assert len(pushed) == len(set(pushed))  # no alert paged twice
+        assert set(pushed) <= set(alert_ids)
