@@ -19,12 +19,17 @@ class MqttProbe:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
         self._subscriptions = subscriptions
         self._connected = threading.Event()
+        self._unacked: set[int] = set()
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.connect(host, port, keepalive=30)
         self._client.loop_start()
+        # Connected and subscribed: whatever is published after this returns reaches the probe
+        # (connected alone was not enough on a loaded machine: the broker had not yet read the
+        # SUBSCRIBE when the server's message arrived).
         if not self._connected.wait(30):
-            message = f"could not connect to {host}:{port}"
+            message = f"could not connect to {host}:{port} and subscribe to {subscriptions}"
             raise TimeoutError(message)
 
     def _on_connect(
@@ -35,9 +40,27 @@ class MqttProbe:
         reason: object,
         properties: object,
     ) -> None:
-        for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
-        self._connected.set()
+        if not self._subscriptions:
+            self._connected.set()
+            return
+        with self._cond:
+            for topic in self._subscriptions:
+                _, mid = client.subscribe(topic, qos=1)
+                if mid is not None:
+                    self._unacked.add(mid)
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: object,
+        properties: object,
+    ) -> None:
+        with self._cond:
+            self._unacked.discard(mid)
+            if not self._unacked:
+                self._connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._cond:

@@ -135,11 +135,13 @@ def test_device_lists_enrolment_and_ending_republish_the_retained_list(
         assert retained_list() is None  # nothing enrolled on pi-1 yet: the edge uses its TOML
         fields = {"edge_id": "pi-1", "model": "odart_wearable", "address": MAC}
         assert _enrol(client, "wearable-1", "p-0001", **fields).status_code == 303
-        assert retained_list() == (
+        enrolled = (
             wire.DeviceEntry(
                 "wearable-1", wire.DeviceModel.ODART_WEARABLE, "p-0001", "room-1", MAC
             ),
         )
+        # The list is republished after the answer, not before: wait for it.
+        assert wait_until(lambda: retained_list() == enrolled, timeout_s=30)
         (enrolment,) = Enrolments(client.app.state.store.db, datetime.now).live()  # type: ignore[attr-defined]
         ended = client.post(
             f"/devices/enrolments/{enrolment['id']}/end",
@@ -147,7 +149,7 @@ def test_device_lists_enrolment_and_ending_republish_the_retained_list(
             follow_redirects=False,
         )
         assert ended.status_code == 303
-        assert retained_list() == ()
+        assert wait_until(lambda: retained_list() == (), timeout_s=30)
 
 
 def test_device_lists_enrol_form_refuses_a_device_the_edges_list_has_no_room_for(
