@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import time
@@ -12,13 +13,23 @@ import pytest
 from firmware_bridge import wire
 from odart.broker import MosquittoBroker
 from simulators.receiver import NotificationReceiver
-from tests.mqtt_probe import MqttProbe
+from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.test_escalation import alert_envelope
 from tests.support.server_process import server_toml, start_server, stop
 
 pytestmark = pytest.mark.integration
 
 LEVEL_S = 3.0
+
+
+def _sent_pushes(database: Path) -> int:
+    """How many pushes the server has recorded as sent."""
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as db:
+        try:
+            (count,) = db.execute("SELECT COUNT(*) FROM pushes WHERE state = 'sent'").fetchone()
+        except sqlite3.OperationalError:  # not yet created
+            return 0
+    return int(count)
 
 
 def test_server_killed_mid_escalation_resumes_on_schedule(
@@ -34,7 +45,9 @@ def test_server_killed_mid_escalation_resumes_on_schedule(
     first = receiver.wait_for(1, timeout_s=10)
     paged_at = time.monotonic()
     assert [p.path for p in first] == ["/night-staff"]
-    time.sleep(0.5)  # mid-escalation: level 0 paged and recorded, level 1 not yet due
+    # Mid-escalation: level 0 paged and recorded (else the restart would rightly page it
+    # again), level 1 not yet due.
+    assert wait_until(lambda: _sent_pushes(tmp_path / "server.db") >= 1, timeout_s=LEVEL_S - 1.0)
     stop(server, signal.SIGKILL)
     killed_at = time.monotonic()
     time.sleep(

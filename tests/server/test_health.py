@@ -115,9 +115,18 @@ def test_health_stale_last_will_does_not_mark_a_reconnected_edge_offline(
     open_site: tuple[TestClient, Store, MqttProbe],
 ) -> None:
     client, store, probe = open_site
-    for message in (status(wire.EdgeState.ONLINE, "c2"), status(wire.EdgeState.OFFLINE, "c1")):
+    # The device report after them is handled after them (one connection, in order): once it
+    # is stored, so are both statuses, however long a loaded machine took.
+    for message in (
+        status(wire.EdgeState.ONLINE, "c2"),
+        status(wire.EdgeState.OFFLINE, "c1"),
+        device("connected"),
+    ):
         probe.publish(str(message.topic), wire.encode_envelope(message))
-    time.sleep(2.0)
+    assert wait_until(
+        lambda: column(store, "SELECT COUNT(*) FROM device_events") == [1], timeout_s=30
+    )
+    time.sleep(1.5)  # past the 1 s offline grace, had the last will been taken
     assert column(store, "SELECT state FROM edges") == ["online"]
     assert _kinds(client) == []
 
