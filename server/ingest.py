@@ -60,6 +60,7 @@ from server.ingest_link import (
     keep_connected,
     make_client,
     publish_at_once,
+    settle_disconnect,
 )
 from server.ingest_queue import BATCH_MAX, SHED_ABOVE, SLICE_S
 from server.live import LiveHub
@@ -169,6 +170,7 @@ class Ingest:
                     await self._on_connect()
                 await self._serve(client, queue)
         finally:
+            settle_disconnect(client)
             self._client = None
             self._up(CLIENT_ID, up=False)
 
@@ -184,6 +186,7 @@ class Ingest:
                 async for message in client.messages:
                     await self.handle(client, str(message.topic), message.payload)
         finally:
+            settle_disconnect(client)
             self._up(ALERTS_CLIENT_ID, up=False)
 
     async def _serve(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:

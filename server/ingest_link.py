@@ -108,6 +108,18 @@ def make_client(
     return client
 
 
+def settle_disconnect(client: aiomqtt.Client) -> None:
+    """Read the disconnect error aiomqtt stored for a connection that ended outside its message
+    loop (aiomqtt 2.x reads it only there), so asyncio never logs "Future exception was never
+    retrieved" when the client is collected; the session's own error path has already logged
+    why the connection ended."""
+    future = client._disconnected  # aiomqtt 2.x: set when the broker drops the connection
+    if future.done() and not future.cancelled():
+        error = future.exception()
+        if error is not None:
+            _LOGGER.debug("connection %s ended: %s", client.identifier, error)
+
+
 def publish_at_once(client: aiomqtt.Client, topic: str, payload: bytes) -> None:
     """Queue a QoS 0 publish and return; the loop writes every queued packet in its next turn.
 
