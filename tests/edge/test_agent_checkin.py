@@ -146,7 +146,7 @@ def test_agent_checkin_unanswered_expires_after_the_window(tmp_path: Path) -> No
             alert = agent.handle_event("p-0001", "wearable-1", event())
             await until("buzz on", lambda: wearable.buzzing)
             waited_s = await until("check-in expired", lambda: bool(updates(agent.outbox)))
-            assert 0.7 < waited_s < 2.0
+            assert 0.7 < waited_s < 4.0  # not before the window; the upper bound allows a busy CI
             assert updates(agent.outbox) == [(alert.msg_id, AlertUpdate.CHECKIN_EXPIRED)]
             await until("buzz off", lambda: not wearable.buzzing)
             # A press now, with no question asked, is a call for help.
