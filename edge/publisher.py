@@ -315,12 +315,19 @@ class Publisher:
         )
         # A full window is many publishes awaiting their PUBACK at once, by design.
         client.pending_calls_threshold = self._flow.window + self._flow.alert_reserve
-        async with client:
-            try:
-                await self._serve(client, conn)
-            except asyncio.CancelledError:
-                await self._say_offline(client, conn)
-                raise
+        try:
+            async with client:
+                try:
+                    await self._serve(client, conn)
+                except asyncio.CancelledError:
+                    await self._say_offline(client, conn)
+                    raise
+        finally:
+            # aiomqtt 2.x keeps a drop's error for its message loop alone; a drop met elsewhere
+            # (a subscribe timing out) would be logged as "never retrieved" when collected.
+            dropped = client._disconnected
+            if dropped.done() and not dropped.cancelled() and dropped.exception() is not None:
+                _LOGGER.debug("connection ended: %s", dropped.exception())
 
     async def _serve(self, client: aiomqtt.Client, conn: str) -> None:
         self._flow.reset()  # a new connection: everything unacked is due again
