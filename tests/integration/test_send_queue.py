@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from simulators.receiver import NotificationReceiver
 from tests.mqtt_probe import MqttProbe, wait_until
 from tests.server.test_drills import answer_drills
 from tests.server.test_escalation import alert_envelope
+from tests.server.test_health import status
 from tests.support.server_process import server_toml, start_server, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -72,14 +72,7 @@ def test_send_queue_drill_push_cut_off_by_a_kill_arrives_after_restart(
         )
         config.write_text(text)
         server = start_server(config, port)
-        online = wire.Envelope(
-            msg_id=wire.encode_ulid(1, 1),
-            kind=wire.MessageKind.STATUS,
-            site_id="hostel-1",
-            edge_id="pi-1",
-            created_at=datetime.now(UTC),
-            body=wire.StatusBody(wire.EdgeState.ONLINE, "c1"),
-        )
+        online = status(wire.EdgeState.ONLINE, "c1")
         with MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/cmd") as edge:
             edge.publish(str(online.topic), wire.encode_envelope(online), retain=True)
             answer = answer_drills(edge)

@@ -17,6 +17,7 @@ from server.store.db import Store
 from simulators.receiver import NotificationReceiver
 from tests.db_probe import column, rows
 from tests.mqtt_probe import MqttProbe, wait_until
+from tests.server.test_health import status
 
 pytestmark = pytest.mark.integration
 
@@ -79,14 +80,7 @@ def test_drill_measures_the_round_trip_without_paging_responders(
         MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/cmd") as edge,
     ):
         assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
-        online = wire.Envelope(
-            msg_id=wire.encode_ulid(1, 1),
-            kind=wire.MessageKind.STATUS,
-            site_id="hostel-1",
-            edge_id="pi-1",
-            created_at=datetime.now(UTC),
-            body=wire.StatusBody(wire.EdgeState.ONLINE, "c1"),
-        )
+        online = status(wire.EdgeState.ONLINE, "c1")
         edge.publish(str(online.topic), wire.encode_envelope(online), retain=True)
         answer = answer_drills(edge)
         assert wait_until(lambda: answer() == 1, timeout_s=10)
