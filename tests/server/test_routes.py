@@ -224,6 +224,10 @@ def clients() -> Iterator[dict[str, TestClient]]:
     with TestClient(app) as first:
         for role in ROLES:
             client = first if role == "admin" else TestClient(app)
+            # Every role's requests run on the app's one event loop, as under uvicorn: a client
+            # of its own would run them on a thread of its own, beside the sender's and the
+            # escalator's store writes on the lifespan's loop, sharing one SQLite connection.
+            client.portal = first.portal
             if role != "anonymous":
                 add_user(first, f"{role}-1", Role(role))
                 log_in(client, f"{role}-1")
