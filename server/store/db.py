@@ -1,9 +1,8 @@
 """The server's SQLite store through sqlite-utils: alerts, device events, edges, deliveries (shell).
 
-All access happens on the server's event-loop thread, so there is exactly one writer; only the
-COMMIT of an ingest batch (:meth:`Store.commit`) runs in a worker thread, so its fsync does not
-stall the loop (SQLite serialises the connection; ingest checks its rows are stored before it
-acks, in case another coroutine's rollback took them). Every
+All access happens on the server's event-loop thread, so there is exactly one writer (ingest
+still checks its rows are stored before it acks, in case another coroutine's rollback took
+them). Reads run without sqlite-utils' per-query savepoint (:class:`_Database`). Every
 insert that de-duplicates does so on the edge-minted message id (a primary key), so a redelivered
 message is one row.
 
@@ -20,7 +19,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,30 @@ class BatchLost(Exception):
     """A message's failure undid the whole open batch; none of its messages may be acked."""
 
 
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' database with reads that open no transaction of their own.
+
+    sqlite-utils 4 wraps every ``query()`` in ``SAVEPOINT``/``RELEASE`` to undo a statement that
+    returns no rows. All of ours are ``SELECT``s, and the savepoint made a read from another
+    thread (a test's, or a request run outside the loop) fail with "no such savepoint" whenever
+    the loop committed between its two statements. It also cost two statements per read.
+    """
+
+    def query(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> Generator[dict[str, Any], None, None]:
+        """Run a ``SELECT`` and yield each row as a dict (fetched lazily).
+
+        Raises:
+            ValueError: the statement returns no rows (use ``execute``).
+        """
+        cursor = self.conn.execute(sql, params if params is not None else ())
+        if cursor.description is None:
+            raise ValueError(f"query() needs SQL that returns rows: {sql[:60]!r}")
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+
 class Store:
     """The database, opened and migrated.
 
@@ -78,10 +101,10 @@ class Store:
     def __init__(self, path: Path | None) -> None:
         # One writer (the event loop), but tests and the demo read from their own threads.
         if path is None:
-            self.db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
+            self.db = _Database(sqlite3.connect(":memory:", check_same_thread=False))
         else:
             make_private(path)
-            self.db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
+            self.db = _Database(sqlite3.connect(str(path), check_same_thread=False))
             self.db.execute("PRAGMA journal_mode=WAL")
             # FULL: an ack goes to the edge only after the alert is on disk, so it must really be.
             self.db.execute("PRAGMA synchronous=FULL")
