@@ -204,7 +204,9 @@ def run(argv: list[str]) -> int:
             try:
                 say(f"ingest ratio: {messages:,} device messages, bare broker then server...")
                 bare = bare_rate(broker, edges, messages)
+                shed_before = _shed(server)
                 served = server_rate(edges, messages)
+                flood_shed = _shed(server) - shed_before
                 _drain(edges, 10.0)
                 flood_lag_ms = _lag_ms(server)
                 # The server's "recent" lag covers the last 10 s: let the flood's pass out of it,
@@ -220,7 +222,7 @@ def run(argv: list[str]) -> int:
                 first = _first_alert_ms(done)
             finally:
                 edges.close()
-    _report(done, bare, served, first, flood_lag_ms)
+    _report(done, bare, served, first, flood_lag_ms, flood_shed)
     _plot(done, args.png)
     print(f"\nPNG: {args.png.resolve()}")
     return 0
@@ -235,7 +237,12 @@ def _verdict(ok: bool) -> str:
 
 
 def _report(
-    done: list[Level], bare: float, served: float, first_ms: float, flood_lag_ms: float
+    done: list[Level],
+    bare: float,
+    served: float,
+    first_ms: float,
+    flood_lag_ms: float,
+    flood_shed: int,
 ) -> None:
     print()
     print(
@@ -254,7 +261,8 @@ def _report(
     ratio = served / bare if bare else 0.0
     print(
         f"\ningest, device messages: server {served:,.0f}/s stored+acked, bare broker "
-        f"{bare:,.0f}/s; ratio {ratio:.3f}; loop lag during it {flood_lag_ms:.1f} ms"
+        f"{bare:,.0f}/s; ratio {ratio:.3f}; loop lag during it {flood_lag_ms:.1f} ms; "
+        f"shed {flood_shed:,} (not acked, not counted: an edge would resend them)"
     )
     all_ms = [ms for lv in done for ms in lv.latencies_ms]
     median = statistics.median(all_ms) if all_ms else float("nan")

@@ -26,6 +26,7 @@ from firmware_bridge.wire import ID_PATTERN
 from server.domain.hours import OperatingHours
 from server.domain.lifecycle import EscalationPolicy
 from server.errors import ConfigError
+from server.ingest_queue import SHED_ABOVE
 from server.mqtt_tls import MqttTls
 from server.privacy.inventory import RecordClass, record_classes
 from server.privacy.retention import DEFAULT_RETENTION_DAYS, missing_periods
@@ -65,6 +66,9 @@ class MqttConfig(_Strict):
     username: str | None = None
     password: str | None = None
     tls: MqttTls | None = None
+    routine_backlog_max: int = Field(default=SHED_ABOVE, ge=100, le=1_000_000)
+    """Routine messages (device reports, edge status) allowed to wait; newer ones are shed (not
+    stored, not acked, so the edge resends them) and counted. Alerts are never shed."""
 
     @model_validator(mode="before")
     @classmethod

@@ -62,7 +62,7 @@ from server.ingest_link import (
     publish_at_once,
     settle_disconnect,
 )
-from server.ingest_queue import BATCH_MAX, SHED_ABOVE, SLICE_S
+from server.ingest_queue import BATCH_MAX, SLICE_S
 from server.live import LiveHub
 from server.store.db import BatchLost, Store
 
@@ -193,7 +193,7 @@ class Ingest:
         """Batch routine messages, shedding them when too many wait."""
         pending: list[tuple[str, object]] = []
         async for message in client.messages:
-            if queue.qsize() > SHED_ABOVE:
+            if queue.qsize() > self._mqtt.routine_backlog_max:
                 self._shed(str(message.topic))
             else:
                 pending.append((str(message.topic), message.payload))
@@ -414,6 +414,8 @@ class Ingest:
             self._count("failed", "batch_lost")
             return at
         self.counts["batches"] += 1
+        # The slice and its commit took up to SLICE_S; the acks get a turn of their own.
+        await asyncio.sleep(0)
         await self._after_routine(client, done, online)
         return at
 

@@ -48,10 +48,10 @@ def _alert(n: int = 1, kind: wire.AlertKind = wire.AlertKind.APNOEA) -> wire.Env
     )
 
 
-def _settings(broker: MosquittoBroker, urls: list[str]) -> Settings:
+def _settings(broker: MosquittoBroker, urls: list[str], **mqtt_keys: object) -> Settings:
     return settings_from_mapping(
         {
-            "mqtt": {"host": broker.host, "port": broker.port},
+            "mqtt": {"host": broker.host, "port": broker.port, **mqtt_keys},
             "http": {"public_url": "http://panel.test"},
             "sites": [
                 {"id": "hostel-1", "name": "Hostel", "rooms": [{"id": "room-3", "label": "Room 3"}]}
@@ -192,3 +192,64 @@ def test_an_alert_sent_behind_a_flood_of_routine_messages_is_stored_and_acked_fi
         flooder.loop_stop()
         flooder.disconnect()
     assert client.get("/api/health").json()["ingest"].get("shed", 0) == 0
+
+
+def test_a_flood_over_the_routine_backlog_is_shed_counted_and_stored_when_resent(
+    mosquitto: MosquittoBroker, receiver: NotificationReceiver
+) -> None:
+    """Shedding loses nothing: a shed message is neither stored nor acked (so the edge keeps and
+    resends it), health counts it, the alert sent into the flood is stored and acked, and every
+    shed message sent again is stored once."""
+    store = Store(None)
+    settings = _settings(mosquitto, [receiver.url("/night-staff")], routine_backlog_max=100)
+    flood = [_device(n) for n in range(4000)]
+    app = create_app(settings, store=store)
+    flooder = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flooder")
+    flooder.max_inflight_messages_set(len(flood))
+    with (
+        TestClient(app) as client,
+        MqttProbe(mosquitto.host, mosquitto.port, "odart/v1/+/+/ack") as probe,
+    ):
+        assert wait_until(lambda: client.get("/api/health").json()["mqtt_connected"])
+        flooder.connect(mosquitto.host, mosquitto.port)
+        flooder.loop_start()
+
+        def acked() -> set[str]:
+            return {json.loads(raw)["body"]["of"] for _, raw, _ in list(probe.messages)}
+
+        def stored() -> set[str]:
+            return set(column(store, "SELECT id FROM device_events"))
+
+        try:
+            sent = [flooder.publish(str(e.topic), wire.encode_envelope(e), qos=1) for e in flood]
+            alert = _alert(9)
+            probe.publish(str(alert.topic), wire.encode_envelope(alert))
+            for info in sent:
+                info.wait_for_publish(30)
+
+            def settled() -> bool:
+                counts = client.get("/api/health").json()["ingest"]
+                return int(counts.get("received", 0)) >= len(flood)
+
+            assert wait_until(settled, timeout_s=60)
+            assert wait_until(lambda: alert.msg_id in acked(), timeout_s=30)
+            assert column(store, "SELECT id FROM alerts") == [alert.msg_id]
+            shed = int(client.get("/api/health").json()["ingest"].get("shed", 0))
+            first_pass = stored()
+            assert shed > 0
+            assert len(first_pass) + shed == len(flood)
+            # Nothing shed was acked: the edge still holds it.
+            assert wait_until(lambda: acked() & {e.msg_id for e in flood} == first_pass)
+            # The edge resends what it holds, within the backlog; each is stored once.
+            again = [e for e in flood if e.msg_id not in first_pass]
+            for start in range(0, len(again), 50):
+                chunk = again[start : start + 50]
+                for e in chunk:
+                    flooder.publish(str(e.topic), wire.encode_envelope(e), qos=1)
+                ids = {e.msg_id for e in chunk}
+                assert wait_until(lambda ids=ids: ids <= acked(), timeout_s=30)
+            assert stored() == {e.msg_id for e in flood}
+            assert column(store, "SELECT COUNT(*) FROM device_events") == [len(flood)]
+        finally:
+            flooder.loop_stop()
+            flooder.disconnect()
