@@ -33,6 +33,19 @@ from odart.broker import MosquittoBroker, free_port
 from simulators.receiver import NotificationReceiver
 
 SITE: Final = "bench-site"
+"""The first site: the timed alerts come from there."""
+
+RESIDENTS_PER_SITE: Final = 100
+"""A large hostel. A site's consent snapshot holds at most 200 people (``wire.MAX_COMMAND_ARGS``),
+so 5,000 residents are 50 sites, as a housing provider's would be."""
+
+
+def site_of(resident: int) -> str:
+    """The site of resident number ``resident``."""
+    block = resident // RESIDENTS_PER_SITE
+    return SITE if block == 0 else f"{SITE}-{block:03d}"
+
+
 WEARABLES_PER_EDGE: Final = 20
 """A hostel floor's worth of residents per edge (the edge RSS target is for 20 wearables)."""
 
@@ -61,7 +74,7 @@ def prepare_database(path: Path, residents: int) -> None:
     people, consents = Residents(store.db, lambda: now), Consents(store.db, lambda: now)
     for i in range(residents):
         participant = participant_of(i)
-        people.ensure(participant, SITE, "bench")
+        people.ensure(participant, site_of(i), "bench")
         consents.add(
             ConsentRecord(
                 participant_id=participant,
@@ -85,13 +98,24 @@ def participant_of(i: int) -> str:
     return f"p-{i:05d}"
 
 
-def server_toml(directory: Path, broker: MosquittoBroker, receiver: NotificationReceiver) -> Path:
-    """A server config: one site, three levels an hour apart (only level 0 pages in a run)."""
+def server_toml(
+    directory: Path, broker: MosquittoBroker, receiver: NotificationReceiver, residents: int
+) -> Path:
+    """A server config: the residents' sites, three levels an hour apart (only level 0 pages)."""
     port = free_port()
     responders = "\n".join(
         f'[[responders]]\nid = "{rid}"\nname = "{rid}"\nlevel = {level}\n'
         f'urls = ["{receiver.url("/" + rid)}"]\n'
         for level, rid in enumerate(["night-staff", "manager", "outreach"])
+    )
+    sites = "\n".join(
+        f'[[sites]]\nid = "{site}"\nname = "Bench hostel {n}"\n'
+        f'staff_urls = ["{receiver.url("/staff-office")}"]\n'
+        'rooms = [{ id = "room-1", label = "Room 1" }]\n'
+        "[sites.escalation]\nlevel_timeouts_s = [3600, 3600, 3600]\n"
+        for n, site in enumerate(
+            dict.fromkeys(site_of(i) for i in range(0, max(residents, 1), RESIDENTS_PER_SITE))
+        )
     )
     config = directory / "server.toml"
     config.write_text(f"""
@@ -102,13 +126,7 @@ port = {broker.port}
 [http]
 port = {port}
 public_url = "http://127.0.0.1:{port}"
-[[sites]]
-id = "{SITE}"
-name = "Bench hostel"
-staff_urls = ["{receiver.url("/staff-office")}"]
-rooms = [{{ id = "room-1", label = "Room 1" }}]
-[sites.escalation]
-level_timeouts_s = [3600, 3600, 3600]
+{sites}
 {responders}
 """)
     return config
@@ -213,7 +231,7 @@ class Edges:
         envelope = wire.Envelope(
             self._mint(),
             wire.MessageKind.DEVICE,
-            SITE,
+            site_of(wearable % self._residents),
             f"edge-{wearable // WEARABLES_PER_EDGE:04d}",
             now,
             wire.DeviceBody("connected", 80.0 + wearable % 20, -60.0 - wearable % 15),
@@ -248,7 +266,7 @@ class Edges:
             now,
             body,
             "wearable-alerting",
-            participant_of(participant % self._residents),
+            participant_of(participant % min(self._residents, RESIDENTS_PER_SITE)),  # SITE's
             sent_at=now,
         )
         payload = wire.encode_envelope(envelope)
@@ -327,7 +345,7 @@ def rig(
     """Broker, receiver and a connected server with ``residents`` consented residents."""
     prepare_database(directory / "server.db", residents)
     with MosquittoBroker() as broker, NotificationReceiver() as receiver:
-        server = Server(server_toml(directory, broker, receiver))
+        server = Server(server_toml(directory, broker, receiver, residents))
         try:
             server.wait_connected()
             yield broker, receiver, server

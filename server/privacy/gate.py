@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
@@ -28,6 +29,10 @@ CONSENT_COMMAND: Final = Command.CONSENT
 REVIEW_CHECK_S: Final = 10.0
 """How often review dates are checked. They are whole days, so ten seconds of lateness is
 immaterial, and the check (a few queries per resident) stays cheap at a hostel's scale."""
+
+TICK_BUDGET_S: Final = 0.004
+"""Work one :meth:`ConsentGate.tick` may do on the event loop; the sites left are checked at the
+next ticks (a second apart). 5,000 residents in 50 sites took 63 ms in one go (issue 15)."""
 
 SnapshotSender = Callable[[str, str, CommandBody], Awaitable[None]]
 """Publishes a retained ``cmd`` to (site, edge)."""
@@ -58,6 +63,10 @@ class ConsentGate:
         self._last_check: datetime | None = None
         self._version: tuple[object, ...] | None = None
         """:meth:`Consents.version` at the last full check."""
+        self._to_check: list[str] = []
+        """Sites the current check has still to look at (:meth:`tick` spreads them out)."""
+        self._built: dict[str, tuple[tuple[object, ...], dict[str, str]]] = {}
+        """Each site's last snapshot with the :meth:`Consents.version` it was built at."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._cached_verdicts: dict[str, Verdict] = {}
         self._verdicts_version: tuple[object, ...] | None = None
@@ -117,17 +126,32 @@ class ConsentGate:
 
     # -- snapshots ------------------------------------------------------------------------------
 
-    async def publish_site(self, site_id: str, edge_id: str | None = None) -> int:
-        """Publish the site's snapshot to its edges (or to one); returns how many were sent."""
-        args = self.consents.site_snapshot(site_id)
-        if len(args) > MAX_COMMAND_ARGS:
+    def _snapshot(self, site_id: str) -> dict[str, str] | None:
+        """The site's snapshot, rebuilt only when :meth:`Consents.version` moved; None (counted
+        and logged, nothing built) when the site has more people than a snapshot holds."""
+        version = self.consents.version()
+        built = self._built.get(site_id)
+        if built is not None and built[0] == version:
+            return built[1]
+        people = self.consents.snapshot_size(site_id)
+        if people > MAX_COMMAND_ARGS:
             _LOGGER.error(
-                "site %s has %d residents; a consent snapshot holds %d: split the site",
+                "site %s has %d residents and erasures; a consent snapshot holds %d: split the "
+                "site",
                 site_id,
-                len(args),
+                people,
                 MAX_COMMAND_ARGS,
             )
             self.counts["snapshot_too_big"] += 1
+            return None
+        args = self.consents.site_snapshot(site_id)
+        self._built[site_id] = (version, args)
+        return args
+
+    async def publish_site(self, site_id: str, edge_id: str | None = None) -> int:
+        """Publish the site's snapshot to its edges (or to one); returns how many were sent."""
+        args = self._snapshot(site_id)
+        if args is None:
             return 0
         self._snapshots[site_id] = args
         edges = [edge_id] if edge_id is not None else self.consents.edges_of(site_id)
@@ -149,6 +173,7 @@ class ConsentGate:
         """Publish every site's snapshot (after ingest connects: the broker may have lost them)."""
         for site_id in self.consents.sites():
             await self.publish_site(site_id)
+            await asyncio.sleep(0)  # each site's snapshot is work on the loop: others go between
 
     async def edge_online(self, site_id: str, edge_id: str) -> None:
         """An edge came online: make sure its retained snapshot is the current one."""
@@ -159,25 +184,32 @@ class ConsentGate:
         """Every few seconds: publish sites whose snapshot changed unseen.
 
         That is a review date passing, or an erasure made by ``odart privacy erase`` in another
-        process; changes made through the API are published at once. Incremental: the full
+        process; changes made through the API are published at once. Incremental: the
         per-resident check runs only when :meth:`Consents.version` moved (a new day, another
-        process's commit, a record added), so with thousands of residents a quiet tick costs
-        a few indexed lookups and never stalls ingest.
+        process's commit, a record added), and then site by site, at most
+        :data:`TICK_BUDGET_S` of work per call, so thousands of residents never stall ingest.
+
+        Returns:
+            How many sites' snapshots changed and are being published.
         """
-        now = self._now()
-        if self._last_check is not None and (now - self._last_check).total_seconds() < (
-            REVIEW_CHECK_S
-        ):
-            return 0
-        self._last_check = now
-        version = self.consents.version()
-        if version == self._version:
-            return 0  # nothing a snapshot depends on changed: no per-resident work at all
-        self._version = version
+        if not self._to_check:
+            now = self._now()
+            if self._last_check is not None and (now - self._last_check).total_seconds() < (
+                REVIEW_CHECK_S
+            ):
+                return 0
+            self._last_check = now
+            version = self.consents.version()
+            if version == self._version:
+                return 0  # nothing a snapshot depends on changed: no per-resident work at all
+            self._version = version
+            self._to_check = self.consents.sites()
+        deadline = time.perf_counter() + TICK_BUDGET_S
         changed = 0
-        for site_id in self.consents.sites():
-            args = self.consents.site_snapshot(site_id)
-            if self._snapshots.setdefault(site_id, args) != args:
+        while self._to_check:  # at least one site per call, then while the budget lasts
+            site_id = self._to_check.pop(0)
+            args = self._snapshot(site_id)
+            if args is not None and self._snapshots.setdefault(site_id, args) != args:
                 self._snapshots[site_id] = args
                 self.consents.sync_site(site_id)
                 _LOGGER.info(
@@ -186,6 +218,8 @@ class ConsentGate:
                 )
                 self._spawn(self.publish_site(site_id))
                 changed += 1
+            if time.perf_counter() >= deadline:
+                break
         return changed
 
     def _spawn(self, job: Awaitable[int]) -> None:

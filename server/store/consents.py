@@ -139,6 +139,15 @@ class Consents:
         ).fetchone()
         return row is not None
 
+    def snapshot_size(self, site_id: str) -> int:
+        """How many entries the site's snapshot has: its residents and its erasures."""
+        (count,) = self._db.execute(
+            "SELECT COUNT(*) FROM (SELECT participant_id FROM residents WHERE site_id = ? "
+            "UNION SELECT participant_id FROM erasures WHERE site_id = ?)",
+            [site_id, site_id],
+        ).fetchone()
+        return int(count)
+
     def site_snapshot(self, site_id: str) -> dict[str, str]:
         """The ``consent`` args for the edges of ``site_id``: every resident and erasure there."""
         histories: dict[str, list[ConsentRecord]] = {

@@ -408,3 +408,32 @@ def test_consent_residents_list_flags_reviews_due_soon_and_holds_no_identity(
     assert soon in page
     assert "ask again soon" in page
     assert "Morag" not in page
+
+
+def test_consent_a_site_too_big_for_one_snapshot_is_refused_loudly_every_time(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """More residents than a snapshot holds: nothing is sent (an edge would get a partial list),
+    the refusal is counted and logged each time, and a site within the limit is still served."""
+    residents = Residents(store.db, lambda: NOW)
+    for n in range(wire.MAX_COMMAND_ARGS + 1):
+        residents.ensure(f"p-{n + 2000:04d}", "big-site", "x")
+    residents.ensure("p-9999", "hostel-1", "x")
+    store.set_edge_status("big-site", "pi-9", "online", "c1", NOW)
+    store.set_edge_status("hostel-1", "pi-1", "online", "c1", NOW)
+    sent: list[tuple[str, str]] = []
+
+    async def send(site: str, edge: str, _body: CommandBody) -> None:
+        sent.append((site, edge))
+
+    async def scenario() -> ConsentGate:
+        gate = ConsentGate(Consents(store.db, lambda: NOW), lambda: NOW)
+        gate.set_sender(send)
+        await gate.publish_all()
+        await gate.edge_online("big-site", "pi-9")
+        return gate
+
+    gate = asyncio.run(scenario())
+    assert sent == [("hostel-1", "pi-1")]
+    assert gate.counts["snapshot_too_big"] == 2
+    assert sum("big-site has 201 residents and erasures" in r.message for r in caplog.records) == 2
