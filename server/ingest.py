@@ -64,6 +64,7 @@ from server.ingest_link import (
 )
 from server.ingest_queue import BATCH_MAX, SLICE_S
 from server.live import LiveHub
+from server.log_budget import BudgetedLog
 from server.store.db import BatchLost, Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ class Ingest:
         on_edge_online: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._sites = frozenset(sites)
+        self._log = BudgetedLog(_LOGGER)
+        """Lines about single messages: a flood of bad ones is counted, not logged line by line."""
         if not self._sites:
             _LOGGER.warning("no sites are configured: every edge message will be refused")
         self._health = health
@@ -223,7 +226,7 @@ class Ingest:
         # Not stored, so not acked: the edge keeps it and resends; ingest goes on serving
         # and stores it once the database can write again (a full disk freed).
         self._count("refused", "store_full" if _is_full(error) else "store_error")
-        _LOGGER.error(
+        self._log.error(
             "message on %s not stored (%s); not acked, the edge resends it",
             _loggable(topic),
             error,
@@ -235,7 +238,7 @@ class Ingest:
         # must never hold. The type and the line that raised are enough to find the bug.
         self._count("failed", type(error).__name__)
         where = traceback.extract_tb(error.__traceback__)[-1]
-        _LOGGER.error(
+        self._log.error(
             "message on %s not handled: %s at %s:%s in %s (not acked; the edge resends it)",
             _loggable(topic),
             type(error).__name__,
@@ -252,13 +255,13 @@ class Ingest:
         """The message's envelope, or None (counted, logged) if it breaks the wire contract."""
         if not isinstance(payload, bytes | bytearray):
             self._count("rejected", "not_bytes")
-            _LOGGER.warning("rejected message on %s: payload is not bytes", _loggable(topic))
+            self._log.warning("rejected message on %s: payload is not bytes", _loggable(topic))
             return None
         try:
             return decode_message(topic, bytes(payload))
         except WireError as error:
             self._count("rejected", "topic" if error.field == "topic" else "malformed")
-            _LOGGER.warning("rejected message on %s: %s", _loggable(topic), error)
+            self._log.warning("rejected message on %s: %s", _loggable(topic), error)
             return None
 
     def _screen(self, envelope: Envelope) -> bool | None:
@@ -270,7 +273,7 @@ class Ingest:
         refused = refusal(envelope, self._sites, owner)
         if refused is not None:
             self._count("refused", refused.value)
-            _LOGGER.warning(
+            self._log.warning(
                 "refused %s message %s on %s: %s",
                 envelope.kind.value,
                 envelope.msg_id,
@@ -307,7 +310,7 @@ class Ingest:
                 await self._ack(client, envelope, stored_at)
             case _:  # a routine message cannot be here: decode_message checks the topic
                 self._count("rejected", "wrong_type")
-                _LOGGER.warning("rejected %s message on %s", envelope.kind.value, topic)
+                self._log.warning("rejected %s message on %s", envelope.kind.value, topic)
 
     def _apply_routine(self, envelope: Envelope, stored_at: datetime) -> list[Envelope]:
         """Write a device report or an edge status (no commit, no await); edges now online."""

@@ -20,6 +20,7 @@ from typing import Final
 
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import MAX_COMMAND_ARGS, Command, CommandBody, Envelope
+from server.log_budget import BudgetedLog
 from server.store.consents import Consents, Verdict
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class ConsentGate:
         self._verdicts: dict[str, Verdict] | None = None
         """The remembered verdicts while inside :meth:`batch`, else None (always read)."""
         self.counts: Counter[str] = Counter()
+        self._log = BudgetedLog(_LOGGER)
+        """Lines per refused message: a flood is counted, not logged line by line."""
 
     def set_sender(self, send: SnapshotSender) -> None:
         """How snapshots reach the broker (the ingest's retained publish)."""
@@ -94,14 +97,14 @@ class ConsentGate:
             return True
         if verdict is Verdict.UNENROLLED and not self._refuse_unenrolled:
             self.counts["unenrolled"] += 1
-            _LOGGER.warning(
+            self._log.warning(
                 "stored a %s for %s, a pseudonym the server has no consent record of",
                 envelope.kind.value,
                 participant,
             )
             return True
         self.counts["refused_no_consent"] += 1
-        _LOGGER.warning(
+        self._log.warning(
             "refused a %s for %s: no active monitoring consent (%s)",
             envelope.kind.value,
             participant,

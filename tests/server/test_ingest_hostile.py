@@ -14,6 +14,7 @@ from firmware_bridge import wire
 from odart.broker import MosquittoBroker
 from server.app import create_app
 from server.config import settings_from_mapping
+from server.log_budget import PER_WINDOW
 from server.store.db import Store
 from tests.db_probe import column
 from tests.mqtt_probe import MqttProbe, wait_until
@@ -172,3 +173,22 @@ def test_ingest_applies_an_update_from_the_edge_that_raised_the_alert(
     probe.publish(str(update.topic), wire.encode_envelope(update))
     assert wait_until(lambda: update.msg_id in _acked(probe))
     assert _state(store, alert.msg_id) == "cancelled"
+
+
+def test_ingest_a_flood_of_bad_messages_is_counted_in_full_but_logged_a_few_lines(
+    running: tuple[TestClient, Store, MqttProbe], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An edge spraying garbage must not fill the journal (and the disk the database needs):
+    every message is counted, a few lines per kind are logged, and ingest goes on serving."""
+    client, store, probe = running
+    caplog.set_level(logging.WARNING)
+    for n in range(300):
+        probe.publish("odart/v1/hostel-1/pi-1/event", b"not json %d" % n)
+    assert wait_until(lambda: client.get("/api/health").json()["ingest"].get("rejected") == 300)
+    good = _envelope(_alert_body())
+    probe.publish(str(good.topic), wire.encode_envelope(good))
+    assert wait_until(lambda: good.msg_id in _acked(probe))
+    lines = [r.getMessage() for r in caplog.records if r.name == "server.ingest"]
+    assert sum("rejected message" in line for line in lines) == PER_WINDOW
+    assert client.get("/api/health").json()["ingest"]["rejected.malformed"] == 300
+    assert column(store, "SELECT id FROM alerts") == [good.msg_id]
