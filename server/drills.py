@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final
 
 import sqlite_utils
 
@@ -26,22 +25,6 @@ from server.store.db import Store
 from server.store.pushes import Purpose, QueuedPush, push_key
 
 _LOGGER = logging.getLogger(__name__)
-
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS drills (
-    id TEXT PRIMARY KEY,
-    site_id TEXT NOT NULL,
-    edge_id TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    stored_at TEXT,
-    delivered_at TEXT,
-    outcome TEXT NOT NULL DEFAULT 'requested',  -- requested | delivered | failed
-    alert_id TEXT                               -- the test alert that answered it
-);
-"""
-
-ALERT_COLUMN: Final = "ALTER TABLE drills ADD COLUMN alert_id TEXT"
-"""Databases made before drill pushes were queued lack the link to the test alert."""
 
 CommandSender = Callable[[str, str, CommandBody], Awaitable[None]]
 
@@ -66,9 +49,6 @@ class Drills:
         self._minter = IdMinter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._supervised = spawn
-        self._db.executescript(SCHEMA)
-        if "alert_id" not in self._db["drills"].columns_dict:
-            self._db.execute(ALERT_COLUMN)
 
     def tick(self) -> int:
         """Settle finished drills and request those due; returns how many were requested."""

@@ -292,6 +292,27 @@ def _m009_send_queue(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_drills(db: sqlite_utils.Database) -> None:
+    # The drills table was made by ``server.drills`` at start-up (IF NOT EXISTS), and the
+    # test alert's id added there by an ALTER with no backup before it. It is a migration now.
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS drills (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            edge_id TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            stored_at TEXT,
+            delivered_at TEXT,
+            outcome TEXT NOT NULL DEFAULT 'requested',  -- requested | delivered | failed
+            alert_id TEXT                               -- the test alert that answered it
+        );
+        """
+    )
+    if "alert_id" not in db["drills"].columns_dict:
+        db.execute("ALTER TABLE drills ADD COLUMN alert_id TEXT")
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
@@ -301,6 +322,7 @@ MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("007_enrolment_devices", _m007_enrolment_devices),
     ("008_mfa", _m008_mfa),
     ("009_send_queue", _m009_send_queue),
+    ("010_drills", _m010_drills),
 ]
 
 

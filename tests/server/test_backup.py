@@ -201,3 +201,39 @@ def test_backup_as_root_of_a_database_root_does_not_own_is_refused(
     assert "sudo -u odart" in capsys.readouterr().err
     assert not target.exists()
     assert not Path(f"{database}-wal").exists()  # nothing root-owned left beside it
+
+
+def test_backup_a_drills_table_from_before_its_migration_gains_the_alert_link_after_a_backup(
+    tmp_path: Path,
+) -> None:
+    """Drills made their own table at start-up before migration 010: an upgraded database keeps
+    its drills, gains the test alert's id, and was backed up before the change."""
+    database = tmp_path / "odart.db"
+    old = sqlite_utils.Database(sqlite3.connect(database))
+    names = [name for name, _ in MIGRATIONS]
+    migrate(old, MIGRATIONS[: names.index("010_drills")])
+    with old.conn:
+        old.execute(
+            "CREATE TABLE drills (id TEXT PRIMARY KEY, site_id TEXT NOT NULL, edge_id TEXT NOT "
+            "NULL, requested_at TEXT NOT NULL, stored_at TEXT, delivered_at TEXT, "
+            "outcome TEXT NOT NULL DEFAULT 'requested')"
+        )
+        old.execute(
+            "INSERT INTO drills (id, site_id, edge_id, requested_at, outcome) "
+            "VALUES ('d-1', 'hostel-1', 'pi-1', '2026-11-01T03:00:00.000Z', 'delivered')"
+        )
+    old.close()
+
+    store = Store(database)
+    try:
+        rows = list(store.db.query("SELECT id, outcome, alert_id FROM drills"))
+    finally:
+        store.close()
+    assert rows == [{"id": "d-1", "outcome": "delivered", "alert_id": None}]
+    [backup] = tmp_path.glob("odart.db.*.before-010_drills.bak")
+    copy = sqlite3.connect(f"{backup.as_uri()}?mode=ro", uri=True)
+    try:
+        columns = [row[1] for row in copy.execute("PRAGMA table_info(drills)")]
+    finally:
+        copy.close()
+    assert "alert_id" not in columns  # the backup is the database as it was
