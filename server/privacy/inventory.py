@@ -285,6 +285,9 @@ TABLES: Final[tuple[Declaration, ...]] = (
         RecordClass.DRILL_RECORD,
         "admins",
         _SERVER_DB,
+        # A drill's test alert is raised for the edge's first monitored resident, so a drill
+        # row is theirs through that alert: export shows it and erasure removes it.
+        via=("alert_id", "alerts", "id"),
     ),
     Declaration(
         "write_probe",

@@ -72,6 +72,12 @@ def _seed(store: Store, participant: str, n: int) -> str:
             " VALUES (?, ?, ?, 'Cair Drugs Service', ?, 's')",
             [f"ref-{n}", alert_id, participant, wire.format_utc(NOW)],
         )
+        # A drill answered by a test alert raised for this resident (the edge's first).
+        db.execute(
+            "INSERT INTO drills (id, site_id, edge_id, requested_at, outcome, alert_id) "
+            "VALUES (?, 'hostel-1', 'pi-1', ?, 'delivered', ?)",
+            [f"drill-{n}", wire.format_utc(NOW), alert_id],
+        )
     audit = AuditLog(db)
     audit.record("day-staff", "staff", "read.identity", participant)
     audit.record("responder-1", "responder", "read.alert", alert_id)
@@ -122,6 +128,7 @@ def test_rights_export_holds_everything_about_them_and_nothing_about_others(stor
         "deliveries",
         "disclosures",
         "referrals",
+        "drills",
     ):
         assert tables[name]["rows"], f"{name} missing from the export"
         assert tables[name]["lawful_basis"]
@@ -143,6 +150,8 @@ def test_rights_erasure_removes_them_everywhere_but_the_audit_log_which_still_ve
     removed = erase(store.db, audit, ME, "dpo", lambda: NOW)
     assert removed["consent_records"] == 1
     assert removed["alert_timeline"] >= 1
+    assert removed["drills"] == 1
+    assert [row["id"] for row in store.db.query("SELECT id FROM drills")] == ["drill-2"]
     assert _holding(store, ME) == {"audit_log", "erasures"}
     assert _holding(store, f"Name of {ME}") == set()  # the identity is gone everywhere
     assert {"audit_log"} == KEPT_ON_ERASURE
