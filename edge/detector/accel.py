@@ -11,7 +11,8 @@ from collections import deque
 import numpy as np
 
 from edge.detector import const
-from edge.detector.filters import FloatArray
+from edge.detector.design import butter_sos
+from edge.detector.filters import CausalFilter, FloatArray
 from edge.detector.settings import DetectorSettings
 from edge.detector.streams import RespStream, Second, fill_forward
 
@@ -51,12 +52,24 @@ class AccStream(RespStream):
         self._since_eig = _PCA_REFRESH_S
         self._gravity: list[float] | None = None
         self._moved = False
+        self._hp: CausalFilter | None = None
 
     def _band_high_hz(self) -> float:
         return min(self._s.resp_band_high_hz, const.ACC_BAND_HIGH_HZ)
 
     def _reset_filters(self) -> None:
         super()._reset_filters()
+        assert self.fs is not None
+        assert self._dec is not None
+        fs_int = self.fs / self._dec.factor
+        sos = np.vstack(
+            [
+                butter_sos(2, const.OSC_LOW_HZ, fs_int, "highpass"),
+                butter_sos(2, const.OSC_HIGH_HZ, fs_int, "lowpass"),
+            ]
+        )
+        self._hp = CausalFilter(sos)
+        self._hp.reset(np.zeros(3))
         self._forget_axis()
         self._gravity = None
 
@@ -112,12 +125,17 @@ class AccStream(RespStream):
         if y3.shape[1] and n > 1 and not self._moved:
             self._learn_axis(y3)
         y = self._axis @ y3
-        noise = None
+        noise = osc = None
+        assert self._hp is not None
+        h3 = self._hp.process(y3)
         # Until the axis has been learnt over a few seconds, breathing leaks across it and
         # would read as noise (a start-up or post-posture-change "not measurable").
         if y.size > 1 and len(self._covs) >= _PCA_FAST_S:
             across = float(np.vdot(y3, y3)) - float(y @ y)
             noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
+            h = self._axis @ h3
+            along_hp = float(h @ h)
+            osc = (along_hp, max(float(np.vdot(h3, h3)) - along_hp, 0.0) / 2.0, y.size)
         return Second(
             tick=tick,
             coverage=self._coverage(seg) if holes else min(1.0, seg.shape[1] / self.fs),
@@ -129,6 +147,7 @@ class AccStream(RespStream):
             noise=noise,
             restarted=restarted,
             movement_g=movement,
+            osc=osc,
         )
 
     def _posture(self, gravity: list[float]) -> bool:
@@ -156,6 +175,8 @@ class AccStream(RespStream):
         level = np.array(mean)
         self._dec.reset(level)
         self._bp.reset(level)
+        if self._hp is not None:
+            self._hp.reset(np.zeros(3))  # its input, band-passed, restarts at zero
 
     def _learn_axis(self, y3: FloatArray) -> None:
         """Track the principal axis of recent still, band-passed acceleration."""

@@ -74,6 +74,10 @@ class BreathSecond:
             (``RIPPLE_X`` times it, up to the normal hysteresis), or None without the guard.
         interruptions: times the rate window's good signal was cut by movement or a gap;
             each may have hidden a breath, and no interval spanning one is in the rates.
+        osc_ratio: energy along the breathing axis over the last ``OSC_WINDOW_S`` seconds
+            over the noise energy across it (accelerometer), or None: at
+            ``OSC_BREATHING_X`` or more the chest is still moving with breathing, however
+            small each breath.
     """
 
     good: bool
@@ -90,6 +94,7 @@ class BreathSecond:
     floor: float = 0.0
     ripple: float | None = None
     interruptions: int = 0
+    osc_ratio: float | None = None
 
     @property
     def snr(self) -> float | None:
@@ -138,6 +143,8 @@ class BreathTracker:
         self._noise: deque[float] = deque()
         self._noise_sorted: list[float] = []
         self._ripple: deque[float] = deque(maxlen=_RIPPLE_WINDOW_S)
+        self._osc: deque[tuple[float, float, int]] = deque(maxlen=const.OSC_WINDOW_S)
+        self._osc_noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
         self._good_count = 0
         self._noisy = False
         self._boot: list[FloatArray] = []
@@ -155,6 +162,10 @@ class BreathTracker:
         self._trough: float | None = None  # value of the last confirmed trough
         self._confirmed_t: float | None = None  # time of the last confirmed extreme
         self._good_since = None
+        self._osc.clear()
+        self._osc_seen_t: float | None = None  # last second whose window showed movement
+        self._osc_settled = 0  # good seconds since the last gap or movement
+        self._osc_quiet_from: float | None = None  # start of the current still windows
 
     @property
     def baseline(self) -> float | None:
@@ -181,7 +192,12 @@ class BreathTracker:
         )
 
     def good_second(
-        self, y: FloatArray, t: FloatArray, t_end: float, noise: float | None = None
+        self,
+        y: FloatArray,
+        t: FloatArray,
+        t_end: float,
+        noise: float | None = None,
+        osc: tuple[float, float, int] | None = None,
     ) -> BreathSecond:
         """Process one usable second.
 
@@ -190,6 +206,8 @@ class BreathTracker:
             t: their times.
             t_end: end of the second.
             noise: noise standard deviation in the breathing band, if the stream measured it.
+            osc: energy above ``OSC_LOW_HZ`` along the breathing axis, across it (per
+                direction) and the sample count, if the stream measured them.
         """
         breaths = strong = 0
         if noise is not None:
@@ -212,6 +230,11 @@ class BreathTracker:
         quiet = self._good_since
         if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
             quiet = self._confirmed_t
+        osc_ratio, osc_from = self._osc_ratio(osc, t_end)
+        if quiet is not None and osc_ratio is not None and osc_ratio >= const.OSC_BREATHING_X:
+            # Breathing movement somewhere in the window, too small for the trigger: the pause
+            # clock runs at most from the window's start.
+            quiet = max(quiet, osc_from)
         self._rate.good()
         self._rate.trim(t_end)
         count_rate = window_rate = None
@@ -231,7 +254,13 @@ class BreathTracker:
                 noisy |= self._last_breath > clear and t_end - clear >= const.PAUSE_S
             self._noisy = noisy
         noisy = self._noisy
-        if noisy:
+        stopped = self._osc_stopped(osc_ratio, osc_from, t_end)
+        if noisy and stopped is not None:
+            # Breaths too close to the floor to count one by one, but the breathing movement
+            # the chest showed a moment ago has gone: the pause clock runs from when it went.
+            noisy = False
+            quiet = stopped
+        elif noisy:
             # Seconds in which breathing cannot be seen are not evidence of its absence: the
             # pause clock starts again when the channel is trustworthy again.
             self._good_since = None
@@ -251,7 +280,55 @@ class BreathTracker:
             noise=self._noise_mean(),
             floor=floor,
             ripple=self._ripple_pp(),
+            osc_ratio=osc_ratio,
         )
+
+    def _osc_ratio(
+        self, osc: tuple[float, float, int] | None, t_end: float
+    ) -> tuple[float | None, float]:
+        """Energy along the breathing axis over the window's seconds that start at least
+        ``OSC_AFTER_S`` after the last confirmed extreme (movement the trigger has not already
+        counted), over the noise across it (the median of the last ``_NOISE_WINDOW_S``
+        seconds); and the start of the seconds used. None with fewer than ``OSC_MIN_S`` of
+        them."""
+        if osc is None:
+            self._osc.clear()
+            return None, t_end
+        self._osc_settled += 1
+        along, across, n = osc
+        if n <= 0:
+            return None, t_end
+        self._osc.append((t_end - 1.0, along, n))
+        self._osc_noise.append(across / n)
+        after = -np.inf
+        if self._confirmed_t is not None and not self._noisy:
+            after = self._confirmed_t + const.OSC_AFTER_S
+        used = [(t0, a, k) for t0, a, k in self._osc if t0 >= after]
+        noise = _median(self._osc_noise)
+        if len(used) < const.OSC_MIN_S or noise <= 0.0:
+            return None, t_end
+        energy = sum(a for _, a, _ in used) / sum(k for _, _, k in used)
+        return energy / noise, used[0][0]
+
+    def _osc_stopped(self, ratio: float | None, start: float, t_end: float) -> float | None:
+        """Start of the still windows that followed clear breathing movement without a gap,
+        or None. A run starts at a window under ``OSC_STILL_X`` and lasts while the windows
+        stay under ``OSC_BREATHING_X`` (hysteresis: noise around the entry level must not
+        flap the channel between a pause and "not measurable")."""
+        if ratio is None or ratio >= const.OSC_BREATHING_X:
+            self._osc_quiet_from = None
+            settled = self._osc_settled >= const.OSC_SETTLED_S
+            if ratio is not None and ratio >= const.OSC_SEEN_X and settled:
+                self._osc_seen_t = t_end
+            return None
+        if self._osc_quiet_from is None:
+            if ratio >= const.OSC_STILL_X:
+                return None
+            self._osc_quiet_from = start
+        seen = self._osc_seen_t
+        if seen is None or self._osc_quiet_from - seen > const.OSC_WINDOW_S:
+            return None
+        return self._osc_quiet_from
 
     def _ripple_pp(self) -> float | None:
         """Median peak-to-peak of the recent seconds' fast ripple, or None."""

@@ -69,6 +69,40 @@ filters restarted and the breathing axis learnt, so a movement's tail never stee
 POSTURE_CHANGE_RAD: Final = 0.15
 """A still second whose mean acceleration turned by more than 0.15 rad (about 150 mg) from the
 previous still second is a new posture: breathing tilts the chest by only 2-40 mg [2.4 note]."""
+OSC_LOW_HZ: Final = 0.15
+"""Accelerometer: the oscillation check sees the breathing band above 0.15 Hz (9/min; second
+order), so the slow decay of the filters after the last breath, which is below it, does not read
+as movement while breathing has stopped."""
+OSC_HIGH_HZ: Final = 0.5
+"""...and below 0.5 Hz (30/min; second order, on top of the breathing band's 0.6 Hz): the chest's
+seismocardiographic micro-motion (about 1 mg at the heart rate, 0.8 Hz and up) stays out, and
+with it a beating heart's energy during an apnoea."""
+OSC_WINDOW_S: Final = 10
+"""Seconds of signal over which the oscillation check compares energy along the breathing axis
+with the noise across it: two to three resting breaths."""
+OSC_AFTER_S: Final = 8.0
+"""...counting only seconds that start 3 s or more after the trigger's last confirmed peak or
+trough: what the trigger has counted needs no second opinion, and the filters' decay after a
+breath is over by then."""
+OSC_MIN_S: Final = 5
+"""...and only once there are at least 6 such seconds."""
+OSC_STILL_X: Final = 1.5
+"""...and under 1.5x is a still chest. A channel too noisy to count breaths one by one ("not
+measurable") whose chest showed breathing movement and then went still, with no window between,
+runs an apnoea clock from the first still window: the movement it could see has stopped."""
+OSC_SEEN_X: Final = 10.0
+"""...provided the movement before was clear: 10x the noise energy or more, so that going still
+means its energy fell by more than nine tenths, not that shallow breathing sank into the noise."""
+OSC_SETTLED_S: Final = 30
+"""...and seen after 30 s of usable signal since the last movement or gap: what the chest does
+just after moving (settling, a few deep breaths) says nothing about how well its breathing can be
+seen, and breathing often goes on shallower then (issue 12, failure mode 1)."""
+OSC_BREATHING_X: Final = 3.0
+"""Accelerometer: energy along the breathing axis (above ``OSC_LOW_HZ``, over ``OSC_WINDOW_S``)
+at 2.5x or more the noise energy measured across it is breathing movement, even when no single
+swing clears the breath floor (shallow breathing at 20-30 % of before, 3-4 noise standard
+deviations peak to trough, after movement). Band-limited noise alone reaches it in well under 1 %
+of windows, so a real apnoea is not held back. Chosen on the tuning split."""
 TYPICAL_BREATH_HZ: Final = 0.25
 """15 breaths/min, where the filters' group delay is evaluated to time-stamp filtered samples."""
 

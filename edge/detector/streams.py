@@ -52,6 +52,9 @@ class Second:
         restarted: the accelerometer's filters restarted on a posture change this second.
         movement_g: per-second std of the acceleration vector about its linear trend
             (accelerometer), else None: movement across gravity, which leaves |a| unchanged.
+        osc: accelerometer only, once its breathing axis is known: energy (sum of squares,
+            signal units squared) above ``OSC_LOW_HZ`` along the breathing axis, the same
+            across it per direction, and the number of samples; else None.
     """
 
     tick: int
@@ -65,6 +68,7 @@ class Second:
     noise: float | None = None
     restarted: bool = False
     movement_g: float | None = None
+    osc: tuple[float, float, int] | None = None
 
 
 def fill_forward(x: FloatArray, last: FloatArray) -> FloatArray:
