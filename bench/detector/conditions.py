@@ -176,63 +176,68 @@ def pyphysio_cases(trials: int, seed: int) -> Iterator[Case]:
 def acc_cases(split: str, band: str, n: int) -> Iterator[Case]:
     """Simulated chest accelerometers whose breathing tilt lies in ``band``."""
     seeds = TUNE_SEEDS if split == "tune" else DEV_SEEDS
-    lo, hi = TILT_BANDS_G[band]
     offset = list(TILT_BANDS_G).index(band) * 100
     for seed in seeds[offset : offset + n]:
-        rng = np.random.default_rng(seed)
-        postures = list(Posture)
-        first, second = rng.choice(len(postures), size=2, replace=False)
-        sensor = AccSensor(
-            tilt_g_per_depth=float(np.exp(rng.uniform(np.log(lo), np.log(hi)))),
-            noise_g=float(rng.uniform(*ACC_NOISE_G)),
-            lsb_g=ACC_LSB_G,
-            noise_taps=int(rng.integers(1, 4)),
-        )
-        rate = float(rng.uniform(12.0, 20.0))
-        params = SubjectParams(rate_bpm=rate, posture=postures[int(first)])
-        apnoea_s = float(rng.uniform(*APNOEA_S))
-        shallow_x = float(rng.uniform(0.2, 0.3))
-        slowed_x = float(rng.uniform(*SLOWED_BPM)) / rate
-        same = {"depth_x": 1.0}  # a posture change alone: breathing as before
-        episodes = [
-            Episode(EpisodeKind.HYPOVENTILATION, 120.0, ACC_S, postures[int(second)], params=same),
-            Episode(EpisodeKind.MOVEMENT, 200.0, 10.0),
-            Episode(EpisodeKind.HYPOVENTILATION, 210.0, 90.0, params={"depth_x": shallow_x}),
-            Episode(EpisodeKind.ABRUPT_APNOEA, 420.0, apnoea_s),
-            # Slowed three-fold at the same depth, like the belt's time-stretched breathing
-            # (a hypoventilation episode is otherwise also shallow: depth_x defaults to 0.25).
-            Episode(
-                EpisodeKind.HYPOVENTILATION,
-                560.0,
-                240.0,
-                params={"rate_x": slowed_x, "depth_x": 1.0},
-            ),
-        ]
-        stream = PhysiologyStream(params, episodes, np.random.default_rng(seed), sensor=sensor)
-        chunk = stream.advance(ACC_S)
-        columns = {
-            str(Channel.ACC_X): chunk.acc_x.values,
-            str(Channel.ACC_Y): chunk.acc_y.values,
-            str(Channel.ACC_Z): chunk.acc_z.values,
-        }
-        apnoeas = [
-            (a.onset_s, a.end_s if a.end_s is not None else ACC_S)
-            for a in stream.apnoea_intervals()
-            if a.cause == "apnoea"
-        ]
-        t = chunk.acc_x.times_s
-        inside = (t >= 620.0) & (t < 800.0)
-        slowed_bpm = float(np.nanmedian(chunk.truth.rate_bpm[inside]))
-        yield Case(
-            f"{band}#{seed}",
-            columns,
-            stream.fs_hz,
-            apnoeas,
-            [(560.0, 800.0, slowed_bpm)],
-            [(200.0, 300.0)],
-            kind="acc",
-            group=noise_group(sensor.noise_g),
-        )
+        yield acc_case(band, seed)
+
+
+def acc_case(band: str, seed: int) -> Case:
+    """One simulated chest accelerometer recording of ``band`` (the seed picks the split)."""
+    lo, hi = TILT_BANDS_G[band]
+    rng = np.random.default_rng(seed)
+    postures = list(Posture)
+    first, second = rng.choice(len(postures), size=2, replace=False)
+    sensor = AccSensor(
+        tilt_g_per_depth=float(np.exp(rng.uniform(np.log(lo), np.log(hi)))),
+        noise_g=float(rng.uniform(*ACC_NOISE_G)),
+        lsb_g=ACC_LSB_G,
+        noise_taps=int(rng.integers(1, 4)),
+    )
+    rate = float(rng.uniform(12.0, 20.0))
+    params = SubjectParams(rate_bpm=rate, posture=postures[int(first)])
+    apnoea_s = float(rng.uniform(*APNOEA_S))
+    shallow_x = float(rng.uniform(0.2, 0.3))
+    slowed_x = float(rng.uniform(*SLOWED_BPM)) / rate
+    same = {"depth_x": 1.0}  # a posture change alone: breathing as before
+    episodes = [
+        Episode(EpisodeKind.HYPOVENTILATION, 120.0, ACC_S, postures[int(second)], params=same),
+        Episode(EpisodeKind.MOVEMENT, 200.0, 10.0),
+        Episode(EpisodeKind.HYPOVENTILATION, 210.0, 90.0, params={"depth_x": shallow_x}),
+        Episode(EpisodeKind.ABRUPT_APNOEA, 420.0, apnoea_s),
+        # Slowed three-fold at the same depth, like the belt's time-stretched breathing
+        # (a hypoventilation episode is otherwise also shallow: depth_x defaults to 0.25).
+        Episode(
+            EpisodeKind.HYPOVENTILATION,
+            560.0,
+            240.0,
+            params={"rate_x": slowed_x, "depth_x": 1.0},
+        ),
+    ]
+    stream = PhysiologyStream(params, episodes, np.random.default_rng(seed), sensor=sensor)
+    chunk = stream.advance(ACC_S)
+    columns = {
+        str(Channel.ACC_X): chunk.acc_x.values,
+        str(Channel.ACC_Y): chunk.acc_y.values,
+        str(Channel.ACC_Z): chunk.acc_z.values,
+    }
+    apnoeas = [
+        (a.onset_s, a.end_s if a.end_s is not None else ACC_S)
+        for a in stream.apnoea_intervals()
+        if a.cause == "apnoea"
+    ]
+    t = chunk.acc_x.times_s
+    inside = (t >= 620.0) & (t < 800.0)
+    slowed_bpm = float(np.nanmedian(chunk.truth.rate_bpm[inside]))
+    return Case(
+        f"{band}#{seed}",
+        columns,
+        stream.fs_hz,
+        apnoeas,
+        [(560.0, 800.0, slowed_bpm)],
+        [(200.0, 300.0)],
+        kind="acc",
+        group=noise_group(sensor.noise_g),
+    )
 
 
 def noise_group(noise_g: float) -> str:

@@ -122,9 +122,10 @@ class AccStream(RespStream):
         y3 = self._bp.process(dec)
         t = np.multiply(keep + lo, 1.0 / self.fs, dtype=np.float64)
         t += self._t_start - self._delay_s
-        if y3.shape[1] and n > 1 and not self._moved:
-            self._learn_axis(y3)
         y = self._axis @ y3
+        if y3.shape[1] and n > 1 and not self._moved and self._moving_along(y3, y):
+            self._learn_axis(y3)
+            y = self._axis @ y3
         noise = osc = None
         assert self._hp is not None
         h3 = self._hp.process(y3)
@@ -177,6 +178,17 @@ class AccStream(RespStream):
         self._bp.reset(level)
         if self._hp is not None:
             self._hp.reset(np.zeros(3))  # its input, band-passed, restarts at zero
+
+    def _moving_along(self, y3: FloatArray, y: FloatArray) -> bool:
+        """Whether this second may teach the breathing axis: while the axis is new (the first
+        seconds after a restart), or when the signal along it stands above the noise across
+        it. Seconds of noise alone (a pause) would turn the axis towards the noise's largest
+        direction, and the oscillation check would then read noise as movement."""
+        if len(self._covs) < _PCA_FAST_S:
+            return True
+        along = float(y @ y)
+        across = (float(np.vdot(y3, y3)) - along) / 2.0
+        return along >= const.AXIS_LEARN_X * across
 
     def _learn_axis(self, y3: FloatArray) -> None:
         """Track the principal axis of recent still, band-passed acceleration."""

@@ -161,6 +161,7 @@ class BreathTracker:
         self._ext_t = -np.inf
         self._trough: float | None = None  # value of the last confirmed trough
         self._confirmed_t: float | None = None  # time of the last confirmed extreme
+        self._extreme_t: float | None = None  # ...including a lone one in a pause
         self._good_since = None
         self._osc.clear()
         self._osc_seen_t: float | None = None  # last second whose window showed movement
@@ -359,13 +360,17 @@ class BreathTracker:
             last = self._good_since
         if last is None:
             return normal
-        half = _median(self._halves) if self._halves else 0.0
-        relax = min(max(const.RELAX_MIN_S, const.RELAX_HALF_X * half), const.RELAX_MAX_S)
-        late = (t0 - last - relax) / const.RELAX_RAMP_S
+        late = (t0 - last - self._relax_s()) / const.RELAX_RAMP_S
         if late <= 0.0:
             return normal
         rel = self._s.rel_amp + (const.SHALLOW_FLOOR - self._s.rel_amp) * min(late, 1.0)
         return max(rel * self._baseline, floor)
+
+    def _relax_s(self) -> float:
+        """Seconds without a confirmed extreme after which the trigger relaxes: 1.5 typical
+        half-breaths, within ``RELAX_MIN_S``-``RELAX_MAX_S``."""
+        half = _median(self._halves) if self._halves else 0.0
+        return min(max(const.RELAX_MIN_S, const.RELAX_HALF_X * half), const.RELAX_MAX_S)
 
     def _min_swing(self) -> float:
         """Smallest swing that can be a breath: above the noise floor, the sensor floor and a
@@ -425,9 +430,19 @@ class BreathTracker:
         """The running extreme is confirmed; a peak after a trough is a breath."""
         assert self._baseline is not None
         breath = strong = 0
-        if self._confirmed_t is not None:
-            self._halves.append(self._ext_t - self._confirmed_t)
-        self._confirmed_t = self._ext_t
+        if self._extreme_t is not None:
+            self._halves.append(self._ext_t - self._extreme_t)
+        self._extreme_t = self._ext_t
+        last = self._confirmed_t
+        if not (
+            self._mode == _SEEK_TROUGH
+            and last is not None
+            and self._ext_t - last > self._relax_s()
+        ):
+            # A trough long into a pause (later than the relax time after the last extreme) is
+            # not breathing until a peak completes a breath: a noise wobble would otherwise
+            # restart the pause clock. The trough that ends the last exhale comes sooner.
+            self._confirmed_t = self._ext_t
         if self._mode == _SEEK_PEAK:
             if self._trough is not None:
                 amplitude = self._ext - self._trough

@@ -69,6 +69,10 @@ filters restarted and the breathing axis learnt, so a movement's tail never stee
 POSTURE_CHANGE_RAD: Final = 0.15
 """A still second whose mean acceleration turned by more than 0.15 rad (about 150 mg) from the
 previous still second is a new posture: breathing tilts the chest by only 2-40 mg [2.4 note]."""
+AXIS_LEARN_X: Final = 2.0
+"""Accelerometer: a second teaches the breathing axis only if its energy along the axis is at
+least twice the noise energy per direction across it (or while the axis is new): during a pause
+the axis stays where breathing put it instead of turning towards the noise's largest direction."""
 OSC_LOW_HZ: Final = 0.15
 """Accelerometer: the oscillation check sees the breathing band above 0.15 Hz (9/min; second
 order), so the slow decay of the filters after the last breath, which is below it, does not read
@@ -90,9 +94,10 @@ OSC_STILL_X: Final = 1.5
 """...and under 1.5x is a still chest. A channel too noisy to count breaths one by one ("not
 measurable") whose chest showed breathing movement and then went still, with no window between,
 runs an apnoea clock from the first still window: the movement it could see has stopped."""
-OSC_SEEN_X: Final = 10.0
-"""...provided the movement before was clear: 10x the noise energy or more, so that going still
-means its energy fell by more than nine tenths, not that shallow breathing sank into the noise."""
+OSC_SEEN_X: Final = 8.0
+"""...provided the movement before was clear: 8x the noise energy or more, so that going still
+means its energy fell by more than nine tenths, not that shallow breathing sank into the noise.
+Chosen on the tuning split (10 missed more apnoeas on noisy sensors, 6 paged noise)."""
 OSC_SETTLED_S: Final = 30
 """...and seen after 30 s of usable signal since the last movement or gap: what the chest does
 just after moving (settling, a few deep breaths) says nothing about how well its breathing can be
