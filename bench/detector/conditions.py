@@ -83,6 +83,9 @@ class Case:
         not_apnoea: stretches where breathing is shallow or disturbed but present.
         kind: ``belt`` or ``acc``.
         group: the sub-row it also counts in (the accelerometer's noise band), or empty.
+        native_slow: stretches where the recording's own breathing is at or under the warning
+            rate (pyphysio's subject breathes 6-8/min): a slowed-breathing alert there is
+            neither false nor scored.
     """
 
     name: str
@@ -93,6 +96,7 @@ class Case:
     not_apnoea: list[tuple[float, float]] = field(default_factory=list)
     kind: str = "belt"
     group: str = ""
+    native_slow: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -150,9 +154,10 @@ def belt_cases(
 def pyphysio_cases(trials: int, seed: int) -> Iterator[Case]:
     """The pyphysio recording clean, then with one injected apnoea per trial (dev only)."""
     x = recordings.load_pyphysio()
-    yield Case("belt_pyphysio#clean", {"resp": x}, recordings.FS_HZ)
-    rng = np.random.default_rng([seed, 7])
     fs = recordings.FS_HZ
+    slow = native_slow_spans(x, fs)
+    yield Case("belt_pyphysio#clean", {"resp": x}, fs, native_slow=slow)
+    rng = np.random.default_rng([seed, 7])
     for k in range(trials):
         # End of expiration = a local minimum of the smoothed signal after the 90 s warm-up.
         lo = round(90.0 * fs)
@@ -170,7 +175,35 @@ def pyphysio_cases(trials: int, seed: int) -> Iterator[Case]:
             + rng.normal(0.0, noise, t.size)
         )
         y = np.concatenate([x[:i], flat, x[i:]])
-        yield Case(f"belt_pyphysio#{k}", {"resp": y}, fs, [(i / fs, i / fs + d)])
+        cut = i / fs
+        shifted = [(a + d * (a >= cut), b + d * (b >= cut)) for a, b in slow]
+        yield Case(f"belt_pyphysio#{k}", {"resp": y}, fs, [(cut, cut + d)], native_slow=shifted)
+
+
+SLOW_REF_BPM = 8.0
+"""A 60 s window with this many reference breaths or fewer breathes slowly of itself."""
+
+
+def native_slow_spans(x: Arr, fs: float) -> list[tuple[float, float]]:
+    """Stretches of a real recording whose own breathing is at or under ``SLOW_REF_BPM``: 60 s
+    windows counted from offline, zero-phase reference breaths (peaks of the 0.05-1 Hz band
+    at least a quarter of the signal's 5-95 % range prominent and 1.5 s apart)."""
+    from scipy import signal
+
+    sos = signal.butter(2, [0.05, 1.0], btype="bandpass", fs=fs, output="sos")
+    y = signal.sosfiltfilt(sos, x)
+    span = float(np.percentile(y, 95) - np.percentile(y, 5))
+    peaks, _ = signal.find_peaks(y, prominence=0.25 * span, distance=round(1.5 * fs))
+    times = peaks / fs
+    spans: list[tuple[float, float]] = []
+    for end in np.arange(60.0, x.size / fs + 1e-9, 1.0):
+        if np.count_nonzero((times > end - 60.0) & (times <= end)) > SLOW_REF_BPM:
+            continue
+        if spans and spans[-1][1] >= end - 60.0:
+            spans[-1] = (spans[-1][0], float(end))
+        else:
+            spans.append((float(end - 60.0), float(end)))
+    return spans
 
 
 def acc_cases(split: str, band: str, n: int) -> Iterator[Case]:

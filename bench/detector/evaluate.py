@@ -149,6 +149,7 @@ class ConditionScore:
     latencies: list[float] = field(default_factory=list)
     false_apnoea: int = 0
     false_slowed: int = 0
+    native_slowed: int = 0
     slowed: int = 0
     slowed_found: int = 0
     silent: int = 0
@@ -165,8 +166,10 @@ class ConditionScore:
         slowed_alarms: list[float],
         other_events: list[float] | None = None,
         warnings: list[tuple[float, float]] | None = None,
+        native_slow: list[tuple[float, float]] | None = None,
     ) -> None:
-        """Score one recording."""
+        """Score one recording (``native_slow``: stretches where it breathes slowly of
+        itself; slowed-breathing alerts there are counted apart, not as false)."""
         other = other_events or []
         warns = warnings or []
         self.recordings += 1
@@ -203,7 +206,13 @@ class ConditionScore:
             if not any(s <= a <= e + SLOWED_GRACE_S for s, e, _ in slowed)
             and not any(on <= a <= end + MERGE_S for on, end in apnoeas)
         ]
-        self.false_slowed += episodes(stray_slowed)
+        native = [
+            a
+            for a in stray_slowed
+            if any(s <= a <= e + SLOWED_GRACE_S for s, e in native_slow or [])
+        ]
+        self.native_slowed += episodes(native)
+        self.false_slowed += episodes([a for a in stray_slowed if a not in native])
 
     def row(self) -> dict[str, float]:
         """Summary figures (NaN where there is nothing to score)."""
@@ -217,6 +226,7 @@ class ConditionScore:
             "latency_max_s": float(np.max(self.latencies)) if self.latencies else nan,
             "false_apnoea_per_h": self.false_apnoea / max(self.hours, 1e-9),
             "false_slowed_per_h": self.false_slowed / max(self.hours, 1e-9),
+            "native_slowed_per_h": self.native_slowed / max(self.hours, 1e-9),
             "slowed": float(self.slowed),
             "slowed_flagged_pct": 100.0 * self.slowed_found / self.slowed if self.slowed else nan,
             "silent_recordings": float(self.silent),

@@ -151,7 +151,15 @@ def _evaluate(
                 scores.append(groups.setdefault(case.group, evaluate.ConditionScore()))
             for score in scores:
                 score.add(
-                    case.name, case.duration_s, case.apnoeas, case.slowed, apn, slo, other, warns
+                    case.name,
+                    case.duration_s,
+                    case.apnoeas,
+                    case.slowed,
+                    apn,
+                    slo,
+                    other,
+                    warns,
+                    case.native_slow,
                 )
             if plot:
                 plotted = True
@@ -181,6 +189,7 @@ def _evaluate(
                     case.slowed,
                     [a for a, _ in nk.apnoea],
                     nk.slowed,
+                    native_slow=case.native_slow,
                 )
         table[name] = {"detector": det_score.row()}
         table[name]["detector"]["missed"] = json.dumps(det_score.missed[:5])  # type: ignore[assignment]
@@ -226,6 +235,7 @@ _METRICS = (
     ("slowed breathing flagged (%)", "slowed_flagged_pct", ">= 90", "{:.0f}"),
     ("recordings: apnoea with no event", "silent_recordings", "0", "{:.0f}"),
     ("false slowed-breathing alerts/h", "false_slowed_per_h", "", "{:.2f}"),
+    ("  ...where it breathes <= 8/min itself", "native_slowed_per_h", "", "{:.2f}"),
     ("recordings warned not measurable", "warned_recordings", "", "{:.0f}"),
 )
 

@@ -46,3 +46,30 @@ def test_bench_rejects_unknown_targets(capsys: pytest.CaptureFixture[str]) -> No
         main(["bench", "nothing"])
     assert stopped.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_slowed_alert_where_the_recording_breathes_slowly_itself_is_not_false() -> None:
+    from bench.detector.evaluate import ConditionScore
+
+    score = ConditionScore()
+    # One alert inside a stretch the recording breathes at <= 8/min of itself, one outside.
+    score.add("r", 3600.0, [], [], [], [300.0, 3000.0], native_slow=[(100.0, 400.0)])
+    row = score.row()
+    assert row["false_slowed_per_h"] == 1.0
+    assert row["native_slowed_per_h"] == 1.0
+
+
+def test_native_slow_spans_follow_the_recordings_own_rate() -> None:
+    import numpy as np
+
+    from bench.detector.conditions import native_slow_spans
+
+    fs = 25.0
+    t = np.arange(0.0, 300.0, 1.0 / fs)
+    # 15/min for the first 150 s, then 6/min.
+    x = np.where(t < 150.0, np.sin(2 * np.pi * 0.25 * t), np.sin(2 * np.pi * 0.1 * t))
+    spans = native_slow_spans(x, fs)
+    assert len(spans) == 1
+    start, end = spans[0]
+    assert 100.0 <= start <= 160.0
+    assert end == 300.0
