@@ -162,7 +162,7 @@ class Rules:
         s = self._s
         good = [c for c in v.channels if c.good and c.breath.count_rate_bpm is not None]
         if not good:
-            return []
+            return self._slowed_by_spectrum(v)
         # A breath seen on any good channel counts. The typical interval between the window's
         # breaths must agree, so that an apnoea (few breaths in the window, at normal intervals)
         # is left to the apnoea rule; slowed breathing is reported alongside any apnoea call.
@@ -207,6 +207,40 @@ class Rules:
             v,
             rate_60s_bpm=rate,
             spectral_rate_bpm=round(max(sp.rate_bpm for sp in spectra), 2) if spectra else None,
+        )
+
+    def _slowed_by_spectrum(self, v: TickView) -> list[DetectionEvent]:
+        """Slowed breathing on channels whose breaths are too close to the noise floor to
+        count ("not measurable"): a clear, regular spectral peak at or under the warning rate
+        still shows it (the breaths' period is seen over a minute even when no single breath
+        stands out). A warning only: the spectrum resolves 1/min, and it claims nothing about
+        pauses. It clears on a clear peak at a normal rate, after the minimum hold."""
+        s = self._s
+        spectra = [
+            c.spectrum
+            for c in v.channels
+            if c.quality == "noisy"
+            and c.spectrum is not None
+            and c.spectrum.concentration >= const.SPECTRAL_TRUST
+        ]
+        if not spectra:
+            return []
+        rate = min(sp.rate_bpm for sp in spectra)
+        latch = self._active.get(EventKind.RESPIRATORY_DEPRESSION)
+        if latch is not None:
+            normal = rate >= s.rd_warning_bpm + const.RD_CLEAR_MARGIN_BPM
+            if normal and v.t_end - latch.raised_s >= const.RD_MIN_HOLD_S:
+                return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, spectral_rate_bpm=rate)
+            return []
+        if rate > s.rd_warning_bpm:
+            return []
+        return self._raise(
+            EventKind.RESPIRATORY_DEPRESSION,
+            Severity.WARNING,
+            v.t_end - s.rate_window_s,
+            v,
+            spectral_rate_bpm=round(rate, 2),
+            detail=_NOISY_DETAIL,
         )
 
     # --- desaturation ----------------------------------------------------------------------------

@@ -108,3 +108,38 @@ def test_shallow_breathing_after_movement_is_not_paged_and_its_stopping_is() -> 
         assert hit or _standing_warning(events, onset + 25.0), seed
         paged += hit
     assert paged >= 4
+
+
+def test_slowed_breathing_on_a_not_measurable_channel_is_still_flagged() -> None:
+    # 5 mg of tilt under 2.5 mg of noise: breaths cannot be counted one by one ("not
+    # measurable"), but breathing slowed to about 6/min is one clear peak in a minute's
+    # spectrum. It is flagged as a warning; the normal breathing before it is not.
+    sensor = AccSensor(tilt_g_per_depth=0.005, noise_g=0.0025, lsb_g=0.001)
+    params = SubjectParams(rate_bpm=15.0)
+    slowed = Episode(
+        EpisodeKind.HYPOVENTILATION, 150.0, 300.0, params={"rate_x": 0.4, "depth_x": 1.0}
+    )
+    flagged = 0
+    for seed in range(1, 5):
+        events, _ = simulate(
+            [slowed], 450.0, params=params, channels="acc", sensor=sensor, seed=seed
+        )
+        rd = [e for e in events if e.kind is EventKind.RESPIRATORY_DEPRESSION]
+        assert not [e for e in rd if e.t_s < 150.0], seed
+        assert _standing_warning(events, 140.0), seed  # the channel said it cannot count
+        flagged += any(150.0 < e.t_s <= 450.0 for e in rd)
+    assert flagged >= 3
+
+
+def test_pure_accelerometer_noise_never_reads_as_slowed_breathing() -> None:
+    rng = np.random.default_rng(6)
+    fs, n = 25.0, 25 * 900
+    gravity = np.array([0.1, 0.2, 0.97])[:, None]
+    for taps in (1, 3):
+        white = rng.normal(0.0, 0.002, (3, n + taps - 1))
+        noise = np.stack([np.convolve(w, np.ones(taps) / np.sqrt(taps), "valid") for w in white])
+        acc = np.round((gravity + noise) / 0.001) * 0.001
+        columns = {"acc_x": acc[0], "acc_y": acc[1], "acc_z": acc[2]}
+        kinds = {e.kind for e in Detector().detect(columns, np.arange(n) / fs)}
+        assert EventKind.RESPIRATORY_DEPRESSION not in kinds, taps
+        assert EventKind.APNOEA not in kinds, taps
