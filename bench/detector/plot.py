@@ -8,7 +8,12 @@ import numpy as np
 
 from bench.detector.scenarios import Run
 from edge.detector import EventKind
-from edge.detector.const import SPECTRAL_TRUST
+from edge.detector.const import (
+    OSC_BREATHING_X,
+    OSC_SEEN_X,
+    OSC_STILL_X,
+    SPECTRAL_TRUST,
+)
 
 _COLOURS = {
     EventKind.APNOEA: "tab:red",
@@ -122,7 +127,22 @@ def condition_png(
             out.append(np.nan if value is None else value)
         return np.array(out, dtype=float)
 
-    fig, (ax_sig, ax_amp, ax_q) = plt.subplots(3, 1, figsize=(14, 9), sharex=True)
+    osc = series(lambda c: c.breath.osc_ratio)
+    rows = 4 if np.isfinite(osc).any() else 3
+    fig, axes = plt.subplots(rows, 1, figsize=(14, 3 * rows), sharex=True)
+    ax_sig, ax_amp, ax_q = axes[:3]
+    if rows == 4:
+        ax_osc = axes[3]
+        ax_osc.semilogy(ticks, osc, lw=0.8, color="tab:blue", label="energy along / noise across")
+        for level, what in (
+            (OSC_STILL_X, "still"),
+            (OSC_BREATHING_X, "breathing movement"),
+            (OSC_SEEN_X, "clear movement"),
+        ):
+            ax_osc.axhline(level, color="tab:gray", ls=":", lw=1)
+            ax_osc.annotate(what, (0.0, level), xycoords=("axes fraction", "data"), fontsize=6)
+        ax_osc.set_ylabel("oscillation check\n(0.15-0.5 Hz, 10 s)")
+        ax_osc.legend(loc="upper left", fontsize=7)
     ax_sig.plot(t, sig, lw=0.5, color="k")
     ax_sig.set_ylabel("respiration signal\n(belt a.u. / acc PC1 g)")
     ax_amp.semilogy(
@@ -163,11 +183,11 @@ def condition_png(
     colours = {"apnoeas": "tab:red", "slowed": "tab:orange", "not_apnoea": "tab:gray"}
     for key, spans in truth.items():
         for a, b in spans:
-            for ax in (ax_sig, ax_amp, ax_q):
+            for ax in axes:
                 ax.axvspan(a, b, color=colours[key], alpha=0.12)
     for e in events:
         colour = _COLOURS[e.kind]
-        for ax in (ax_sig, ax_amp, ax_q):
+        for ax in axes:
             ax.axvline(e.t_s, color=colour, lw=1.0, alpha=0.8)
         ax_sig.annotate(
             str(e.kind),
@@ -179,7 +199,7 @@ def condition_png(
             va="top",
             ha="right",
         )
-    ax_q.set_xlabel(
+    axes[-1].set_xlabel(
         "time (s); shaded: true apnoea (red), slowed (orange), artefact + shallow (grey); "
         "lines: detector events"
     )
