@@ -88,23 +88,29 @@ def recording_path() -> Path:
 def load(limit_s: float | None = None) -> Belt:
     """Read the belt (column A2), decimate to 25 Hz and find reference breaths offline."""
     path = recording_path()  # FileNotFoundError, with the install hint, when biopeaks is absent
-    from biopeaks.resp import resp_extrema
-
     raw = np.loadtxt(path, comments="#", usecols=5)
     if limit_s is not None:
         raw = raw[: int(limit_s * RAW_FS_HZ)]
-    extrema = np.asarray(resp_extrema(raw, RAW_FS_HZ))
-    smooth = signal.sosfiltfilt(signal.butter(2, 1.0, fs=RAW_FS_HZ, output="sos"), raw)
+    return from_raw(raw, RAW_FS_HZ)
+
+
+def from_raw(raw: Arr, raw_fs: int) -> Belt:
+    """A belt at :data:`FS_HZ` from a recording at ``raw_fs`` (a multiple of it), with its
+    reference breaths found offline by biopeaks' ``resp_extrema``."""
+    from biopeaks.resp import resp_extrema
+
+    extrema = np.asarray(resp_extrema(raw, raw_fs))
+    smooth = signal.sosfiltfilt(signal.butter(2, 1.0, fs=raw_fs, output="sos"), raw)
     values = smooth[extrema]
     is_peak = np.zeros(extrema.size, dtype=bool)
     is_peak[1:-1] = (values[1:-1] > values[:-2]) & (values[1:-1] > values[2:])
     is_peak[0] = extrema.size > 1 and values[0] > values[1]
     is_peak[-1] = extrema.size > 1 and values[-1] > values[-2]
-    x = signal.resample_poly(raw, 1, int(RAW_FS_HZ / FS_HZ))
+    x = signal.resample_poly(raw, 1, int(raw_fs / FS_HZ))
     return Belt(
         x=x.astype(np.float64),
-        peaks_s=extrema[is_peak] / RAW_FS_HZ,
-        troughs_s=extrema[~is_peak] / RAW_FS_HZ,
+        peaks_s=extrema[is_peak] / raw_fs,
+        troughs_s=extrema[~is_peak] / raw_fs,
     )
 
 

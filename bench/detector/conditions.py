@@ -17,6 +17,9 @@ split between what may be tuned on and what may not (benchmark code).
   breathing (20-30 % of before), which is not apnoea.
 * ``belt_pyphysio``: a second real respiration recording (another person and device; slow,
   irregular breathing) with one 20-60 s apnoea injected per trial.
+* ``belt_systole``: a third real belt (another person, 25 min at 1 kHz with real movement
+  artefacts, clipping and stretches of very shallow breathing; dev only), clean and with 20-60 s
+  apnoeas and slowed breathing injected like the biopeaks belt's.
 * ``acc_tilt_*``: the simulator's chest accelerometer only (three axes at 25 Hz, 1 mg
   quantisation, 0.5-3 mg rms noise, white or coloured), breathing tilt in the named band, a
   random posture and a posture change, a movement artefact followed by shallow breathing, an
@@ -149,6 +152,18 @@ def belt_cases(
             avoid = [*trial.apnoeas, *[(s, e) for s, e, _ in trial.slowed]]
             x, spans = belt.inject_artefacts(x, pool.amplitude, rng, n=4, avoid=avoid)
         yield Case(f"{name}#{k}", {"resp": x}, belt.FS_HZ, trial.apnoeas, trial.slowed, spans)
+
+
+def systole_cases(trials: int, seed: int) -> Iterator[Case]:
+    """The systole belt clean, then with apnoeas and slowed stretches injected (dev only)."""
+    full = belt.from_raw(recordings.load_systole_raw(), recordings.SYSTOLE_FS_HZ)
+    yield Case("belt_systole#clean", {"resp": full.x}, belt.FS_HZ)
+    rng = np.random.default_rng([seed, 11])
+    for k in range(trials):
+        trial = belt.inject(
+            full, rng, n_apnoea=4, n_slowed=2, apnoea_s=APNOEA_S, slow_rate_bpm=SLOWED_BPM
+        )
+        yield Case(f"belt_systole#{k}", {"resp": trial.x}, belt.FS_HZ, trial.apnoeas, trial.slowed)
 
 
 def pyphysio_cases(trials: int, seed: int) -> Iterator[Case]:

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=conditions.SPLITS, default="dev", help="recording pool")
     p.add_argument("--trials", type=int, default=4, help="biopeaks trials per belt condition")
     p.add_argument("--pyphysio-trials", type=int, default=10, help="pyphysio apnoea trials")
+    p.add_argument("--systole-trials", type=int, default=4, help="systole belt trials")
     p.add_argument("--acc", type=int, default=20, help="simulated recordings per tilt band")
     p.add_argument("--only", default="", help="run only conditions whose name contains this")
     p.add_argument("--seed", type=int, default=20261122, help="seed of the injections")
@@ -121,6 +122,14 @@ def _conditions(
         else:
             n = 1 if quick else args.pyphysio_trials
             yield "belt_pyphysio", conditions.pyphysio_cases(n, args.seed)
+        # Fetched on first use (about 20 s): only when asked for, never in the quick run.
+        if not quick and args.only in "belt_systole":
+            try:
+                recordings.systole_path()
+            except FileNotFoundError as exc:
+                print(f"systole condition skipped: {exc}")
+            else:
+                yield "belt_systole", conditions.systole_cases(args.systole_trials, args.seed)
     for band in conditions.TILT_BANDS_G:
         yield band, conditions.acc_cases(args.split, band, acc_n)
 
