@@ -78,6 +78,9 @@ class BreathSecond:
             over the noise energy across it (accelerometer), or None: at
             ``OSC_BREATHING_X`` or more the chest is still moving with breathing, however
             small each breath.
+        uncounted_s: the last time (end of the second) the oscillation check saw breathing
+            movement the trigger had not counted, or None: breaths are being missed, so a low
+            count then says nothing about the rate.
     """
 
     good: bool
@@ -95,6 +98,7 @@ class BreathSecond:
     ripple: float | None = None
     interruptions: int = 0
     osc_ratio: float | None = None
+    uncounted_s: float | None = None
 
     @property
     def snr(self) -> float | None:
@@ -145,6 +149,7 @@ class BreathTracker:
         self._ripple: deque[float] = deque(maxlen=_RIPPLE_WINDOW_S)
         self._osc: deque[tuple[float, float, int]] = deque(maxlen=const.OSC_WINDOW_S)
         self._osc_noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
+        self._uncounted_t: float | None = None
         self._good_count = 0
         self._noisy = False
         self._boot: list[FloatArray] = []
@@ -232,6 +237,8 @@ class BreathTracker:
         if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
             quiet = self._confirmed_t
         osc_ratio, osc_from = self._osc_ratio(osc, t_end)
+        if osc_ratio is not None and osc_ratio >= const.OSC_BREATHING_X:
+            self._uncounted_t = t_end
         if quiet is not None and osc_ratio is not None and osc_ratio >= const.OSC_BREATHING_X:
             # Breathing movement somewhere in the window, too small for the trigger: the pause
             # clock runs at most from the window's start.
@@ -282,6 +289,7 @@ class BreathTracker:
             floor=floor,
             ripple=self._ripple_pp(),
             osc_ratio=osc_ratio,
+            uncounted_s=self._uncounted_t,
         )
 
     def _osc_ratio(
@@ -435,9 +443,7 @@ class BreathTracker:
         self._extreme_t = self._ext_t
         last = self._confirmed_t
         if not (
-            self._mode == _SEEK_TROUGH
-            and last is not None
-            and self._ext_t - last > self._relax_s()
+            self._mode == _SEEK_TROUGH and last is not None and self._ext_t - last > self._relax_s()
         ):
             # A trough long into a pause (later than the relax time after the last extreme) is
             # not breathing until a peak completes a breath: a noise wobble would otherwise

@@ -173,6 +173,10 @@ RECOVERY_BREATHS: Final = 3
 """An apnoea clears only after this many breaths at >= RECOVERY_AMP of baseline [2.6]."""
 RECOVERY_AMP: Final = 0.5
 """Fraction of the baseline amplitude a recovery breath must reach [2.3 step 5, 2.6]."""
+RECOVERY_MOVING_S: Final = 5
+"""An apnoea also clears after 5 s in a row of clear breathing movement on the accelerometer's
+oscillation check (``OSC_SEEN_X``, over its 10 s window: about 15 s of breathing), for a chest
+whose breaths are too small against its noise to be counted as three strong breaths."""
 MIN_ACC_BREATH_G: Final = 0.0005
 """Smallest chest-accelerometer breath swing believed (0.5 mg): breathing tilt is 5-20 mg, a
 MEMS accelerometer's noise is about 1 mg rms, so a baseline below this is noise [2.4 note]."""

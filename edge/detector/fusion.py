@@ -137,9 +137,7 @@ class Fusion:
                 tracker.reset()  # new posture: new breathing axis, phase and spectrum
                 spectral.reset()
             if quality == "good" and second is not None:
-                breath = tracker.good_second(
-                    second.y, second.t, t_end, second.noise, second.osc
-                )
+                breath = tracker.good_second(second.y, second.t, t_end, second.noise, second.osc)
                 if breath.noisy:
                     quality = "noisy"
                 elif not breath.good:

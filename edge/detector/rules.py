@@ -32,6 +32,7 @@ class _Latch:
     strong_breaths: int = 0
     last_strong_s: float = -math.inf
     raised_s: float = -math.inf
+    moving_ticks: int = 0
 
 
 class Rules:
@@ -140,6 +141,20 @@ class Rules:
         )
 
     def _apnoea_recovery(self, v: TickView, latch: _Latch) -> list[DetectionEvent]:
+        # A channel too close to its noise floor to count breaths one by one cannot show three
+        # strong breaths: clear chest movement with breathing (the oscillation check) held for
+        # RECOVERY_MOVING_S seconds recovers instead, or the latch would swallow every later
+        # apnoea of a shallow breather.
+        moving = any(
+            c.quality in ("good", "noisy")
+            and c.breath.osc_ratio is not None
+            and c.breath.osc_ratio >= const.OSC_SEEN_X
+            for c in v.channels
+        )
+        latch.moving_ticks = latch.moving_ticks + 1 if moving else 0
+        if latch.moving_ticks >= const.RECOVERY_MOVING_S:
+            latch.recovering_s = v.t_end - const.OSC_WINDOW_S - latch.moving_ticks
+            return self._clear(EventKind.APNOEA, v, by="movement")
         strong = sum(c.breath.strong_breaths for c in v.channels if c.good)
         if latch.recovering_s is not None and v.t_end - latch.last_strong_s > self._s.pause_s:
             # Isolated swings far apart are not breathing resuming (noise, a gasp).
@@ -184,7 +199,13 @@ class Rules:
         # Movement or a gap may hide a breath each: the count is only slowed if it stays so
         # with every interruption granted one (gestures while talking cost two or three).
         most = max(_count_upper(c.breath, s.rate_window_s) for c in good)
-        counted = bool(intervals) and max(most, *intervals) <= s.rd_warning_bpm
+        # A channel that moved with breathing it did not count within the window is missing
+        # breaths (shallow breaths under its floor): its low count is not a slow rate.
+        missing = all(
+            c.breath.uncounted_s is not None and v.t_end - c.breath.uncounted_s < s.rate_window_s
+            for c in good
+        )
+        counted = bool(intervals) and max(most, *intervals) <= s.rd_warning_bpm and not missing
         if fast or not (counted or (slow and not normal)):
             return []
         # Counting splits slow breaths at their notches (a count of 9-11/min for 7/min): a clear
