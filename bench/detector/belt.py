@@ -7,6 +7,7 @@ read from the installed package; it is never copied into this repository (GPL).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,7 @@ def recording_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=2)
 def load(limit_s: float | None = None) -> Belt:
     """Read the belt (column A2), decimate to 25 Hz and find reference breaths offline."""
     path = recording_path()  # FileNotFoundError, with the install hint, when biopeaks is absent

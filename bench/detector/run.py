@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -124,17 +124,22 @@ def _conditions(
             n = 1 if quick else args.pyphysio_trials
             yield "belt_pyphysio", conditions.pyphysio_cases(n, args.seed)
         # Fetched on first use (about 20 s): only when asked for, never in the quick run.
-        if not quick and args.only in "belt_systole":
-            try:
-                recordings.systole_path()
-            except FileNotFoundError as exc:
-                print(f"systole condition skipped: {exc}")
-            else:
-                yield "belt_systole", conditions.systole_cases(args.systole_trials, args.seed)
+        if not quick and args.only in "belt_systole" and _found("systole", recordings.systole_path):
+            yield "belt_systole", conditions.systole_cases(args.systole_trials, args.seed)
     for band in conditions.TILT_BANDS_G:
         yield band, conditions.acc_cases(args.split, band, acc_n)
     if not quick and args.only in "acc_real_breathing":
         yield "acc_real_breathing", _acc_real(args)
+
+
+def _found(what: str, probe: Callable[[], object]) -> bool:
+    """Whether a recording is available; if not, say why it is skipped."""
+    try:
+        probe()
+    except FileNotFoundError as exc:
+        print(f"{what} skipped: {exc}")
+        return False
+    return True
 
 
 def _acc_real(args: argparse.Namespace) -> Iterator[conditions.Case]:
@@ -149,13 +154,8 @@ def _acc_real(args: argparse.Namespace) -> Iterator[conditions.Case]:
         sources.append(
             conditions.belt_cases(args.split, full, args.trials, args.seed, artefacts=True)
         )
-    if args.split == "dev":
-        try:
-            recordings.systole_path()
-        except FileNotFoundError as exc:
-            print(f"acc_real_breathing: systole belt skipped: {exc}")
-        else:
-            sources.append(conditions.systole_cases(args.systole_trials, args.seed))
+    if args.split == "dev" and _found("acc_real_breathing: systole", recordings.systole_path):
+        sources.append(conditions.systole_cases(args.systole_trials, args.seed))
     rng = np.random.default_rng([args.seed, 13, conditions.SPLITS.index(args.split)])
     for cases in sources:
         for case in cases:
