@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Final
@@ -64,7 +64,7 @@ class ConsentGate:
         self._last_check: datetime | None = None
         self._version: tuple[object, ...] | None = None
         """:meth:`Consents.version` at the last full check."""
-        self._to_check: list[str] = []
+        self._to_check: deque[str] = deque()
         """Sites the current check has still to look at (:meth:`tick` spreads them out)."""
         self._built: dict[str, tuple[tuple[object, ...], dict[str, str]]] = {}
         """Each site's last snapshot with the :meth:`Consents.version` it was built at."""
@@ -129,10 +129,15 @@ class ConsentGate:
 
     # -- snapshots ------------------------------------------------------------------------------
 
-    def _snapshot(self, site_id: str) -> dict[str, str] | None:
+    def _snapshot(
+        self, site_id: str, version: tuple[object, ...] | None = None
+    ) -> dict[str, str] | None:
         """The site's snapshot, rebuilt only when :meth:`Consents.version` moved; None (counted
-        and logged, nothing built) when the site has more people than a snapshot holds."""
-        version = self.consents.version()
+        and logged, nothing built) when the site has more people than a snapshot holds.
+        ``version``: the one the caller already read (``tick`` reads it once for all sites; an
+        older one only means one more rebuild later)."""
+        if version is None:
+            version = self.consents.version()
         built = self._built.get(site_id)
         if built is not None and built[0] == version:
             return built[1]
@@ -206,12 +211,12 @@ class ConsentGate:
             if version == self._version:
                 return 0  # nothing a snapshot depends on changed: no per-resident work at all
             self._version = version
-            self._to_check = self.consents.sites()
+            self._to_check = deque(self.consents.sites())
         deadline = time.perf_counter() + TICK_BUDGET_S
         changed = 0
         while self._to_check:  # at least one site per call, then while the budget lasts
-            site_id = self._to_check.pop(0)
-            args = self._snapshot(site_id)
+            site_id = self._to_check.popleft()
+            args = self._snapshot(site_id, self._version)
             if args is not None and self._snapshots.setdefault(site_id, args) != args:
                 self._snapshots[site_id] = args
                 self.consents.sync_site(site_id)
