@@ -28,6 +28,7 @@ split between what may be tuned on and what may not (benchmark code).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -154,9 +155,16 @@ def belt_cases(
         yield Case(f"{name}#{k}", {"resp": x}, belt.FS_HZ, trial.apnoeas, trial.slowed, spans)
 
 
+@functools.lru_cache(maxsize=1)
+def systole_belt() -> belt.Belt:
+    """The systole belt and its reference breaths, read and found once per process (both
+    ``belt_systole`` and ``acc_real_breathing`` use it)."""
+    return belt.from_raw(recordings.load_systole_raw(), recordings.SYSTOLE_FS_HZ)
+
+
 def systole_cases(trials: int, seed: int) -> Iterator[Case]:
     """The systole belt clean, then with apnoeas and slowed stretches injected (dev only)."""
-    full = belt.from_raw(recordings.load_systole_raw(), recordings.SYSTOLE_FS_HZ)
+    full = systole_belt()
     yield Case("belt_systole#clean", {"resp": full.x}, belt.FS_HZ)
     rng = np.random.default_rng([seed, 11])
     for k in range(trials):

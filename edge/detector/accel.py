@@ -52,7 +52,7 @@ class AccStream(RespStream):
         self._since_eig = _PCA_REFRESH_S
         self._gravity: list[float] | None = None
         self._moved = False
-        self._hp: CausalFilter | None = None
+        self._osc_bp: CausalFilter | None = None
 
     def _band_high_hz(self) -> float:
         return min(self._s.resp_band_high_hz, const.ACC_BAND_HIGH_HZ)
@@ -68,8 +68,8 @@ class AccStream(RespStream):
                 butter_sos(2, const.OSC_HIGH_HZ, fs_int, "lowpass"),
             ]
         )
-        self._hp = CausalFilter(sos)
-        self._hp.reset(np.zeros(3))
+        self._osc_bp = CausalFilter(sos)  # the oscillation check's 0.15-0.5 Hz band
+        self._osc_bp.reset(np.zeros(3))
         self._forget_axis()
         self._gravity = None
 
@@ -127,8 +127,8 @@ class AccStream(RespStream):
             self._learn_axis(y3)
             y = self._axis @ y3
         noise = osc = None
-        assert self._hp is not None
-        h3 = self._hp.process(y3)
+        assert self._osc_bp is not None
+        h3 = self._osc_bp.process(y3)
         # Until the axis has been learnt over a few seconds, breathing leaks across it and
         # would read as noise (a start-up or post-posture-change "not measurable").
         if y.size > 1 and len(self._covs) >= _PCA_FAST_S:
@@ -176,8 +176,8 @@ class AccStream(RespStream):
         level = np.array(mean)
         self._dec.reset(level)
         self._bp.reset(level)
-        if self._hp is not None:
-            self._hp.reset(np.zeros(3))  # its input, band-passed, restarts at zero
+        if self._osc_bp is not None:
+            self._osc_bp.reset(np.zeros(3))  # its input, band-passed, restarts at zero
 
     def _moving_along(self, y3: FloatArray, y: FloatArray) -> bool:
         """Whether this second may teach the breathing axis: while the axis is new (the first

@@ -236,13 +236,15 @@ class BreathTracker:
         quiet = self._good_since
         if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
             quiet = self._confirmed_t
+        if osc is not None:
+            self._osc_settled += 1
         osc_ratio, osc_from = self._osc_ratio(osc, t_end)
         if osc_ratio is not None and osc_ratio >= const.OSC_BREATHING_X:
-            self._uncounted_t = t_end
-        if quiet is not None and osc_ratio is not None and osc_ratio >= const.OSC_BREATHING_X:
             # Breathing movement somewhere in the window, too small for the trigger: the pause
-            # clock runs at most from the window's start.
-            quiet = max(quiet, osc_from)
+            # clock runs at most from the window's start, and a low count means missed breaths.
+            self._uncounted_t = t_end
+            if quiet is not None:
+                quiet = max(quiet, osc_from)
         self._rate.good()
         self._rate.trim(t_end)
         count_rate = window_rate = None
@@ -303,7 +305,6 @@ class BreathTracker:
         if osc is None:
             self._osc.clear()
             return None, t_end
-        self._osc_settled += 1
         along, across, n = osc
         if n <= 0:
             return None, t_end

@@ -85,11 +85,11 @@ OSC_WINDOW_S: Final = 10
 """Seconds of signal over which the oscillation check compares energy along the breathing axis
 with the noise across it: two to three resting breaths."""
 OSC_AFTER_S: Final = 8.0
-"""...counting only seconds that start 3 s or more after the trigger's last confirmed peak or
+"""...counting only seconds that start 8 s or more after the trigger's last confirmed peak or
 trough: what the trigger has counted needs no second opinion, and the filters' decay after a
-breath is over by then."""
+breath (3 s was not enough on a 15-40 mg breather) is over by then."""
 OSC_MIN_S: Final = 5
-"""...and only once there are at least 6 such seconds."""
+"""...and only once there are at least 5 such seconds."""
 OSC_STILL_X: Final = 1.5
 """...and under 1.5x is a still chest. A channel too noisy to count breaths one by one ("not
 measurable") whose chest showed breathing movement and then went still, with no window between,
@@ -104,7 +104,7 @@ just after moving (settling, a few deep breaths) says nothing about how well its
 seen, and breathing often goes on shallower then (issue 12, failure mode 1)."""
 OSC_BREATHING_X: Final = 3.0
 """Accelerometer: energy along the breathing axis (above ``OSC_LOW_HZ``, over ``OSC_WINDOW_S``)
-at 2.5x or more the noise energy measured across it is breathing movement, even when no single
+at 3x or more the noise energy measured across it is breathing movement, even when no single
 swing clears the breath floor (shallow breathing at 20-30 % of before, 3-4 noise standard
 deviations peak to trough, after movement). Band-limited noise alone reaches it in well under 1 %
 of windows, so a real apnoea is not held back. Chosen on the tuning split."""
