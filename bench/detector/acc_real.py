@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from bench.detector.conditions import ACC_LSB_G, ACC_NOISE_G, Case
+from bench.detector.conditions import ACC_LSB_G, ACC_NOISE_G, Case, noise_group
 
 Arr = npt.NDArray[np.float64]
 
@@ -81,6 +81,6 @@ def to_acc(case: Case, rng: np.random.Generator, k: int) -> Case:
         case.slowed,
         case.not_apnoea,
         kind="acc",
-        group=tilt_group(tilt),
+        groups=(tilt_group(tilt), noise_group(noise_g)),
         native_slow=case.native_slow,
     )

@@ -86,7 +86,8 @@ class Case:
         slowed: ``(start_s, end_s, rate_bpm)`` of each slowed stretch.
         not_apnoea: stretches where breathing is shallow or disturbed but present.
         kind: ``belt`` or ``acc``.
-        group: the sub-row it also counts in (the accelerometer's noise band), or empty.
+        groups: the sub-rows it also counts in (the accelerometer's noise band, a real
+            breathing recording's tilt band).
         native_slow: stretches where the recording's own breathing is at or under the warning
             rate (pyphysio's subject breathes 6-8/min): a slowed-breathing alert there is
             neither false nor scored.
@@ -99,7 +100,7 @@ class Case:
     slowed: list[tuple[float, float, float]] = field(default_factory=list)
     not_apnoea: list[tuple[float, float]] = field(default_factory=list)
     kind: str = "belt"
-    group: str = ""
+    groups: tuple[str, ...] = ()
     native_slow: list[tuple[float, float]] = field(default_factory=list)
 
     @property
@@ -292,7 +293,7 @@ def acc_case(band: str, seed: int) -> Case:
         [(560.0, 800.0, slowed_bpm)],
         [(200.0, 300.0)],
         kind="acc",
-        group=noise_group(sensor.noise_g),
+        groups=(noise_group(sensor.noise_g),),
     )
 
 

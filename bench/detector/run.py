@@ -187,8 +187,7 @@ def _evaluate(
             events = det.detect(case.columns, t)
             apn, slo, other, warns = _events_to_alarms(events)
             scores = [det_score]
-            if case.group:
-                scores.append(groups.setdefault(case.group, evaluate.ConditionScore()))
+            scores += [groups.setdefault(g, evaluate.ConditionScore()) for g in case.groups]
             for score in scores:
                 score.add(
                     case.name,
