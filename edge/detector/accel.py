@@ -133,7 +133,10 @@ class AccStream(RespStream):
         # would read as noise (a start-up or post-posture-change "not measurable").
         if y.size > 1 and len(self._covs) >= _PCA_FAST_S:
             across = float(np.vdot(y3, y3)) - float(y @ y)
-            noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
+            if not self._moved:
+                # A turn of the chest leaks into the gravity direction (by its angle squared):
+                # a moving second is not sensor noise and stays out of the breath floor.
+                noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
             h = self._axis @ h3
             along_hp = float(h @ h)
             osc = (along_hp, max(float(np.vdot(h3, h3)) - along_hp, 0.0) / 2.0, y.size)

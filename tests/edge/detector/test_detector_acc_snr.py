@@ -143,3 +143,29 @@ def test_pure_accelerometer_noise_never_reads_as_slowed_breathing() -> None:
         kinds = {e.kind for e in Detector().detect(columns, np.arange(n) / fs)}
         assert EventKind.RESPIRATORY_DEPRESSION not in kinds, taps
         assert EventKind.APNOEA not in kinds, taps
+
+
+def test_a_turn_of_the_chest_does_not_raise_the_smallest_believable_breath() -> None:
+    # A movement that only turns the sensor (50 mg swings for 10 s, too slow to be flagged as
+    # motion) moves the gravity vector off the breathing axis by the square of its angle:
+    # those seconds are movement, not sensor noise, and must not lift the floor that a
+    # shallow breath has to clear in the half minute after.
+    rng = np.random.default_rng(3)
+    fs, n = 25.0, 25 * 300
+    t = np.arange(n) / fs
+    theta = 0.005 * np.sin(2 * np.pi * 0.25 * t)
+    turning = (t >= 200.0) & (t < 210.0)
+    theta[turning] += 0.050 * np.sin(2 * np.pi * 0.5 * t[turning])
+    g, d = np.array([0.0, 0.6, 0.8]), np.array([1.0, 0.0, 0.0])
+    acc = np.outer(g, np.cos(theta)) + np.outer(d, np.sin(theta)) + rng.normal(0.0, 0.001, (3, n))
+    acc = np.round(acc / 0.001) * 0.001
+    det = Detector(trace=True)
+    det.detect({"acc_x": acc[0], "acc_y": acc[1], "acc_z": acc[2]}, t)
+
+    def floor_g(t_s: int) -> float:
+        (channel,) = [c for c in det.trace[t_s - 1].channels if c.key[1] == "acc"]
+        assert channel.quality == "good"
+        return channel.breath.floor
+
+    before = floor_g(195)
+    assert max(floor_g(s) for s in range(211, 226)) <= 1.1 * before
