@@ -27,12 +27,13 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.detector import const
+from edge.detector.breath_second import BreathSecond
+from edge.detector.oscillation import OscillationCheck
 from edge.detector.rate import RateWindow
 from edge.detector.settings import DetectorSettings
 
@@ -46,66 +47,6 @@ enough to follow ripple that appears when breathing stops (it is there before th
 relaxes, 4 s or more into a pause), long enough that one sharp second does not blind it."""
 _SEEK_PEAK = 1
 _SEEK_TROUGH = -1
-
-
-@dataclass(frozen=True, slots=True)
-class BreathSecond:
-    """What one second of respiration signal says about breathing.
-
-    Attributes:
-        good: the second was usable (data present, no motion or artefact, baseline known).
-        breaths: breaths confirmed in this second.
-        strong_breaths: of those, breaths that reached the recovery amplitude.
-        last_breath_s: time of the most recent breath's peak, or None.
-        quiet_since_s: start of the current stretch of good signal without respiratory movement
-            (the last confirmed peak or trough), or None while the signal is not good.
-        rate_bpm: breath-by-breath rate (60 / median of recent intervals), or None.
-        count_rate_bpm: breaths counted in the rate window scaled to a minute, or None if the
-            window is not covered well enough by good signal.
-        amplitude: current baseline breath amplitude (peak to trough) in signal units, or None.
-        noisy: the baseline breath is too close to the noise floor for the channel to be
-            trusted either way ("breathing not measurable").
-        window_rate_bpm: 60 / median interval of the breaths in the rate window (at least
-            ``RD_MIN_BREATHS`` of them), or None: slowed breathing, unlike an apnoea, keeps
-            breathing at long intervals.
-        noise: noise standard deviation in the breathing band (signal units), or None.
-        floor: smallest swing that can count as a breath (signal units).
-        ripple: peak-to-peak of the fast (cardiac) ripple that the trigger stays above
-            (``RIPPLE_X`` times it, up to the normal hysteresis), or None without the guard.
-        interruptions: times the rate window's good signal was cut by movement or a gap;
-            each may have hidden a breath, and no interval spanning one is in the rates.
-        osc_ratio: energy along the breathing axis over the last ``OSC_WINDOW_S`` seconds
-            over the noise energy across it (accelerometer), or None: at
-            ``OSC_BREATHING_X`` or more the chest is still moving with breathing, however
-            small each breath.
-        uncounted_s: the last time (end of the second) the oscillation check saw breathing
-            movement the trigger had not counted, or None: breaths are being missed, so a low
-            count then says nothing about the rate.
-    """
-
-    good: bool
-    breaths: int
-    strong_breaths: int
-    last_breath_s: float | None
-    quiet_since_s: float | None
-    rate_bpm: float | None
-    count_rate_bpm: float | None
-    amplitude: float | None
-    noisy: bool = False
-    window_rate_bpm: float | None = None
-    noise: float | None = None
-    floor: float = 0.0
-    ripple: float | None = None
-    interruptions: int = 0
-    osc_ratio: float | None = None
-    uncounted_s: float | None = None
-
-    @property
-    def snr(self) -> float | None:
-        """Baseline breath over the in-band noise standard deviation, or None."""
-        if self.amplitude is None or not self.noise:
-            return None
-        return self.amplitude / self.noise
 
 
 class BreathTracker:
@@ -147,8 +88,7 @@ class BreathTracker:
         self._noise: deque[float] = deque()
         self._noise_sorted: list[float] = []
         self._ripple: deque[float] = deque(maxlen=_RIPPLE_WINDOW_S)
-        self._osc: deque[tuple[float, float, int]] = deque(maxlen=const.OSC_WINDOW_S)
-        self._osc_noise: deque[float] = deque(maxlen=_NOISE_WINDOW_S)
+        self._osc = OscillationCheck()
         self._uncounted_t: float | None = None
         self._good_count = 0
         self._noisy = False
@@ -168,10 +108,7 @@ class BreathTracker:
         self._confirmed_t: float | None = None  # time of the last confirmed extreme
         self._extreme_t: float | None = None  # ...including a lone one in a pause
         self._good_since = None
-        self._osc.clear()
-        self._osc_seen_t: float | None = None  # last second whose window showed movement
-        self._osc_settled = 0  # good seconds since the last gap or movement
-        self._osc_quiet_from: float | None = None  # start of the current still windows
+        self._osc.reset()
 
     @property
     def baseline(self) -> float | None:
@@ -236,9 +173,10 @@ class BreathTracker:
         quiet = self._good_since
         if quiet is not None and self._confirmed_t is not None and self._confirmed_t > quiet:
             quiet = self._confirmed_t
-        if osc is not None:
-            self._osc_settled += 1
-        osc_ratio, osc_from = self._osc_ratio(osc, t_end)
+        after = -np.inf
+        if self._confirmed_t is not None and not self._noisy:
+            after = self._confirmed_t + const.OSC_AFTER_S
+        osc_ratio, osc_from = self._osc.ratio(osc, t_end, after)
         if osc_ratio is not None and osc_ratio >= const.OSC_BREATHING_X:
             # Breathing movement somewhere in the window, too small for the trigger: the pause
             # clock runs at most from the window's start, and a low count means missed breaths.
@@ -264,7 +202,7 @@ class BreathTracker:
                 noisy |= self._last_breath > clear and t_end - clear >= const.PAUSE_S
             self._noisy = noisy
         noisy = self._noisy
-        stopped = self._osc_stopped(osc_ratio, osc_from, t_end)
+        stopped = self._osc.stopped(osc_ratio, osc_from, t_end)
         if noisy and stopped is not None:
             # Breaths too close to the floor to count one by one, but the breathing movement
             # the chest showed a moment ago has gone: the pause clock runs from when it went.
@@ -293,52 +231,6 @@ class BreathTracker:
             osc_ratio=osc_ratio,
             uncounted_s=self._uncounted_t,
         )
-
-    def _osc_ratio(
-        self, osc: tuple[float, float, int] | None, t_end: float
-    ) -> tuple[float | None, float]:
-        """Energy along the breathing axis over the window's seconds that start at least
-        ``OSC_AFTER_S`` after the last confirmed extreme (movement the trigger has not already
-        counted), over the noise across it (the median of the last ``_NOISE_WINDOW_S``
-        seconds); and the start of the seconds used. None with fewer than ``OSC_MIN_S`` of
-        them."""
-        if osc is None:
-            self._osc.clear()
-            return None, t_end
-        along, across, n = osc
-        if n <= 0:
-            return None, t_end
-        self._osc.append((t_end - 1.0, along, n))
-        self._osc_noise.append(across / n)
-        after = -np.inf
-        if self._confirmed_t is not None and not self._noisy:
-            after = self._confirmed_t + const.OSC_AFTER_S
-        used = [(t0, a, k) for t0, a, k in self._osc if t0 >= after]
-        noise = _median(self._osc_noise)
-        if len(used) < const.OSC_MIN_S or noise <= 0.0:
-            return None, t_end
-        energy = sum(a for _, a, _ in used) / sum(k for _, _, k in used)
-        return energy / noise, used[0][0]
-
-    def _osc_stopped(self, ratio: float | None, start: float, t_end: float) -> float | None:
-        """Start of the still windows that followed clear breathing movement without a gap,
-        or None. A run starts at a window under ``OSC_STILL_X`` and lasts while the windows
-        stay under ``OSC_BREATHING_X`` (hysteresis: noise around the entry level must not
-        flap the channel between a pause and "not measurable")."""
-        if ratio is None or ratio >= const.OSC_BREATHING_X:
-            self._osc_quiet_from = None
-            settled = self._osc_settled >= const.OSC_SETTLED_S
-            if ratio is not None and ratio >= const.OSC_SEEN_X and settled:
-                self._osc_seen_t = t_end
-            return None
-        if self._osc_quiet_from is None:
-            if ratio >= const.OSC_STILL_X:
-                return None
-            self._osc_quiet_from = start
-        seen = self._osc_seen_t
-        if seen is None or self._osc_quiet_from - seen > const.OSC_WINDOW_S:
-            return None
-        return self._osc_quiet_from
 
     def _ripple_pp(self) -> float | None:
         """Median peak-to-peak of the recent seconds' fast ripple, or None."""

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge.detector import const
-from edge.detector.breath import BreathSecond, BreathTracker
+from edge.detector.breath import BreathTracker
+from edge.detector.breath_second import BreathSecond
 from edge.detector.events import Source
 from edge.detector.settings import DetectorSettings
 from edge.detector.spectral import SpectralRate, Spectrum

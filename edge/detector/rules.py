@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from edge.detector import const
-from edge.detector.breath import BreathSecond
+from edge.detector.breath_second import BreathSecond
 from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
 from edge.detector.fusion import ChannelView, TickView
 from edge.detector.settings import DetectorSettings
