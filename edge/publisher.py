@@ -6,7 +6,8 @@ to its ``ack`` and ``cmd`` topics, and publishes everything still in the outbox,
 message leaves the outbox only when the server's ack arrives. Flow (:mod:`edge.flow`): many
 messages in flight at once within a bounded window, and a message is published again only after
 a reconnect or when its ack is overdue, never on a fixed timer. The reconnect backoff starts
-afresh after a healthy connection; refused credentials stop the publisher for good.
+afresh after a healthy connection; refused credentials stop the publisher for good
+(:mod:`edge.publisher_link`).
 """
 
 from __future__ import annotations
@@ -16,22 +17,28 @@ import contextlib
 import logging
 import os
 import random
-import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Final
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.flow import Flow
 from edge.outbox import Outbox, OutboxEntry, Priority
-from edge.supervisor import BackoffPolicy, backoff_delay_s
+from edge.publisher_link import (
+    RECONNECT_POLICY,
+    BrokerAuthError,
+    BrokerState,
+    MqttSettings,
+    connect,
+    failures_after,
+    reconnect_delay_s,
+    refusal_code,
+    reraise_if_cancelling,
+    say_offline,
+)
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import (
     AckBody,
@@ -47,66 +54,28 @@ from firmware_bridge.wire import (
     encode_envelope,
 )
 
+__all__ = [
+    "IDLE_WAKE_S",
+    "OUTBOX_FLUSH_S",
+    "RECONNECT_POLICY",
+    "BrokerAuthError",
+    "BrokerState",
+    "CommandHandler",
+    "MqttSettings",
+    "Publisher",
+    "failures_after",
+    "first_failure",
+    "reconnect_delay_s",
+    "refusal_code",
+]
+
 _LOGGER = logging.getLogger(__name__)
-
-RECONNECT_POLICY: Final = BackoffPolicy(base_s=0.5, cap_s=15.0, healthy_after_s=30.0)
-"""Reconnect backoff: quick after a blip, at most 15 s so alerts wait little; a connection that
-stayed up 30 s was healthy, so the next loss starts again from half a second."""
-
-KEEPALIVE_S: Final = 15
-"""MQTT keepalive: the broker fires our Last Will ~1.5-2.5x this after we go silent."""
-
-NETWORK_TIMEOUT_S: Final = 10.0
-"""Upper bound on any single broker operation (connect, publish, subscribe)."""
-
-STOP_NOTICE_TIMEOUT_S: Final = 2.0
-"""How long a stopping edge waits to mark itself offline: a stop must not hang on a dead broker
-(the broker's Will covers that case once the keepalive runs out)."""
 
 OUTBOX_FLUSH_S: Final = 2.0
 """While the disk is full, try every 2 s to write back what the outbox holds in memory."""
 
 IDLE_WAKE_S: Final = 1.0
 """With nothing to do the drain loop still looks at the outbox once a second."""
-
-_NODELAY: Final = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-AUTH_REFUSALS: Final = frozenset({4, 5, 134, 135, 138, 140})
-"""CONNACK codes that retrying cannot fix: MQTT 3.1.1 4 (bad user name or password) and 5 (not
-authorised); MQTT 5 0x86, 0x87, 0x8A (banned) and 0x8C (bad authentication method)."""
-
-
-class BrokerState(StrEnum):
-    """The publisher's link to the broker, as the health file reports it."""
-
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    AUTH_FAILED = "auth_failed"
-    """The broker refused our credentials: not retried until the edge is restarted."""
-
-
-class BrokerAuthError(Exception):
-    """The broker refused the edge's credentials; a permanent failure.
-
-    Attributes:
-        code: the CONNACK reason code.
-    """
-
-    def __init__(self, code: int) -> None:
-        self.code = code
-        super().__init__(f"the broker refused the edge's credentials (CONNACK {code})")
-
-
-def _reraise_if_cancelling() -> None:
-    """Raise CancelledError if this task was cancelled but an await swallowed it.
-
-    aiomqtt can turn a cancellation into an MqttError while it disconnects, and on Python 3.11
-    its ``asyncio.wait_for`` for a PUBACK or SUBACK swallows a cancellation that arrives as the
-    ack does (gh-86296): the edge then never stops on SIGTERM. Called after those awaits.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 async def first_failure(*jobs: Awaitable[None]) -> None:
@@ -126,46 +95,6 @@ async def first_failure(*jobs: Awaitable[None]) -> None:
         error = task.exception()
         if error is not None:
             raise error
-
-
-def refusal_code(error: BaseException) -> int | None:
-    """The CONNACK code if ``error`` is the broker refusing our credentials, else None."""
-    if not isinstance(error, aiomqtt.MqttCodeError):
-        return None
-    rc = error.rc
-    code = rc.value if isinstance(rc, ReasonCode) else rc
-    if isinstance(error, MqttConnectError) and code in AUTH_REFUSALS:
-        return int(code)
-    return None
-
-
-def failures_after(failures: int, up_s: float | None) -> int:
-    """Failures in a row, counting this one; a connection that was up for the healthy period
-    (``up_s``; None if it never connected) starts the count, and so the backoff, afresh."""
-    if up_s is not None and up_s >= RECONNECT_POLICY.healthy_after_s:
-        return 1
-    return failures + 1
-
-
-def reconnect_delay_s(failures: int, jitter: float = 0.0, cap_s: float | None = None) -> float:
-    """Seconds to wait after ``failures`` consecutive failed connections (capped doubling;
-    ``cap_s`` replaces the default cap, see ``[mqtt] reconnect_max_s``)."""
-    policy = RECONNECT_POLICY if cap_s is None else replace(RECONNECT_POLICY, cap_s=cap_s)
-    return backoff_delay_s(max(failures - 1, 0), policy, jitter)
-
-
-@dataclass(frozen=True, slots=True)
-class MqttSettings:
-    """Where the broker is and who we are to it."""
-
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None
-    tls: ssl.SSLContext | None = None
-    """Client TLS (CA + this edge's certificate); None: plain MQTT (loopback demo, tests)."""
-    reconnect_max_s: float = RECONNECT_POLICY.cap_s
-    """The longest wait between reconnect attempts."""
 
 
 CommandHandler = Callable[[Envelope], Awaitable[None]]
@@ -276,7 +205,7 @@ class Publisher:
             except aiomqtt.MqttError as error:
                 self.connected.clear()
                 self.down_since = self.down_since or self._now()
-                _reraise_if_cancelling()
+                reraise_if_cancelling()
                 code = refusal_code(error)
                 if code is not None:
                     self.state, self.error = BrokerState.AUTH_FAILED, str(error)
@@ -299,35 +228,14 @@ class Publisher:
 
     async def _session(self) -> None:
         conn = self.mint_id().lower()
-        will_topic, will_payload = self._status(EdgeState.OFFLINE, conn)
-        client = aiomqtt.Client(
-            self._mqtt.host,
-            self._mqtt.port,
-            identifier=f"odart-edge-{self._site_id}-{self._edge_id}",
-            username=self._mqtt.username,
-            password=self._mqtt.password,
-            tls_context=self._mqtt.tls,
-            keepalive=KEEPALIVE_S,
-            timeout=NETWORK_TIMEOUT_S,
-            will=aiomqtt.Will(will_topic, will_payload, qos=1, retain=True),
-            socket_options=[_NODELAY],
-            max_inflight_messages=self._flow.window + self._flow.alert_reserve,
-        )
-        # A full window is many publishes awaiting their PUBACK at once, by design.
-        client.pending_calls_threshold = self._flow.window + self._flow.alert_reserve
-        try:
-            async with client:
-                try:
-                    await self._serve(client, conn)
-                except asyncio.CancelledError:
-                    await self._say_offline(client, conn)
-                    raise
-        finally:
-            # aiomqtt 2.x keeps a drop's error for its message loop alone; a drop met elsewhere
-            # (a subscribe timing out) would be logged as "never retrieved" when collected.
-            dropped = client._disconnected
-            if dropped.done() and not dropped.cancelled() and dropped.exception() is not None:
-                _LOGGER.debug("connection ended: %s", dropped.exception())
+        will = self._status(EdgeState.OFFLINE, conn)
+        in_flight = self._flow.window + self._flow.alert_reserve
+        async with connect(self._mqtt, self._site_id, self._edge_id, will, in_flight) as client:
+            try:
+                await self._serve(client, conn)
+            except asyncio.CancelledError:
+                await say_offline(client, *self._status(EdgeState.OFFLINE, conn))
+                raise
 
     async def _serve(self, client: aiomqtt.Client, conn: str) -> None:
         self._flow.reset()  # a new connection: everything unacked is due again
@@ -340,22 +248,12 @@ class Publisher:
         base = Topic(self._site_id, self._edge_id, TopicKind.ACK)
         await client.subscribe(str(base), qos=1)
         await client.subscribe(str(replace(base, kind=TopicKind.CMD)), qos=1)
-        _reraise_if_cancelling()
+        reraise_if_cancelling()
         _LOGGER.info("connected to %s:%d as %s", self._mqtt.host, self._mqtt.port, conn)
         self.state, self.error = BrokerState.CONNECTED, None
         self._connected_at_s, self.down_since = self._clock(), None
         self.connected.set()
         await first_failure(self._drain(client, conn), self._receive(client))
-
-    async def _say_offline(self, client: aiomqtt.Client, conn: str) -> None:
-        """On a clean stop, mark the edge offline: a clean DISCONNECT never fires the Will, and
-        a retained ``online`` would hide that nobody is being watched."""
-        topic, payload = self._status(EdgeState.OFFLINE, conn)
-        try:
-            async with asyncio.timeout(STOP_NOTICE_TIMEOUT_S):
-                await client.publish(topic, payload, qos=1, retain=True)
-        except (aiomqtt.MqttError, TimeoutError) as error:
-            _LOGGER.warning("could not mark the edge offline on stop: %s", error)
 
     async def _drain(self, client: aiomqtt.Client, conn: str) -> None:
         """Keep the window full, alerts first; publish again only what is overdue."""
@@ -369,7 +267,7 @@ class Publisher:
                 _LOGGER.warning("edge status: %s", self._reported.value)
                 topic, payload = self._status(self._reported, conn)
                 await client.publish(topic, payload, qos=1, retain=True)
-                _reraise_if_cancelling()
+                reraise_if_cancelling()
             batch = self._next_batch()
             if batch:
                 # Then wait: acks wake this loop once half the window is free (and every new
@@ -419,7 +317,7 @@ class Publisher:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        _reraise_if_cancelling()
+        reraise_if_cancelling()
         self.published += len(batch)
         self._outbox.record_attempts(entry.envelope.msg_id for entry in batch)
 
