@@ -24,4 +24,3 @@ def test_ids_a_site_id_with_a_newline_stops_server_start_up() -> None:
     with pytest.raises(ConfigError) as raised:
         settings_from_mapping({"sites": [{"id": "hostel-1\n", "name": "Hostel"}]})
     assert raised.value.key.startswith("sites.0")
-
