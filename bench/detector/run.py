@@ -19,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.detector import acc_real, baseline, belt, conditions, evaluate, recordings, scenarios
+from bench.detector import (
+    acc_real,
+    baseline,
+    belt,
+    conditions,
+    evaluate,
+    recordings,
+    scenarios,
+    separability,
+)
 from bench.detector.plot import condition_png, scenario_png
 from edge.detector import DetectionEvent, Detector, EventKind, Source
 
@@ -42,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20261122, help="seed of the injections")
     p.add_argument("--out", type=Path, default=Path("artifacts/bench"), help="PNG/JSON folder")
     p.add_argument("--scenario", default=PLOT_SCENARIO, help="scenario to plot")
+    p.add_argument(
+        "--separability",
+        action="store_true",
+        help="only the accelerometer study: shallow breathing after movement against apnoea "
+        "on the oscillation check (table and PNG; see separability.py)",
+    )
     return p
 
 
@@ -349,6 +364,8 @@ def run(argv: list[str]) -> int:
     """Entry point used by ``odart bench detector``."""
     args = _parser().parse_args(argv)
     started = time.perf_counter()
+    if args.separability:
+        return _separability(args, started)
     rows, png = _scenarios(args.quick, args.scenario, args.out)
     print("== synthetic scenarios (simulators.physiology, seed 0) ==")
     for row in rows:
@@ -374,4 +391,17 @@ def run(argv: list[str]) -> int:
     }
     (args.out / "detector.json").write_text(json.dumps(summary, indent=2, default=str))
     print(f"summary: {args.out / 'detector.json'}  ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _separability(args: argparse.Namespace, started: float) -> int:
+    """``--separability``: the oscillation check's evidence in shallow breathing against true
+    apnoeas, per group of accelerometer recordings."""
+    args.only = args.only or "acc"
+    chosen = ((name, cases) for name, cases in _conditions(args) if args.only in name)
+    groups = separability.study(chosen)
+    for line in separability.table(groups):
+        print(line)
+    png = separability.png(groups, args.out / "detector_separability.png")
+    print(f"plot: {png}  ({args.split} split, {time.perf_counter() - started:.0f} s)")
     return 0

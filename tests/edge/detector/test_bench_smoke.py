@@ -73,3 +73,22 @@ def test_native_slow_spans_follow_the_recordings_own_rate() -> None:
     start, end = spans[0]
     assert 100.0 <= start <= 160.0
     assert end == 300.0
+
+
+def test_bench_separability_prints_each_group_and_draws_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The accelerometer study behind issue 12's note: ratios in shallow breathing after
+    # movement against true apnoeas, with an AUC per group and a picture.
+    args = ["bench", "detector", "--separability", "--quick", "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("   simulated,")]
+    assert rows
+    recordings = sum(int(row[2]) for row in rows)
+    assert recordings == 3  # one simulated recording per tilt band
+    aucs = [float(row[-1]) for row in rows if row[-1] != "-"]
+    assert aucs
+    assert all(0.0 <= a <= 1.0 for a in aucs)
+    png = tmp_path / "detector_separability.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
