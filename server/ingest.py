@@ -124,9 +124,6 @@ class Ingest:
             on_edge_online=on_edge_online,
         )
         self.counts: Counter[str] = self._handler.counts
-        # The handler's entry points, as before: what the sessions call with what they read.
-        self.handle = self._handler.handle
-        self.handle_batch = self._handler.handle_batch
         self.connected = asyncio.Event()
         self.on_store_error: Callable[[sqlite3.Error], None] = lambda _error: None
         """Told when a message could not be stored (and so was not acked): health, staff."""
@@ -181,7 +178,7 @@ class Ingest:
                 self._up(ALERTS_CLIENT_ID, up=True)
                 _LOGGER.info("ingest reads alerts on %s:%d", self._mqtt.host, self._mqtt.port)
                 async for message in client.messages:
-                    await self.handle(client, str(message.topic), message.payload)
+                    await self._handler.handle(client, str(message.topic), message.payload)
         finally:
             settle_disconnect(client)
             self._up(ALERTS_CLIENT_ID, up=False)
@@ -196,7 +193,7 @@ class Ingest:
                 pending.append((str(message.topic), message.payload))
             # The batch is written when full or when nothing more waits.
             if pending and (len(pending) >= BATCH_MAX or queue.qsize() == 0):
-                await self.handle_batch(client, pending)
+                await self._handler.handle_batch(client, pending)
                 pending = []
 
     def _shed(self, topic: str) -> None:

@@ -126,20 +126,25 @@ class AccStream(RespStream):
         if y3.shape[1] and n > 1 and not self._moved and self._moving_along(y3, y):
             self._learn_axis(y3)
             y = self._axis @ y3
-        noise = osc = None
+        noise: float | None = None
+        osc: tuple[float, float | None, int] | None = None
         assert self._osc_bp is not None
         h3 = self._osc_bp.process(y3)
         # Until the axis has been learnt over a few seconds, breathing leaks across it and
         # would read as noise (a start-up or post-posture-change "not measurable").
         if y.size > 1 and len(self._covs) >= _PCA_FAST_S:
             across = float(np.vdot(y3, y3)) - float(y @ y)
-            if not self._moved:
-                # A turn of the chest leaks into the gravity direction (by its angle squared):
-                # a moving second is not sensor noise and stays out of the breath floor.
-                noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
             h = self._axis @ h3
             along_hp = float(h @ h)
-            osc = (along_hp, max(float(np.vdot(h3, h3)) - along_hp, 0.0) / 2.0, y.size)
+            across_hp = max(float(np.vdot(h3, h3)) - along_hp, 0.0) / 2.0
+            if self._moved:
+                # A turn of the chest leaks into the gravity direction (by its angle squared):
+                # a moving second is not sensor noise and feeds neither noise reference (the
+                # breath floor's, the oscillation check's).
+                osc = (along_hp, None, y.size)
+            else:
+                noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
+                osc = (along_hp, across_hp, y.size)
         return Second(
             tick=tick,
             coverage=self._coverage(seg) if holes else min(1.0, seg.shape[1] / self.fs),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 from collections import deque
 
 import numpy as np
@@ -140,7 +141,7 @@ class BreathTracker:
         t: FloatArray,
         t_end: float,
         noise: float | None = None,
-        osc: tuple[float, float, int] | None = None,
+        osc: tuple[float, float | None, int] | None = None,
     ) -> BreathSecond:
         """Process one usable second.
 
@@ -234,7 +235,7 @@ class BreathTracker:
 
     def _ripple_pp(self) -> float | None:
         """Median peak-to-peak of the recent seconds' fast ripple, or None."""
-        return _median(self._ripple) if self._ripple else None
+        return statistics.median(self._ripple) if self._ripple else None
 
     def _noise_mean(self) -> float | None:
         return self._noise_sorted[len(self._noise_sorted) // 2] if self._noise_sorted else None
@@ -270,7 +271,7 @@ class BreathTracker:
     def _relax_s(self) -> float:
         """Seconds without a confirmed extreme after which the trigger relaxes: 1.5 typical
         half-breaths, within ``RELAX_MIN_S``-``RELAX_MAX_S``."""
-        half = _median(self._halves) if self._halves else 0.0
+        half = statistics.median(self._halves) if self._halves else 0.0
         return min(max(const.RELAX_MIN_S, const.RELAX_HALF_X * half), const.RELAX_MAX_S)
 
     def _min_swing(self) -> float:
@@ -294,7 +295,7 @@ class BreathTracker:
                 float(np.ptp(np.concatenate(self._boot[k : k + w])))
                 for k in range(len(self._boot) - w + 1)
             ]
-            self._baseline = max(_median(deque(swings)), self._min_swing())
+            self._baseline = max(statistics.median(swings), self._min_swing())
             self._boot.clear()
 
     def _trigger(self, y: FloatArray, t: FloatArray, swing: float) -> tuple[int, int]:
@@ -354,9 +355,12 @@ class BreathTracker:
                     self._amplitudes.append(amplitude)
                     self._recent.append(amplitude)
                 self._long.append(min(amplitude, cap))
-                self._long_median = _median(self._long)
+                self._long_median = statistics.median(self._long)
                 if len(self._amplitudes) >= 3:
-                    median = min(_median(self._amplitudes), const.FAST_X * _median(self._recent))
+                    median = min(
+                        statistics.median(self._amplitudes),
+                        const.FAST_X * statistics.median(self._recent),
+                    )
                     self._baseline = max(median, self._min_swing())
                 breath = 1
                 strong = int(amplitude >= self._s.recovery_amp * self._baseline)
@@ -385,10 +389,3 @@ def _ripple_pp(y: FloatArray, dt_s: float) -> float:
     rms = math.sqrt(float(d2 @ d2) / d2.size)
     gain = (2.0 * math.sin(math.pi * const.CARDIAC_LOW_HZ * dt_s)) ** 2 / math.sqrt(2.0)
     return 2.0 * rms / gain if gain > 0.0 else 0.0
-
-
-def _median(values: deque[float]) -> float:
-    """Median of a short history (faster than numpy for a few dozen values)."""
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])

@@ -38,10 +38,11 @@ class OscillationCheck:
         self._quiet_from: float | None = None  # start of the current still windows
 
     def ratio(
-        self, osc: tuple[float, float, int] | None, t_end: float, after_s: float
+        self, osc: tuple[float, float | None, int] | None, t_end: float, after_s: float
     ) -> tuple[float | None, float]:
-        """Take one good second's ``(along, across per direction, samples)`` energies, or None
-        if the stream measured none; return the energy along the breathing axis over the
+        """Take one good second's ``(along, across per direction, samples)`` energies (across
+        None when the chest moved: it does not feed the noise reference), or None if the
+        stream measured none; return the energy along the breathing axis over the
         window's seconds that start at ``after_s`` or later (movement the trigger has not
         already counted), over the noise across it (the median of the last
         ``NOISE_WINDOW_S`` seconds), and the start of the seconds used. None with fewer than
@@ -54,9 +55,10 @@ class OscillationCheck:
         if n <= 0:
             return None, t_end
         self._window.append((t_end - 1.0, along, n))
-        self._noise.append(across / n)
+        if across is not None:
+            self._noise.append(across / n)
         used = [(t0, a, k) for t0, a, k in self._window if t0 >= after_s]
-        noise = statistics.median(self._noise)
+        noise = statistics.median(self._noise) if self._noise else 0.0
         if len(used) < const.OSC_MIN_S or noise <= 0.0:
             return None, t_end
         energy = sum(a for _, a, _ in used) / sum(k for _, _, k in used)

@@ -54,7 +54,8 @@ class Second:
             (accelerometer), else None: movement across gravity, which leaves |a| unchanged.
         osc: accelerometer only, once its breathing axis is known: energy (sum of squares,
             signal units squared) above ``OSC_LOW_HZ`` along the breathing axis, the same
-            across it per direction, and the number of samples; else None.
+            across it per direction (None in a second the chest moved: not sensor noise), and
+            the number of samples; else None.
     """
 
     tick: int
@@ -68,7 +69,7 @@ class Second:
     noise: float | None = None
     restarted: bool = False
     movement_g: float | None = None
-    osc: tuple[float, float, int] | None = None
+    osc: tuple[float, float | None, int] | None = None
 
 
 def fill_forward(x: FloatArray, last: FloatArray) -> FloatArray:

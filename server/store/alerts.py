@@ -35,8 +35,6 @@ class TokenAlreadyUsed(Exception):
 class AlertRows(TimelineRows):
     """The ``alerts`` table (and the ``used_tokens`` a transition claims)."""
 
-    # -- alerts -------------------------------------------------------------------------------
-
     def insert_alert(
         self,
         alert: Alert,

@@ -25,8 +25,6 @@ class DeviceRows(Connection):
         query = f"SELECT COUNT(*) FROM device_events WHERE id IN ({marks})"
         return int(self.db.execute(query, list(ids)).fetchone()[0])
 
-    # -- device events and edges ----------------------------------------------------------------
-
     def insert_device_event(
         self,
         msg_id: str,

@@ -15,8 +15,6 @@ from server.store.connection import Connection
 class TimelineRows(Connection):
     """The ``alert_timeline`` table: one row per event in an alert's life."""
 
-    # -- timeline and deliveries ----------------------------------------------------------------
-
     def _timeline(self, alert_id: str, at: datetime, event: str, detail: str) -> None:
         self.db.execute(
             "INSERT INTO alert_timeline (alert_id, at, event, detail) VALUES (?, ?, ?, ?)",
