@@ -2,24 +2,20 @@
 occupancy, no-signal and recovery events (pure).
 
 Each condition is a small latch: it reports once when it starts, again if its severity rises,
-and a ``recovered`` event when it clears. Thresholds and their reasons are in :mod:`.const`.
+and a ``recovered`` event when it clears. Thresholds and their reasons are in :mod:`.const`;
+slowed breathing is judged in :mod:`.rules_breathing_rate`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
 
 from edge.detector import const
-from edge.detector.breath_second import BreathSecond
 from edge.detector.events import DetectionEvent, EventKind, EvidenceValue, Severity, Source
 from edge.detector.fusion import ChannelView, TickView
+from edge.detector.rules_breathing_rate import NOISY_DETAIL, ClearSlowed, assess_slowed
 from edge.detector.settings import DetectorSettings
-
-_NOISY_DETAIL: Final = "breathing not measurable"
-"""What a ``noisy`` channel means to a person: breaths are too close to the sensor's noise floor
-for either breathing or its absence to be claimed."""
 
 
 @dataclass(slots=True)
@@ -172,96 +168,28 @@ class Rules:
             return self._clear(EventKind.APNOEA, v)
         return []
 
-    # --- slowed breathing ------------------------------------------------------------------------
+    # --- slowed breathing (judged in rules_breathing_rate) ---------------------------------------
     def _slowed(self, v: TickView) -> list[DetectionEvent]:
-        s = self._s
-        good = [c for c in v.channels if c.good and c.breath.count_rate_bpm is not None]
-        if not good:
-            return self._slowed_by_spectrum(v)
-        # A breath seen on any good channel counts. The typical interval between the window's
-        # breaths must agree, so that an apnoea (few breaths in the window, at normal intervals)
-        # is left to the apnoea rule; slowed breathing is reported alongside any apnoea call.
-        rate = max(c.breath.count_rate_bpm or 0.0 for c in good)
-        spectra = [c.spectrum for c in good if c.spectrum is not None]
-        trusted = [sp for sp in spectra if sp.concentration >= const.SPECTRAL_TRUST]
-        slow = [sp.rate_bpm for sp in trusted if sp.rate_bpm <= s.rd_warning_bpm]
-        # A clear, regular spectral peak at a normal rate: breaths were missed, not slowed.
-        fast = any(sp.rate_bpm > s.rd_warning_bpm + const.SPECTRAL_MARGIN_BPM for sp in trusted)
-        normal = rate >= s.rd_warning_bpm + const.RD_CLEAR_MARGIN_BPM
         latch = self._active.get(EventKind.RESPIRATORY_DEPRESSION)
-        if latch is not None and normal and not slow:
-            # Hysteresis: clear only on a normal count with no slow spectral peak, and not
-            # before the minimum hold, so that a stretch raises one alert, not a flapping few.
-            if v.t_end - latch.raised_s < const.RD_MIN_HOLD_S:
-                return []
-            return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, rate_60s_bpm=rate)
-        intervals = [c.breath.window_rate_bpm for c in good if c.breath.window_rate_bpm]
-        # Movement or a gap may hide a breath each: the count is only slowed if it stays so
-        # with every interruption granted one (gestures while talking cost two or three).
-        most = max(_count_upper(c.breath, s.rate_window_s) for c in good)
-        # A channel that moved with breathing it did not count within the window is missing
-        # breaths (shallow breaths under its floor): its low count is not a slow rate.
-        missing = all(
-            c.breath.uncounted_s is not None and v.t_end - c.breath.uncounted_s < s.rate_window_s
-            for c in good
+        call = assess_slowed(
+            self._s,
+            v,
+            latch.raised_s if latch is not None else None,
+            self._spo2_baseline,
+            self._still_for(v),
         )
-        counted = bool(intervals) and max(most, *intervals) <= s.rd_warning_bpm and not missing
-        if fast or not (counted or (slow and not normal)):
+        if call is None:
             return []
-        # Counting splits slow breaths at their notches (a count of 9-11/min for 7/min): a clear
-        # spectral peak at <= 8/min with a count short of normal is slowed breathing too.
-        # The spectral rate resolves 1/min over 60 s: it raises a warning, never a critical.
-        by_count = max(rate, *intervals) if counted else math.inf
-        low_spo2 = v.spo2_pct is not None and (
-            v.spo2_pct < s.spo2_warning_pct
-            or (
-                (base := self._spo2_baseline()) is not None and base - v.spo2_pct >= s.spo2_drop_pct
-            )
-        )
-        # Agreement raises severity: low SpO2, or a minute without gross movement (stillness
-        # is the amplifier that turns slow breathing into the overdose picture) [2.4, 2.6].
-        critical = by_count <= s.rd_critical_bpm or low_spo2 or self._still_for(v)
+        # ``key=None`` is spelled out so that no evidence name can be taken for the latch key.
+        if isinstance(call, ClearSlowed):
+            return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, key=None, **call.evidence)
         return self._raise(
             EventKind.RESPIRATORY_DEPRESSION,
-            Severity.CRITICAL if critical else Severity.WARNING,
-            v.t_end - s.rate_window_s,
+            call.severity,
+            call.onset_s,
             v,
-            rate_60s_bpm=rate,
-            spectral_rate_bpm=round(max(sp.rate_bpm for sp in spectra), 2) if spectra else None,
-        )
-
-    def _slowed_by_spectrum(self, v: TickView) -> list[DetectionEvent]:
-        """Slowed breathing on channels whose breaths are too close to the noise floor to
-        count ("not measurable"): a clear, regular spectral peak at or under the warning rate
-        still shows it (the breaths' period is seen over a minute even when no single breath
-        stands out). A warning only: the spectrum resolves 1/min, and it claims nothing about
-        pauses. It clears on a clear peak at a normal rate, after the minimum hold."""
-        s = self._s
-        spectra = [
-            c.spectrum
-            for c in v.channels
-            if c.quality == "noisy"
-            and c.spectrum is not None
-            and c.spectrum.concentration >= const.SPECTRAL_TRUST
-        ]
-        if not spectra:
-            return []
-        rate = min(sp.rate_bpm for sp in spectra)
-        latch = self._active.get(EventKind.RESPIRATORY_DEPRESSION)
-        if latch is not None:
-            normal = rate >= s.rd_warning_bpm + const.RD_CLEAR_MARGIN_BPM
-            if normal and v.t_end - latch.raised_s >= const.RD_MIN_HOLD_S:
-                return self._clear(EventKind.RESPIRATORY_DEPRESSION, v, spectral_rate_bpm=rate)
-            return []
-        if rate > s.rd_warning_bpm:
-            return []
-        return self._raise(
-            EventKind.RESPIRATORY_DEPRESSION,
-            Severity.WARNING,
-            v.t_end - s.rate_window_s,
-            v,
-            spectral_rate_bpm=round(rate, 2),
-            detail=_NOISY_DETAIL,
+            key=None,
+            **call.evidence,
         )
 
     # --- desaturation ----------------------------------------------------------------------------
@@ -414,7 +342,7 @@ class Rules:
                     key,
                     source=str(source),
                     reason=",".join(sorted(qualities)),
-                    detail=_NOISY_DETAIL if "noisy" in qualities else None,
+                    detail=NOISY_DETAIL if "noisy" in qualities else None,
                     snr=round(max(snrs), 2) if snrs else None,
                 )
         return events
@@ -423,8 +351,3 @@ class Rules:
 def _onset(c: ChannelView, t_end: float) -> float:
     """Estimated apnoea onset on a channel: its last breathing movement or good signal's start."""
     return c.breath.quiet_since_s if c.breath.quiet_since_s is not None else t_end
-
-
-def _count_upper(b: BreathSecond, window_s: float) -> float:
-    """The window's count with one breath granted to each interruption of its signal."""
-    return (b.count_rate_bpm or 0.0) + b.interruptions * 60.0 / window_s

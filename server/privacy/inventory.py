@@ -17,6 +17,7 @@ from server.privacy.declarations import (
     Purpose,
     RecordClass,
 )
+from server.privacy.inventory_edge import EDGE_MEMORY, TOPICS
 from server.privacy.inventory_residents import RIGHTS_TABLES
 
 __all__ = [
@@ -322,76 +323,6 @@ TABLES: Final[tuple[Declaration, ...]] = (
         "nobody",
         _SERVER_DB,
     ),
-)
-
-TOPICS: Final[tuple[Declaration, ...]] = (
-    Declaration(
-        "mqtt:alert",
-        ("id", "type", "site", "edge", "device", "participant", "created_at", "sent_at", "body"),
-        "derived detections (alerts) and what became of them; never raw signals",
-        True,
-        (Purpose.MONITORING,),
-        _CONSENT_AND_VITAL,
-        RecordClass.SYSTEM,
-        "the server's alert connection only (broker ACL)",
-        "in transit; edge outbox until acknowledged",
-    ),
-    Declaration(
-        "mqtt:event",
-        ("id", "type", "site", "edge", "device", "participant", "created_at", "sent_at", "body"),
-        "device state; never raw signals",
-        True,
-        (Purpose.MONITORING, Purpose.OPERATIONS),
-        _CONSENT_AND_VITAL,
-        RecordClass.SYSTEM,
-        "the server only (broker ACL)",
-        "in transit; edge outbox until acknowledged",
-    ),
-    Declaration(
-        "mqtt:status",
-        ("id", "type", "site", "edge", "created_at", "body"),
-        "site hub online state",
-        False,
-        (Purpose.OPERATIONS,),
-        _LEGITIMATE,
-        RecordClass.SYSTEM,
-        "the server",
-        "broker (retained)",
-    ),
-    Declaration(
-        "mqtt:ack",
-        ("id", "type", "site", "edge", "created_at", "body"),
-        "receipts for stored messages",
-        False,
-        (Purpose.OPERATIONS,),
-        _LEGITIMATE,
-        RecordClass.SYSTEM,
-        "the edge",
-        "in transit",
-    ),
-    Declaration(
-        "mqtt:cmd",
-        ("id", "type", "site", "edge", "created_at", "body"),
-        "consent state per pseudonym, check-in cancels, drills",
-        True,
-        (Purpose.MONITORING,),
-        _CONSENT_AND_VITAL,
-        RecordClass.CONSENT_RECORD,
-        "the edge",
-        "broker (consent retained)",
-    ),
-)
-
-EDGE_MEMORY: Final = Declaration(
-    "edge:raw_signals",
-    ("acc_x", "acc_y", "acc_z", "resp", "spo2", "hr", "presence", "motion", "door"),
-    "raw sensor samples, held in the edge agent's memory only (about two minutes)",
-    True,
-    (Purpose.MONITORING,),
-    _CONSENT_AND_VITAL,
-    RecordClass.SYSTEM,
-    "nobody",
-    "edge RAM only; never written to disk or sent",
 )
 
 
