@@ -154,6 +154,8 @@ class ConditionScore:
     slowed_found: int = 0
     silent: int = 0
     warned: int = 0
+    warnings: int = 0
+    unmeasured_s: float = 0.0
     missed: list[str] = field(default_factory=list)
 
     def add(
@@ -175,6 +177,10 @@ class ConditionScore:
         self.recordings += 1
         self.hours += duration_s / 3600.0
         self.warned += bool(warns)
+        # What honesty costs: how often the channel says "not measurable", and for how long
+        # nobody can see this person breathe (a standing warning runs to the recording's end).
+        self.warnings += len(warns)
+        self.unmeasured_s += sum(max(0.0, min(stop, duration_s) - begin) for begin, stop in warns)
         used: set[int] = set()
         silent = False
         for onset, end in apnoeas:
@@ -231,4 +237,6 @@ class ConditionScore:
             "slowed_flagged_pct": 100.0 * self.slowed_found / self.slowed if self.slowed else nan,
             "silent_recordings": float(self.silent),
             "warned_recordings": float(self.warned),
+            "warnings_per_h": self.warnings / max(self.hours, 1e-9),
+            "not_measurable_pct": 100.0 * self.unmeasured_s / max(3600.0 * self.hours, 1e-9),
         }

@@ -104,7 +104,8 @@ def _events_to_alarms(
             start = e.t_s
         elif e.kind is EventKind.RECOVERED and e.evidence.get("cleared") == "no_signal":
             if start is not None:
-                warnings.append((start, e.t_s))
+                # Until the signal became usable again, not until the warning was cleared.
+                warnings.append((start, e.onset_s))
             start = None
     if start is not None:
         warnings.append((start, float("inf")))
@@ -291,7 +292,11 @@ _METRICS = (
     ("false slowed-breathing alerts/h", "false_slowed_per_h", "", "{:.2f}"),
     ("  ...where it breathes <= 8/min itself", "native_slowed_per_h", "", "{:.2f}"),
     ("recordings warned not measurable", "warned_recordings", "", "{:.0f}"),
+    ("  not-measurable warnings per hour", "warnings_per_h", "", "{:.1f}"),
+    ("  time not measurable (%)", "not_measurable_pct", "", "{:.0f}"),
 )
+_ODART_ONLY = frozenset({"warned_recordings", "warnings_per_h", "not_measurable_pct"})
+"""Figures NeuroKit2 has no counterpart for: it never says it cannot see breathing."""
 
 
 def _table(table: dict[str, dict[str, dict[str, float]]], cpu: dict[str, float]) -> list[str]:
@@ -309,7 +314,7 @@ def _table(table: dict[str, dict[str, dict[str, float]]], cpu: dict[str, float])
             a, b = det.get(key), nk.get(key)
             fa = fmt.format(a) if isinstance(a, float) and a == a else "-"
             fb = fmt.format(b) if isinstance(b, float) and b == b else "-"
-            if key == "warned_recordings":
+            if key in _ODART_ONLY:
                 fb = "n/a"
             lines.append(f"   {label:34} {target:>8} {fa:>8} {fb:>10}")
     lines += _group_table(table)
@@ -332,6 +337,8 @@ _GROUP_METRICS = (
     ("silent", "silent_recordings", "{:.0f}"),
     ("FS/h", "false_slowed_per_h", "{:.2f}"),
     ("warned", "warned_recordings", "{:.0f}"),
+    ("NM/h", "warnings_per_h", "{:.1f}"),
+    ("NM %", "not_measurable_pct", "{:.0f}"),
 )
 
 
@@ -344,7 +351,8 @@ def _group_table(table: dict[str, dict[str, dict[str, float]]]) -> list[str]:
         return []
     lines = [
         "-- by sub-row: sensor noise or breathing tilt (ODART; targets: sens >= 0.97, "
-        "lat <= 16 s, FA <= 0.3/h, slow >= 90 %, silent 0; FS = false slowed-breathing alerts)",
+        "lat <= 16 s, FA <= 0.3/h, slow >= 90 %, silent 0; FS = false slowed-breathing alerts; "
+        "NM = not-measurable warnings per hour and % of time)",
         f"   {'condition':18} {'sub-row':12} {'n':>3} {'h':>5}"
         + "".join(f" {head:>6}" for head, _, _ in _GROUP_METRICS),
     ]

@@ -59,6 +59,18 @@ def test_a_slowed_alert_where_the_recording_breathes_slowly_itself_is_not_false(
     assert row["native_slowed_per_h"] == 1.0
 
 
+def test_time_not_measurable_counts_each_warning_up_to_the_recordings_end() -> None:
+    from bench.detector.evaluate import ConditionScore
+
+    score = ConditionScore()
+    # A 10-minute warning that cleared, then one still standing when the hour ended.
+    score.add("r", 3600.0, [], [], [], [], warnings=[(600.0, 1200.0), (2700.0, float("inf"))])
+    row = score.row()
+    assert row["warnings_per_h"] == 2.0
+    assert row["not_measurable_pct"] == pytest.approx(100.0 * (600.0 + 900.0) / 3600.0)
+    assert row["warned_recordings"] == 1.0
+
+
 def test_native_slow_spans_follow_the_recordings_own_rate() -> None:
     import numpy as np
 
