@@ -62,6 +62,10 @@ NOISY_WARN_S: Final = 10.0
 """Breathing that sank into the noise floor is reported as not measurable after 10 s (the AASM
 pause length [1.2]), sooner than an apnoea would be called (15 s), so an apnoea hidden by noise
 is never silent. Other signal loss waits ``no_signal_s``."""
+NO_SIGNAL_CLEAR_S: Final = 60.0
+"""A standing "no signal" or "not measurable" warning clears only after a minute of usable signal
+(recovered from when it became usable): a channel flickering at its noise floor is one warning
+for staff, not one per flicker. It never holds back an apnoea call, which reads the channel."""
 SETTLED_X: Final = 0.5
 """An accelerometer second has settled after movement when its movement is under half the
 gross-motion threshold (10 mg; sensor noise of 3 mg rms reads about 5 mg): only then are the

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.detector import Detector, DetectorSettings, EventKind, Severity
+from edge.detector import Detector, DetectorSettings, EventKind, Severity, Source
+from edge.detector.breath_second import BreathSecond
+from edge.detector.fusion import ChannelView, TickView
+from edge.detector.rules import Rules
 
 from .signals import chest_acc
 
@@ -100,3 +103,36 @@ def test_detector_stillness_after_a_door_event_warns() -> None:
     assert len(still) == 1
     assert still[0].evidence["context"] == "door"
     assert still[0].severity is Severity.WARNING
+
+
+def _acc_tick(tick: int, quality: str) -> TickView:
+    """One tick of a lone chest accelerometer that is either "good" or "noisy"."""
+    breath = BreathSecond(
+        good=quality == "good",
+        breaths=0,
+        strong_breaths=0,
+        last_breath_s=None,
+        quiet_since_s=None,
+        rate_bpm=None,
+        count_rate_bpm=None,
+        amplitude=None,
+        noisy=quality == "noisy",
+    )
+    channel = ChannelView((Source.WEARABLE, "acc"), quality, breath, 15.0)
+    return TickView(tick, tick + 1.0, (channel,), 0.01, None, None, None, None)
+
+
+def test_a_channel_flickering_at_its_noise_floor_is_one_warning_until_it_holds() -> None:
+    rules = Rules(DetectorSettings())
+    # Not measurable for 20 s, measurable for 20 s, six times over: a breather at the sensor's
+    # floor. Then measurable for good.
+    qualities = (["noisy"] * 20 + ["good"] * 20) * 6 + ["good"] * 70
+    events = [e for tick, q in enumerate(qualities) for e in rules.apply(_acc_tick(tick, q))]
+    warned = [e for e in events if e.kind is EventKind.NO_SIGNAL]
+    cleared = [e for e in events if e.kind is EventKind.RECOVERED]
+    assert len(warned) == 1
+    assert warned[0].t_s - warned[0].onset_s == 10.0  # told after 10 s, as before
+    assert len(cleared) == 1
+    assert cleared[0].evidence["cleared"] == "no_signal"
+    assert cleared[0].onset_s == 220.0  # measurable from 220 s on...
+    assert cleared[0].t_s == 280.0  # ...and said so once that had held for a minute
