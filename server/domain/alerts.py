@@ -36,7 +36,7 @@ KIND_LABELS: Final[dict[AlertKind, str]] = {
     AlertKind.DESATURATION: "low oxygen",
     AlertKind.STILLNESS: "no movement",
     AlertKind.PROLONGED_OCCUPANCY: "room occupied too long",
-    AlertKind.NO_SIGNAL: "sensor not reporting",
+    AlertKind.NO_SIGNAL: "sensor cannot see breathing",
     AlertKind.RECOVERED: "breathing again",
     AlertKind.BUTTON: "help button pressed",
     AlertKind.TEST: "test alert",
