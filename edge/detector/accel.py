@@ -136,7 +136,6 @@ class AccStream(RespStream):
             across = float(np.vdot(y3, y3)) - float(y @ y)
             h = self._axis @ h3
             along_hp = float(h @ h)
-            across_hp = max(float(np.vdot(h3, h3)) - along_hp, 0.0) / 2.0
             if self._moved:
                 # A turn of the chest leaks into the gravity direction (by its angle squared):
                 # a moving second is not sensor noise and feeds neither noise reference (the
@@ -144,6 +143,7 @@ class AccStream(RespStream):
                 osc = (along_hp, None, y.size)
             else:
                 noise = math.sqrt(max(across, 0.0) / (2.0 * y.size))
+                across_hp = max(float(np.vdot(h3, h3)) - along_hp, 0.0) / 2.0
                 osc = (along_hp, across_hp, y.size)
         return Second(
             tick=tick,

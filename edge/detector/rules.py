@@ -48,7 +48,6 @@ class Rules:
         self._last_door_s: float | None = None
         self._door_prev: float | None = None
         self._unusable_since: dict[Source, float] = {}
-        self._usable_since: dict[Source, float] = {}  # usable again under a standing warning
 
     def apply(self, v: TickView) -> list[DetectionEvent]:
         """Update every latch with one tick and return the events it raised."""
@@ -331,16 +330,15 @@ class Rules:
                     continue
                 # A standing warning clears once the signal has stayed usable for a while: a
                 # channel at the edge of its noise floor tells staff once, not on every flicker.
-                back = self._usable_since.setdefault(source, float(v.tick))
-                if v.t_end - back < const.NO_SIGNAL_CLEAR_S:
-                    continue
-                del self._usable_since[source]
-                latch.recovering_s = back
-                events += self._clear(EventKind.NO_SIGNAL, v, key, source=str(source))
+                if latch.recovering_s is None:
+                    latch.recovering_s = float(v.tick)
+                if v.t_end - latch.recovering_s >= const.NO_SIGNAL_CLEAR_S:
+                    events += self._clear(EventKind.NO_SIGNAL, v, key, source=str(source))
                 continue
             if any(c.quality == "motion" for c in chans):
                 continue
-            self._usable_since.pop(source, None)
+            if (standing := self._active.get(key)) is not None:
+                standing.recovering_s = None  # unusable again: the minute starts over
             since = self._unusable_since.setdefault(source, float(v.tick))
             qualities = {c.quality for c in chans}
             wait = const.NOISY_WARN_S if qualities == {"noisy"} else self._s.no_signal_s
