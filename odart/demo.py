@@ -34,6 +34,7 @@ from server.auth import Role
 from server.config import settings_from_mapping
 from server.privacy.enrol import enrol_consented
 from server.store.db import Store
+from server.web.deps import app_context, app_services
 from simulators.receiver import NotificationReceiver
 
 _LOGGER = logging.getLogger(__name__)
@@ -254,12 +255,13 @@ async def run_demo(
         served = await serve(app, port)
         agent_task = asyncio.create_task(agent.run(), name="edge")
         password = secrets.token_urlsafe(12)  # a fresh database each run: a fresh password
-        app.state.users.create(DEMO_ADMIN, Role.ADMIN, password)
+        services = app_services(app)
+        services.users.create(DEMO_ADMIN, Role.ADMIN, password)
         summary.login = {"username": DEMO_ADMIN, "password": password}
         for participant, room, _, wearable, *_ in PEOPLE:  # the demo's residents have consented
             enrol_consented(
-                app.state.store.db,
-                app.state.now,
+                services.store.db,
+                app_context(app).now,
                 site_id=SITE,
                 device_id=wearable,
                 room_id=room,
@@ -286,7 +288,7 @@ async def run_demo(
             if agent_task.done():
                 agent_task.result()  # surfaces a crash of the agent
             if elapsed >= next_progress:
-                store: Store = app.state.store
+                store = services.store
                 print(
                     f"  t={elapsed:5.0f}s  alerts stored {store.count_alerts()}  "
                     f"pushes received {len(receiver.pushes)}  outbox {len(outbox)}",
@@ -298,9 +300,9 @@ async def run_demo(
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
         await asyncio.sleep(0.5)  # let sends already under way land in the receiver
         summary.duration_s = (loop.time() - started) * speed
-        summary.alerts = summarise(app.state.store, receiver)
+        summary.alerts = summarise(services.store, receiver)
         summary.notifications_received = len(receiver.pushes)
-        summary.ingest = dict(app.state.ingest.counts)
+        summary.ingest = dict(services.ingest.counts)
     finally:
         await cancel(agent_task)
         if served is not None:

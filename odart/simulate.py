@@ -17,7 +17,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Final, TextIO
+
+from fastapi import FastAPI
 
 from edge.agent import EdgeAgent
 from edge.config import config_from_mapping
@@ -41,6 +43,7 @@ from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
 from server.privacy.enrol import enrol_consented
+from server.web.deps import app_context, app_services
 from simulators.devices import VirtualWearable
 from simulators.framed import FramedRadar, FramedWearable
 from simulators.netcut import NetworkCut
@@ -101,9 +104,10 @@ class _TappedAgent(EdgeAgent):
         return super().handle_block(block)
 
 
-async def _tick(app: Any) -> None:
+async def _tick(app: FastAPI) -> None:
+    escalator = app_services(app).escalator
     while True:
-        app.state.escalator.tick()
+        escalator.tick()
         await asyncio.sleep(TICK_WALL_S)
 
 
@@ -200,12 +204,13 @@ async def run_scenario(
     tap = Tap(clock)
     try:
         server, server_task = await serve(app, port)
+        services = app_services(app)
         for responder in scenario.responders:
-            app.state.users.create(responder.id, Role.RESPONDER, passwords[responder.id])
+            services.users.create(responder.id, Role.RESPONDER, passwords[responder.id])
         for person in scenario.people:  # every simulated resident has consented, in writing
             enrol_consented(
-                app.state.store.db,
-                app.state.now,
+                services.store.db,
+                app_context(app).now,
                 site_id=scenario.site,
                 device_id=scenario.devices_of(person.key)[0].id,
                 room_id=person.room,
@@ -246,7 +251,7 @@ async def run_scenario(
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     task.result()  # surfaces a crash
             if now_s >= next_progress:
-                store = app.state.store
+                store = services.store
                 print(
                     f"  t={now_s:5.0f}s  alerts {store.count_alerts()}  "
                     f"pushes {len(phones.pushes)}  steps {len(phones.steps)}  outbox {len(outbox)}",
@@ -256,7 +261,7 @@ async def run_scenario(
                 next_progress += PROGRESS_EVERY_S
             await asyncio.sleep(min(0.2, clock.wall_s(scenario.duration_s - now_s)))
         await asyncio.sleep(SETTLE_WALL_S)
-        observed = observe(scenario, clock, app.state.store, agent.alerts, phones)
+        observed = observe(scenario, clock, services.store, agent.alerts, phones)
         verdicts = check(scenario.expect, observed.observation)
         return Report(
             scenario=scenario,

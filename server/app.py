@@ -34,7 +34,7 @@ from server.privacy.gate import ConsentGate
 from server.privacy.retention import Purger
 from server.secret_file import read_key_file
 from server.sender import Sender
-from server.services import Services
+from server.services import AppContext, Services
 from server.status import StoreCondition
 from server.store.consents import Consents
 from server.store.db import Store
@@ -92,17 +92,7 @@ def create_app(
         services = _start(
             settings, notifier or AppriseNotifier(), now, store or Store(settings.database)
         )
-        app.state.services = services
-        # Loose attributes kept for routes not yet moved to ``services_of``.
-        app.state.store, app.state.hub = services.store, services.hub
-        app.state.audit, app.state.users = services.audit, services.users
-        app.state.consent_gate, app.state.drills = services.consent_gate, services.drills
-        app.state.dispatcher, app.state.escalator = services.dispatcher, services.escalator
-        app.state.ingest, app.state.link_key = services.ingest, services.link_key
-        app.state.second_factors, app.state.device_lists = (
-            services.second_factors,
-            services.device_lists,
-        )
+        app.state.services = services  # read only through server.web.deps' accessors
         services.escalator.resume()
         running = asyncio.create_task(services.supervisor.run(), name="supervisor")
         # What start-up built (modules, settings, services) lives as long as the server: keep it
@@ -124,9 +114,8 @@ def create_app(
     app = FastAPI(
         title="ODART server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.state.settings = settings
-    app.state.now = now
-    app.state.login_limiter = LoginLimiter()
+    # Read only through server.web.deps' accessors; there before (and without) the lifespan.
+    app.state.context = AppContext(settings=settings, now=now, login_limiter=LoginLimiter())
     app.add_middleware(SecurityHeaders, https=str(settings.http.public_url).startswith("https://"))
     app.add_exception_handler(LoginRequired, login.login_required_handler)
     app.add_exception_handler(SecondFactorRequired, mfa.second_factor_handler)

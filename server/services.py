@@ -1,14 +1,20 @@
 """The server's running services as one typed object, built by the app's lifespan (shell, wiring).
 
 Routes reach them through :func:`server.web.deps.services_of` rather than reading loose
-``app.state`` attributes, so a missing or misspelt service is a type error, not a 500.
+``app.state`` attributes, so a missing or misspelt service is a type error, not a 500. What
+``create_app`` itself is given (the settings, the clock) and the login throttle exist before the
+lifespan runs: they are one :class:`AppContext`, reached through
+:func:`server.web.deps.context_of`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from server.audit import AuditLog
+from server.auth.ratelimit import LoginLimiter
 from server.config import Settings
 from server.device_lists import DeviceLists
 from server.dispatch import Dispatcher
@@ -26,6 +32,17 @@ from server.store.db import Store
 from server.store.mfa import SecondFactors
 from server.store.users import Users
 from server.supervisor import Supervisor
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    """What an app has from ``create_app`` on, with or without its lifespan; one per app."""
+
+    settings: Settings
+    now: Callable[[], datetime]
+    """The wall clock (a test's or a simulation's own clock when it passed one)."""
+    login_limiter: LoginLimiter
+    """Failed-login throttle; it lives as long as the app, across lifespan restarts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from firmware_bridge.wire import ID_PATTERN, AlertKind, IdMinter, Severity
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Action, Outcome
 from server.domain.tokens import TokenError, verify
-from server.escalation import ActResult, Escalator
+from server.escalation import ActResult
 from server.web.api import alert_summary
-from server.web.deps import AnyUser, StaffUser
+from server.web.deps import AnyUser, StaffUser, context_of, services_of
 
 router = APIRouter()
 _minter = IdMinter()
@@ -51,11 +51,6 @@ class ActionRequest(BaseModel):
         return self
 
 
-def _escalator(request: Request) -> Escalator:
-    escalator: Escalator = request.app.state.escalator
-    return escalator
-
-
 def _answer(result: ActResult) -> JSONResponse:
     body: dict[str, Any] = {"ok": result.ok, "message": result.message}
     if result.alert is not None:
@@ -78,7 +73,7 @@ async def post_action(
         for key, value in (("naloxone_doses", body.naloxone_doses), ("text", body.text))
         if value is not None
     }
-    result = _escalator(request).act(
+    result = services_of(request).escalator.act(
         alert_id, body.action, user.username, outcome=body.outcome, detail=detail
     )
     return _answer(result)
@@ -108,7 +103,7 @@ def _page(title: str, text: str, button: str | None = None, status: int = 200) -
 async def confirm_link(token: str, request: Request) -> HTMLResponse:
     """Show what a push's link does; only the POST acts (link previews must not act)."""
     try:
-        claim = verify(token, request.app.state.link_key, _now_s(request))
+        claim = verify(token, services_of(request).link_key, _now_s(request))
     except TokenError as error:
         return _page("Link not valid", error.reason, status=400)
     return _page(
@@ -122,10 +117,10 @@ async def confirm_link(token: str, request: Request) -> HTMLResponse:
 async def use_link(token: str, request: Request) -> HTMLResponse:
     """Act on a push's link: signed, expiring, and working once."""
     try:
-        claim = verify(token, request.app.state.link_key, _now_s(request))
+        claim = verify(token, services_of(request).link_key, _now_s(request))
     except TokenError as error:
         return _page("Link not valid", error.reason, status=400)
-    result = _escalator(request).act(
+    result = services_of(request).escalator.act(
         claim.alert_id, claim.action, claim.responder_id, token_nonce=claim.nonce
     )
     if result.ok:
@@ -134,7 +129,7 @@ async def use_link(token: str, request: Request) -> HTMLResponse:
 
 
 def _now_s(request: Request) -> float:
-    return float(request.app.state.now().timestamp())
+    return float(context_of(request).now().timestamp())
 
 
 class TestAlertRequest(BaseModel):
@@ -151,10 +146,11 @@ async def send_test_alert(
 ) -> JSONResponse:
     """Send a clearly marked TEST alert for a room through the whole paging path (staff)."""
     del user
-    settings = request.app.state.settings
+    context = context_of(request)
+    settings = context.settings
     if not ID_PATTERN.fullmatch(site_id) or all(site.id != site_id for site in settings.sites):
         raise HTTPException(status_code=404, detail=f"no site {site_id!r}")
-    now = request.app.state.now()
+    now = context.now()
     alert = Alert(
         alert_id=_minter.mint(int(now.timestamp() * 1000), os.urandom(10)),
         site_id=site_id,
@@ -168,5 +164,5 @@ async def send_test_alert(
         state=AlertState.TRIGGERED,
         origin="test",
     )
-    _escalator(request).admit(alert)
+    services_of(request).escalator.admit(alert)
     return JSONResponse({"ok": True, "alert": alert_summary(alert)}, status_code=201)

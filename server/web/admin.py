@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from firmware_bridge.wire import ID_PATTERN
 from server.auth.models import AuthError, Role
-from server.web.deps import AdminUser, AuditDep, StaffUser, UsersDep
+from server.web.deps import AdminUser, AuditDep, StaffUser, UsersDep, context_of
 from server.web.templating import render
 
 router = APIRouter()
@@ -127,7 +127,7 @@ def channel(url: str) -> str:
 async def sites_page(request: Request, user: StaffUser) -> Response:
     """Sites, rooms, escalation policies, operating hours and responders (from the settings)."""
     del user
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     responders = [
         {
             "id": r.id,

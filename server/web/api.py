@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from firmware_bridge.wire import format_utc
 from server.auth.models import Role, User
 from server.domain.alerts import KIND_LABELS, Alert
-from server.web.deps import AnyUser, AuditDep, StoreDep, hub_of, users_of
+from server.web.deps import AnyUser, AuditDep, StoreDep, context_of, hub_of, users_of
 
 router = APIRouter(prefix="/api")
 
@@ -88,8 +88,7 @@ async def list_alerts(
 
 
 def _room_label(request: Request, alert: Alert) -> str:
-    label: str = request.app.state.settings.room_label(alert.site_id, alert.room_id)
-    return label
+    return context_of(request).settings.room_label(alert.site_id, alert.room_id)
 
 
 @router.get("/alerts/{alert_id}")

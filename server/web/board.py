@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from server.store.enrolments import Enrolments
 from server.store.history import open_alerts
 from server.web.board_state import build_board
-from server.web.deps import AnyUser, StoreDep
+from server.web.deps import AnyUser, StoreDep, context_of
 
 router = APIRouter()
 
@@ -18,8 +18,9 @@ router = APIRouter()
 async def board_json(request: Request, store: StoreDep, user: AnyUser) -> dict[str, Any]:
     """Every site's rooms and wearables with a status each; no pseudonyms, no health values."""
     del user
-    settings = request.app.state.settings
-    enrolments = Enrolments(store.db, request.app.state.now)
+    context = context_of(request)
+    settings = context.settings
+    enrolments = Enrolments(store.db, context.now)
     sites = [
         (site.id, site.name, [(room.id, room.label) for room in site.rooms])
         for site in settings.sites

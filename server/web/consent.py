@@ -31,7 +31,7 @@ from server.privacy.consent_texts import current_text
 from server.privacy.gate import ConsentGate
 from server.privacy.inventory import Purpose
 from server.store.residents import ResidentError, Residents
-from server.web.deps import AuditDep, StaffUser
+from server.web.deps import AuditDep, StaffUser, context_of, services_of
 from server.web.templating import render
 
 router = APIRouter()
@@ -84,12 +84,11 @@ class IdentityIn(BaseModel):
 
 
 def _gate(request: Request) -> ConsentGate:
-    gate: ConsentGate = request.app.state.consent_gate
-    return gate
+    return services_of(request).consent_gate
 
 
 def _residents(request: Request) -> Residents:
-    return Residents(request.app.state.store.db, request.app.state.now)
+    return Residents(services_of(request).store.db, context_of(request).now)
 
 
 def _resident(request: Request, participant_id: str) -> dict[str, Any]:
@@ -128,7 +127,7 @@ async def change_consent(
             purposes=tuple(body.purposes),
             method=body.method,
             witness=body.witness or user.username,
-            recorded_at=request.app.state.now(),
+            recorded_at=context_of(request).now(),
             recorded_by=user.username,
             text_version=body.text_version,
             text_sha256=body.text_sha256,
@@ -171,7 +170,7 @@ async def create_resident(
     request: Request, body: ResidentIn, user: StaffUser, audit: AuditDep
 ) -> dict[str, Any]:
     """Add a pseudonymous resident at a site (staff, admin)."""
-    if all(site.id != body.site_id for site in request.app.state.settings.sites):
+    if all(site.id != body.site_id for site in context_of(request).settings.sites):
         raise HTTPException(status_code=422, detail=f"no site {body.site_id!r}")
     audit.record(user.username, user.role.value, "resident.create", body.participant_id)
     try:
@@ -254,7 +253,7 @@ async def put_identity(
 async def residents_page(request: Request, user: StaffUser, audit: AuditDep) -> Response:
     """Residents by pseudonym with their consent (no identity on this page)."""
     audit.record(user.username, user.role.value, "read.residents", "residents")
-    sites = [(s.id, s.name) for s in request.app.state.settings.sites]
+    sites = [(s.id, s.name) for s in context_of(request).settings.sites]
     consents = _gate(request).consents
     rows = []
     for row in _residents(request).all():
@@ -296,7 +295,7 @@ async def resident_page(
     resident = _resident(request, participant_id)
     audit.record(user.username, user.role.value, "read.identity", participant_id)
     residents = _residents(request)
-    today = request.app.state.now().date()
+    today = context_of(request).now().date()
     context = {
         "resident": resident,
         "identity": residents.identity(participant_id),
@@ -306,7 +305,7 @@ async def resident_page(
         "methods": [m.value for m in ConsentMethod if m is not ConsentMethod.PANEL],
         "text": current_text(),
         "review_default": (
-            today + timedelta(days=request.app.state.settings.privacy.review_days)
+            today + timedelta(days=context_of(request).settings.privacy.review_days)
         ).isoformat(),
     }
     return render(request, "resident.html", context)

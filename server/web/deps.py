@@ -1,5 +1,9 @@
 """FastAPI dependencies: the lifespan's objects, the logged-in user, role checks and CSRF (shell).
 
+The accessors here are the only readers of ``app.state``, each with a typed answer:
+:func:`services_of` (what the lifespan started, :class:`~server.services.Services`) and
+:func:`context_of` (the settings, clock and login throttle, :class:`~server.services.AppContext`).
+
 Every route declares who may use it with :func:`require_role`::
 
     from server.auth import Role, User
@@ -56,11 +60,12 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
 
 from server.audit import AuditLog
 from server.auth.models import Role, User
 from server.live import LiveHub
-from server.services import Services
+from server.services import AppContext, Services
 from server.store.db import Store
 from server.store.mfa import SecondFactors
 from server.store.users import Session, Users
@@ -102,45 +107,56 @@ async def audit_failed_handler(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+def app_services(app: Starlette) -> Services:
+    """``app``'s running services (built by its lifespan), for code that holds the app itself."""
+    services: Services = app.state.services
+    return services
+
+
+def app_context(app: Starlette) -> AppContext:
+    """``app``'s settings, clock and login throttle (set by ``create_app``)."""
+    context: AppContext = app.state.context
+    return context
+
+
 def services_of(request: Request) -> Services:
     """The app's running services (built by the lifespan)."""
-    services: Services = request.app.state.services
-    return services
+    return app_services(request.app)
+
+
+def context_of(request: Request) -> AppContext:
+    """The app's settings, clock and login throttle; there before the lifespan runs."""
+    return app_context(request.app)
 
 
 def store_of(request: Request) -> Store:
     """The app's store."""
-    store: Store = request.app.state.store
-    return store
+    return services_of(request).store
 
 
 def hub_of(request: Request) -> LiveHub:
     """The app's live hub."""
-    hub: LiveHub = request.app.state.hub
-    return hub
+    return services_of(request).hub
 
 
 def second_factors_of(request: Request) -> SecondFactors:
     """The app's second factors (TOTP)."""
-    factors: SecondFactors = request.app.state.second_factors
-    return factors
+    return services_of(request).second_factors
 
 
 def needs_second_factor(request: Request, user: User) -> bool:
     """Whether ``user`` must still set up a second factor before using the panel."""
-    return not user.mfa and user.role.value in request.app.state.settings.http.mfa_roles
+    return not user.mfa and user.role.value in context_of(request).settings.http.mfa_roles
 
 
 def users_of(request: Request) -> Users:
     """The app's accounts and sessions."""
-    users: Users = request.app.state.users
-    return users
+    return services_of(request).users
 
 
 def audit_of(request: Request) -> AuditLog:
     """The app's audit log: record before returning personal data (it raises if it cannot)."""
-    audit: AuditLog = request.app.state.audit
-    return audit
+    return services_of(request).audit
 
 
 def session_cookie_name(request: Request) -> str:
@@ -150,7 +166,7 @@ def session_cookie_name(request: Request) -> str:
 
 def secure_cookies(request: Request) -> bool:
     """Whether cookies get ``Secure``: when the public URL is https."""
-    return str(request.app.state.settings.http.public_url).startswith("https://")
+    return str(context_of(request).settings.http.public_url).startswith("https://")
 
 
 def client_address(request: Request) -> str:
@@ -174,7 +190,7 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or (origin == "null" and fetch_site == "same-origin"):
         return True  # not a browser, or a privacy setting hid the origin: the token decides
-    ours = {_origin(str(request.base_url)), _origin(request.app.state.settings.http.public_url)}
+    ours = {_origin(str(request.base_url)), _origin(context_of(request).settings.http.public_url)}
     return _origin(origin) in ours
 
 

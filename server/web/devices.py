@@ -24,11 +24,9 @@ from starlette.responses import Response
 
 from firmware_bridge.errors import WireError
 from firmware_bridge.wire import DeviceEntry, DeviceModel
-from server.device_lists import DeviceLists
-from server.privacy.gate import ConsentGate
 from server.store.enrolments import EnrolmentError, Enrolments
 from server.store.residents import ResidentError, Residents
-from server.web.deps import AuditDep, StaffUser, StoreDep
+from server.web.deps import AuditDep, StaffUser, StoreDep, context_of, services_of
 from server.web.templating import render
 
 router = APIRouter()
@@ -37,14 +35,14 @@ FormId = Annotated[str, Form(max_length=64)]
 
 
 def _enrolments(request: Request, store: StoreDep) -> Enrolments:
-    return Enrolments(store.db, request.app.state.now)
+    return Enrolments(store.db, context_of(request).now)
 
 
 def _page(
     request: Request, store: StoreDep, error: str | None = None, status: int = 200
 ) -> Response:
     enrolments = _enrolments(request, store)
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     sites = [(s.id, s.name, [(r.id, r.label) for r in s.rooms]) for s in settings.sites]
     context = {
         "devices": enrolments.devices(),
@@ -110,13 +108,13 @@ async def enrol(
     device list and the edge starts its link once the resident has consented.
     """
     device_id, participant_id = device_id.strip().lower(), participant_id.strip().lower()
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     site = next((s for s in settings.sites if s.id == site_id), None)
     if site is None:
         return _page(request, store, f"no site {site_id!r}", status=400)
     if room_id and all(room.id != room_id for room in site.rooms):
         return _page(request, store, f"no room {room_id!r} at {site.name}", status=400)
-    lists: DeviceLists = request.app.state.device_lists
+    lists = services_of(request).device_lists
     listed = _entry(device_id, participant_id, room_id, model, address)
     if listed is not None and edge_id and not lists.fits(site_id, edge_id.strip(), listed):
         reason = (
@@ -131,7 +129,7 @@ async def enrol(
         {"device": device_id, "site": site_id, "room": room_id, "edge": edge_id, "model": model},
     )
     try:
-        Residents(store.db, request.app.state.now).ensure(participant_id, site_id, user.username)
+        Residents(store.db, context_of(request).now).ensure(participant_id, site_id, user.username)
         enrolment_id = _enrolments(request, store).enrol(
             device_id,
             site_id,
@@ -146,7 +144,7 @@ async def enrol(
         return _page(request, store, error.reason, status=400)
     except EnrolmentError as error:
         return _page(request, store, error.reason, status=400)
-    gate: ConsentGate = request.app.state.consent_gate
+    gate = services_of(request).consent_gate
     gate.consents.sync_site(site_id)  # a resident who already consented is active at once
     await gate.publish_site(site_id)
     await lists.publish_site(site_id)
@@ -189,6 +187,6 @@ async def end_enrolment(
     enrolments.end(enrolment_id, user.username)
     if enrolment["model"] is not None:  # its edge stops it: no stale "connected" on the board
         enrolments.forget_health(enrolment["site_id"], enrolment["device_id"])
-    lists: DeviceLists = request.app.state.device_lists
+    lists = services_of(request).device_lists
     await lists.publish_site(enrolment["site_id"])
     return RedirectResponse("/devices", status_code=303)

@@ -17,7 +17,7 @@ from firmware_bridge.wire import EARLIEST_UTC, ID_PATTERN, LATEST_UTC, AlertKind
 from server.domain.alerts import KIND_LABELS
 from server.domain.lifecycle import Outcome
 from server.store.history import HistoryFilter, history
-from server.web.deps import StaffUser, StoreDep
+from server.web.deps import StaffUser, StoreDep, context_of
 from server.web.report_math import report, response_seconds
 from server.web.templating import render
 
@@ -87,7 +87,7 @@ REPORT_ROWS: Final = 100_000
 
 
 def _rows(request: Request, store: StoreDep, wanted: HistoryFilter) -> list[dict[str, Any]]:
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     rows = history(store.db, wanted)
     for row in rows:
         row["response_s"] = response_seconds(row)
@@ -121,7 +121,7 @@ def _for_report(filters: Filters) -> HistoryFilter:
 
 
 def _choices(request: Request) -> dict[str, Any]:
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     return {
         "sites": [(site.id, site.name) for site in settings.sites],
         "kinds": [(kind.value, KIND_LABELS.get(kind, kind.value)) for kind in AlertKind],

@@ -17,7 +17,6 @@ from starlette.responses import Response
 
 from server.audit import AuditError
 from server.auth.models import USERNAME_PATTERN
-from server.auth.ratelimit import LoginLimiter
 from server.store.users import Users
 from server.web.deps import (
     LOGIN_CSRF_COOKIE,
@@ -26,6 +25,7 @@ from server.web.deps import (
     SignedIn,
     audit_of,
     client_address,
+    context_of,
     needs_second_factor,
     same_origin,
     second_factors_of,
@@ -39,11 +39,6 @@ router = APIRouter()
 
 LOGIN_FORM_TTL_S: Final = 3600
 """The login form's CSRF cookie lives an hour: a form left open longer is reloaded."""
-
-
-def _limiter(request: Request) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
-    return limiter
 
 
 def safe_next(target: str | None) -> str:
@@ -102,8 +97,9 @@ async def login(
         return _login_form(request, next, "The form expired; please try again.", status=403)
     username = username.strip().lower()
     address = client_address(request)
-    limiter = _limiter(request)
-    now_s = request.app.state.now().timestamp()
+    context = context_of(request)
+    limiter = context.login_limiter
+    now_s = context.now().timestamp()
     wait = limiter.begin(username, address, now_s)  # counted before the slow hash: no race
     if wait:
         response = _login_form(

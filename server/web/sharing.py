@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from firmware_bridge.wire import format_utc, parse_utc
 from server.domain.alerts import Alert
-from server.privacy.gate import ConsentGate
 from server.privacy.inventory import Purpose
 from server.privacy.sharing import (
     EMERGENCY_BASIS,
@@ -31,7 +30,7 @@ from server.privacy.sharing import (
     service_request,
 )
 from server.store.residents import Residents
-from server.web.deps import AnyUser, AuditDep, StaffUser, StoreDep
+from server.web.deps import AnyUser, AuditDep, StaffUser, StoreDep, context_of, services_of
 
 router = APIRouter()
 
@@ -65,7 +64,7 @@ def _alert(store: StoreDep, alert_id: str) -> Alert:
 
 
 def _permits(request: Request, participant: str | None, purpose: Purpose) -> bool:
-    gate: ConsentGate = request.app.state.consent_gate
+    gate = services_of(request).consent_gate
     return participant is not None and gate.consents.permits(participant, purpose)
 
 
@@ -89,9 +88,9 @@ async def disclose(
     _refuse(disclosure_refusal(alert, consented=consented))
     assert alert.participant_id is not None
     data = emergency_data_set(
-        alert, request.app.state.settings.room_label(alert.site_id, alert.room_id)
+        alert, context_of(request).settings.room_label(alert.site_id, alert.room_id)
     )
-    released_at = request.app.state.now()
+    released_at = context_of(request).now()
     audit.record(
         user.username,
         user.role.value,
@@ -132,7 +131,7 @@ async def refer(
     _refuse(referral_refusal(alert, consented=consented))
     assert alert.participant_id is not None
     referral_id = str(uuid.uuid4())
-    now = request.app.state.now()
+    now = context_of(request).now()
     audit.record(
         user.username,
         user.role.value,
@@ -176,7 +175,7 @@ def _document(request: Request, store: StoreDep, referral_id: str) -> dict[str, 
     alert = store.alert(row["alert_id"])
     if alert is None:  # purged with its alert; the referral went with it
         raise HTTPException(status_code=404, detail=f"no referral {referral_id!r}")
-    identity = Residents(store.db, request.app.state.now).identity(row["participant_id"])
+    identity = Residents(store.db, context_of(request).now).identity(row["participant_id"])
     return service_request(
         referral_id,
         alert,

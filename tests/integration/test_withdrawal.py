@@ -153,7 +153,7 @@ def test_withdrawal_on_the_server_stops_the_edge_within_5_s_and_later_events_are
                 lambda: any(late.msg_id.encode() in p for _, p, _ in probe.messages), timeout_s=10
             ), "the refused event was not acked: the edge's outbox would never drain"
         assert store.alert(late.msg_id) is None
-        ingest = client.app.state.ingest  # type: ignore[attr-defined]
+        ingest = client.app.state.services.ingest  # type: ignore[attr-defined]
         assert ingest.counts["refused_no_consent"] >= 1
 
     # The broker keeps the snapshot for an edge that was away: retained, with the withdrawal.

@@ -16,7 +16,7 @@ PASSWORD: Final = "correct horse battery staple"
 
 def add_user(client: TestClient, username: str, role: Role, password: str = PASSWORD) -> None:
     """Create an account in a running app (inside ``with TestClient(app)``)."""
-    users: Users = client.app.state.users  # type: ignore[attr-defined]
+    users: Users = client.app.state.services.users  # type: ignore[attr-defined]
     users.create(username, role, password)
 
 
@@ -29,7 +29,7 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     Returns:
         The session's CSRF token.
     """
-    factors: SecondFactors = client.app.state.second_factors  # type: ignore[attr-defined]
+    factors: SecondFactors = client.app.state.services.second_factors  # type: ignore[attr-defined]
     factors.reset(username)
     client.cookies.clear()
     client.headers.pop("x-csrf-token", None)
@@ -53,7 +53,7 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
 def set_up_second_factor(client: TestClient) -> str:
     """Turn two-factor login on for the logged-in account the way its owner would; the secret."""
     offer = client.get("/api/account/mfa").json()
-    now = client.app.state.now()  # type: ignore[attr-defined]
+    now = client.app.state.context.now()  # type: ignore[attr-defined]
     answer = client.post("/api/account/mfa", json={"code": code_at(offer["secret"], now)})
     assert answer.status_code == 200, answer.text
     return str(offer["secret"])

@@ -70,7 +70,7 @@ class Server:
         while not self.server.started:
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)
-        users: Users = self.app.state.users
+        users: Users = self.app.state.services.users
         users.create("ada", Role.ADMIN, PASSWORD)
         token = self.session.get(f"{self.base}/login").cookies["odart_login_csrf"]
         form = {"username": "ada", "password": PASSWORD, "csrf_token": token}

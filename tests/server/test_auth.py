@@ -215,7 +215,7 @@ def test_auth_logout_and_disabling_end_the_session_on_the_server(client: TestCli
     _set_session(client, cookie)
     assert client.get("/api/me").status_code == 401
     log_in(client, "alice")
-    client.app.state.users.set_disabled("alice", True)  # type: ignore[attr-defined]
+    client.app.state.services.users.set_disabled("alice", True)  # type: ignore[attr-defined]
     assert client.get("/api/me").status_code == 401
     assert _post_login(client, "alice", PASSWORD) == 401
 
@@ -306,7 +306,7 @@ def test_auth_one_address_spraying_many_accounts_is_throttled(client: TestClient
 def test_auth_login_attempts_are_audited_without_log_injection(client: TestClient) -> None:
     _post_login(client, "mallory\r\nadmin logged in", "x" * 10)
     _post_login(client, "alice", PASSWORD)
-    entries = client.app.state.audit.entries()  # type: ignore[attr-defined]
+    entries = client.app.state.services.audit.entries()  # type: ignore[attr-defined]
     actions = [(e["action"], e["actor"]) for e in entries[:2]]
     assert actions == [("auth.login", "alice"), ("auth.login_failed", "(invalid)")]
 

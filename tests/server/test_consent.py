@@ -334,7 +334,7 @@ def test_consent_api_give_withdraw_one_purpose_and_history(client: TestClient) -
         ("withdraw", "night-staff"),
         ("withdraw", "night-staff"),
     ]
-    audit = client.app.state.audit  # type: ignore[attr-defined]
+    audit = client.app.state.services.audit  # type: ignore[attr-defined]
     actions = [e["action"] for e in audit.entries("p-0001")]
     assert actions[:4] == ["read.consent", "consent.withdraw", "consent.withdraw", "consent.give"]
 

@@ -142,7 +142,7 @@ def test_device_lists_enrolment_and_ending_republish_the_retained_list(
         )
         # The list is republished after the answer, not before: wait for it.
         assert wait_until(lambda: retained_list() == enrolled, timeout_s=30)
-        (enrolment,) = Enrolments(client.app.state.store.db, datetime.now).live()  # type: ignore[attr-defined]
+        (enrolment,) = Enrolments(client.app.state.services.store.db, datetime.now).live()  # type: ignore[attr-defined]
         ended = client.post(
             f"/devices/enrolments/{enrolment['id']}/end",
             data={"csrf_token": client.headers["x-csrf-token"]},
@@ -155,9 +155,9 @@ def test_device_lists_enrolment_and_ending_republish_the_retained_list(
 def test_device_lists_enrol_form_refuses_a_device_the_edges_list_has_no_room_for(
     staff: TestClient,
 ) -> None:
-    enrolments = Enrolments(staff.app.state.store.db, lambda: datetime.now(UTC))  # type: ignore[attr-defined]
+    enrolments = Enrolments(staff.app.state.services.store.db, lambda: datetime.now(UTC))  # type: ignore[attr-defined]
     n = 0
-    lists = staff.app.state.device_lists  # type: ignore[attr-defined]
+    lists = staff.app.state.services.device_lists  # type: ignore[attr-defined]
     while lists.fits("hostel-1", "pi-1", _h10(n)):
         entry = _h10(n)
         enrolments.enrol(

@@ -69,7 +69,7 @@ def test_metrics_count_an_edge_with_a_full_disk_as_online(
     settings = settings_from_mapping(settings_for(mosquitto, receiver))
     store = Store(None)
     with TestClient(create_app(settings, store=store)) as client:
-        now = client.app.state.now()  # type: ignore[attr-defined]
+        now = client.app.state.context.now()  # type: ignore[attr-defined]
         # Written on the app's own loop thread, as ingest would: the store's connection is not
         # shared across threads.
         assert client.portal is not None

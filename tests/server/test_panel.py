@@ -253,7 +253,7 @@ def test_enrolment_goes_to_the_consent_step_and_is_audited(admin: TestClient) ->
     (tile,) = admin.get("/api/board").json()["sites"][0]["rooms"][0]["devices"]
     assert (tile["id"], tile["status"]) == ("wearable-7", "no_data")
     assert "not_consented" in tile["flags"]
-    audit = admin.app.state.audit  # type: ignore[attr-defined]
+    audit = admin.app.state.services.audit  # type: ignore[attr-defined]
     assert [e["action"] for e in audit.entries("p-0007")][-1] == "enrolment.create"
     assert _form(admin, "/devices/enrolments/1/end").status_code == 303
     assert admin.get("/api/board").json()["sites"][0]["rooms"][0]["devices"] == []
@@ -269,9 +269,9 @@ def test_accounts_admin_cannot_remove_the_last_admin(admin: TestClient) -> None:
     assert made.status_code == 303
     assert _form(admin, "/users/sam", change="role", role="staff").status_code == 303
     assert _form(admin, "/users/sam", change="disable").status_code == 303
-    accounts = {a["username"]: a for a in admin.app.state.users.accounts()}  # type: ignore[attr-defined]
+    accounts = {a["username"]: a for a in admin.app.state.services.users.accounts()}  # type: ignore[attr-defined]
     assert (accounts["sam"]["role"], accounts["sam"]["disabled"]) == ("staff", True)
-    audit = [e["action"] for e in admin.app.state.audit.entries("sam")]  # type: ignore[attr-defined]
+    audit = [e["action"] for e in admin.app.state.services.audit.entries("sam")]  # type: ignore[attr-defined]
     assert audit == ["account.disable", "account.role", "account.create"]
 
 

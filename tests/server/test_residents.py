@@ -37,7 +37,7 @@ def client() -> Iterator[TestClient]:
 
 
 def test_residents_identity_is_read_by_staff_with_an_audit_row_first(client: TestClient) -> None:
-    audit = client.app.state.audit  # type: ignore[attr-defined]
+    audit = client.app.state.services.audit  # type: ignore[attr-defined]
     before = len(audit.entries())
     got = client.get("/api/residents/p-0001/identity").json()
     assert got["identity"]["name"] == NAME
@@ -61,7 +61,7 @@ def test_residents_identity_is_never_shown_to_responders(client: TestClient) -> 
 
 
 def test_residents_identity_read_fails_closed_without_the_audit_log(client: TestClient) -> None:
-    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    store: Store = client.app.state.services.store  # type: ignore[attr-defined]
     store.db.execute(
         "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log "
         "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
@@ -88,7 +88,7 @@ def test_residents_rectification_keeps_history_and_needs_a_reason(client: TestCl
         "night-staff",
     )
     assert second["voided_at"] is None
-    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    store: Store = client.app.state.services.store  # type: ignore[attr-defined]
     with pytest.raises(sqlite3.IntegrityError, match="never edited"):
         store.db.execute("UPDATE resident_identity SET name = 'X' WHERE version = 2")
     with pytest.raises(sqlite3.IntegrityError, match="never edited"):

@@ -310,7 +310,7 @@ _FORMS: Final = {
 def test_routes_alert_view_is_audited_and_trimmed_for_responders(
     clients: dict[str, TestClient],
 ) -> None:
-    audit = clients["admin"].app.state.audit  # type: ignore[attr-defined]
+    audit = clients["admin"].app.state.services.audit  # type: ignore[attr-defined]
     staff = clients["staff"].get(f"/api/alerts/{ALERT}").json()
     assert (staff["participant"], staff["evidence"]) == (PSEUDONYMS[0], {"apnoea_s": 21.5})
     assert audit.entries(ALERT)[0]["actor"] == "staff-1"
@@ -324,7 +324,7 @@ def test_routes_alert_view_is_audited_and_trimmed_for_responders(
 def test_routes_personal_reads_fail_closed_when_the_audit_log_cannot_be_written(
     clients: dict[str, TestClient],
 ) -> None:
-    store: Store = clients["admin"].app.state.store  # type: ignore[attr-defined]
+    store: Store = clients["admin"].app.state.services.store  # type: ignore[attr-defined]
     store.db.execute(
         "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log "
         "BEGIN SELECT RAISE(ABORT, 'disk full'); END"

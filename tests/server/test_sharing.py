@@ -96,7 +96,7 @@ def test_sharing_emergency_data_set_is_fixed_minimal_audited_and_registered(
     assert data["naloxone_given"] is None
     assert "p-0001" not in str(answer)
     assert "Morag" not in str(answer)
-    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    store: Store = client.app.state.services.store  # type: ignore[attr-defined]
     (row,) = store.db.query("SELECT * FROM disclosures")
     assert (row["alert_id"], row["recipient"], row["reason"]) == (
         ESCALATED,
@@ -104,7 +104,7 @@ def test_sharing_emergency_data_set_is_fixed_minimal_audited_and_registered(
         "handover to paramedics",
     )
     assert "vital interests" in row["basis"]
-    entry = client.app.state.audit.entries("p-0001")[0]  # type: ignore[attr-defined]
+    entry = client.app.state.services.audit.entries("p-0001")[0]  # type: ignore[attr-defined]
     assert (entry["action"], entry["detail"]["alert"]) == ("disclose.emergency", ESCALATED)
 
 
@@ -120,7 +120,7 @@ def test_sharing_emergency_disclosure_is_refused_unless_escalated_consented_and_
     )
     assert withdrawn.json()["edge"] == "active"
     assert _disclose(client, ESCALATED)[0] == 403
-    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    store: Store = client.app.state.services.store  # type: ignore[attr-defined]
     assert store.db.execute("SELECT COUNT(*) FROM disclosures").fetchone()[0] == 0
 
 
@@ -155,7 +155,7 @@ def test_sharing_referral_after_an_overdose_is_a_fhir_service_request(client: Te
     assert "naloxone_given" in document["reasonCode"][0]["text"]
     again = client.get(f"/api/referrals/{document['id']}")
     assert again.json() == document
-    actions = [e["action"] for e in client.app.state.audit.entries("p-0001")]  # type: ignore[attr-defined]
+    actions = [e["action"] for e in client.app.state.services.audit.entries("p-0001")]  # type: ignore[attr-defined]
     assert actions[:2] == ["read.referral", "referral.create"]
 
 

@@ -60,9 +60,9 @@ async def _run(
     server, task = await serve(app, port)
     try:
         if behaviour.password is not None:
-            app.state.users.create("night", Role.RESPONDER, behaviour.password)
+            app.state.services.users.create("night", Role.RESPONDER, behaviour.password)
         alert = _alert()
-        app.state.escalator.admit(alert)
+        app.state.services.escalator.admit(alert)
         deadline = time.monotonic() + WAIT_S
         wanted = sum(
             d is not None
@@ -77,7 +77,7 @@ async def _run(
         while time.monotonic() < deadline and (len(phones.steps) < wanted or not phones.pushes):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)
-        stored = app.state.store.alert(alert.alert_id)
+        stored = app.state.services.store.alert(alert.alert_id)
         assert stored is not None
         return phones, stored
     finally:
