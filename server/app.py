@@ -35,6 +35,7 @@ from server.privacy.retention import Purger
 from server.secret_file import read_key_file
 from server.sender import Sender
 from server.services import AppContext, Services
+from server.signal_watch import SignalWatch
 from server.status import StoreCondition
 from server.store.consents import Consents
 from server.store.db import Store
@@ -56,6 +57,7 @@ from server.web import (
     mfa,
     panel,
     sharing,
+    visibility,
 )
 from server.web.deps import LoginRequired, SecondFactorRequired, audit_failed_handler
 from server.web.errors import http_error_handler, validation_error_handler
@@ -132,6 +134,7 @@ def create_app(
         app.include_router(router)
     app.include_router(consent.router)
     app.include_router(sharing.router)
+    app.include_router(visibility.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -209,6 +212,9 @@ def _start(
     escalator.also_plan(drills.plan)
     escalator.also_on_admit(drills.received)
     escalator.also_on_admit(metrics.alert_stored)
+    signal_watch = SignalWatch(db, escalator)
+    escalator.also_on_admit(signal_watch.received)
+    signal_watch.reconcile(now())
     loop_lag = LoopLag()
     metrics.read_loop_lag(loop_lag)
     supervisor.loop("loop lag", loop_lag.run)

@@ -186,6 +186,18 @@ class AlertRows(TimelineRows):
         )
         return self._readable(self.db.query(query, [kind, *_CLOSED, *match.values()]))
 
+    def signal_alerts(self, participant_id: str, since: datetime) -> list[Alert]:
+        """One resident's ``no_signal`` and ``recovered`` alerts that may matter from ``since``
+        on: those detected since, and warnings detected before that were still open then (open
+        now, or closed since). Oldest first."""
+        at = format_utc(since)
+        query = (
+            "SELECT * FROM alerts WHERE participant_id = ? AND kind IN ('no_signal', 'recovered') "
+            "AND (detected_at >= ? OR (kind = 'no_signal' AND (closed_at >= ? "
+            "OR state NOT IN (?, ?)))) ORDER BY detected_at, id"
+        )
+        return self._readable(self.db.query(query, [participant_id, at, at, *_CLOSED]))
+
     def alert(self, alert_id: str) -> Alert | None:
         """One alert by id."""
         found = self._readable(self.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))

@@ -1,7 +1,8 @@
 """What the live board shows: each room's and wearable's state at a glance (pure).
 
 A wearable is, in order of precedence: in an alert (by severity), checking in with its wearer,
-offline (its edge or its link is down), sending no data, not consented, on low battery, or ok.
+offline (its edge or its link is down), sending no data, unable to see breathing (the edge's
+detector says so, :mod:`server.domain.signal`), not consented, on low battery, or ok.
 A room takes the worst state of its wearables and of alerts raised for the room itself.
 Each wearable also says whether a check-in is possible: only a model with a buzzer and a button
 can ask its wearer "are you OK?" (``firmware_bridge.wire.CHECKIN_MODELS``); an H10 cannot, so a
@@ -21,6 +22,7 @@ STATUSES: Final = (
     "checking_in",
     "offline",
     "no_data",
+    "cannot_see_breathing",
     "not_consented",
     "low_battery",
     "ok",
@@ -33,6 +35,7 @@ LABELS: Final = {
     "checking_in": "checking in",
     "offline": "offline",
     "no_data": "no data",
+    "cannot_see_breathing": "can't see breathing",
     "not_consented": "not consented",
     "low_battery": "low battery",
     "ok": "ok",
@@ -95,6 +98,8 @@ def device_status(
         flags.append("offline")
     if health is None or health["state"] == "no_data":
         flags.append("no_data")
+    if any(a["kind"] == "no_signal" for a in alerts):
+        flags.append("cannot_see_breathing")  # an apnoea may be paged late or not at all
     if enrolment is not None and enrolment.get("consent") != "active":
         flags.append("not_consented")
     if health is not None and health.get("battery_low"):

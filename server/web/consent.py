@@ -33,6 +33,7 @@ from server.privacy.inventory import Purpose
 from server.store.residents import ResidentError, Residents
 from server.web.deps import AuditDep, StaffUser, context_of, services_of
 from server.web.templating import render
+from server.web.visibility import visibility_view
 
 router = APIRouter()
 
@@ -291,11 +292,14 @@ async def residents_create(
 async def resident_page(
     request: Request, participant_id: str, user: StaffUser, audit: AuditDep
 ) -> Response:
-    """One resident: identity, consent per purpose, the consent text, give/decline/withdraw."""
+    """One resident: identity, consent per purpose, the consent text, give/decline/withdraw,
+    and how long their sensors could not see their breathing (both reads audited)."""
     resident = _resident(request, participant_id)
     audit.record(user.username, user.role.value, "read.identity", participant_id)
+    audit.record(user.username, user.role.value, "read.visibility", participant_id)
     residents = _residents(request)
-    today = context_of(request).now().date()
+    now = context_of(request).now()
+    today = now.date()
     context = {
         "resident": resident,
         "identity": residents.identity(participant_id),
@@ -304,6 +308,7 @@ async def resident_page(
         "purposes": [p.value for p in CONSENT_PURPOSES],
         "methods": [m.value for m in ConsentMethod if m is not ConsentMethod.PANEL],
         "text": current_text(),
+        "visibility": visibility_view(services_of(request).store, participant_id, now),
         "review_default": (
             today + timedelta(days=context_of(request).settings.privacy.review_days)
         ).isoformat(),

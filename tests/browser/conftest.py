@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,7 +19,12 @@ from odart.broker import MosquittoBroker, free_port
 from server.app import create_app
 from server.auth import Role
 from server.config import settings_from_mapping
+from server.privacy.consent import ConsentAction, ConsentMethod, ConsentRecord
+from server.privacy.consent_texts import current_text
+from server.privacy.inventory import Purpose
+from server.store.consents import Consents
 from server.store.db import Store
+from server.store.residents import Residents
 from server.store.users import Users
 from simulators.receiver import NotificationReceiver
 from tests.conftest import require
@@ -73,6 +78,7 @@ def _seed(store: Store) -> None:
     users = Users(store.db, lambda: datetime.now(UTC))
     users.create(ADMIN[0], Role.ADMIN, ADMIN[1])
     now = "2026-01-01T00:00:00.000Z"
+    residents = Residents(store.db, lambda: datetime.now(UTC))
     with store.db.conn:
         for device, room, consent, battery in (
             ("wearable-1", "room-1", "active", 80.0),
@@ -90,6 +96,24 @@ def _seed(store: Store) -> None:
                 "battery_low, updated_at) VALUES (?, 'hostel-1', 'pi-1', 'connected', ?, ?, ?)",
                 [device, battery, int(battery < 20), now],
             )
+    # Room 1's wearer is a resident who agreed to monitoring (their page is opened).
+    residents.ensure("p-0001", "hostel-1", "seed")
+    text, today = current_text(), datetime.now(UTC).date()
+    Consents(store.db, lambda: datetime.now(UTC)).add(
+        ConsentRecord(
+            participant_id="p-0001",
+            action=ConsentAction.GIVE,
+            purposes=(Purpose.MONITORING,),
+            method=ConsentMethod.WRITTEN,
+            witness="seed",
+            recorded_at=datetime.now(UTC),
+            recorded_by="seed",
+            text_version=text.version,
+            text_sha256=text.sha256,
+            capacity_confirmed=True,
+            review_due=today + timedelta(days=90),
+        )
+    )
 
 
 @pytest.fixture

@@ -45,6 +45,39 @@ def test_browser_login_live_alert_acknowledge_resolve_and_history(
     assert page.locator("[data-room=room-4]").get_attribute("data-status") == "not_consented"
     page.evaluate("window.__sameDocument = true")
 
+    # Room 1's wearable cannot see its wearer's breathing: the tile says so until it can.
+    with MqttProbe(panel.broker.host, panel.broker.port) as probe:
+        steps = (
+            (wire.AlertKind.NO_SIGNAL, wire.Severity.WARNING, 5400, {"reason": "noisy"}),
+            (wire.AlertKind.RECOVERED, wire.Severity.INFO, 1800, {"cleared": "no_signal"}),
+        )
+        for n, (kind, severity, onset_ago_s, evidence) in enumerate(steps, start=101):
+            note = alert_envelope(
+                n,
+                kind=kind,
+                severity=severity,
+                onset_ago_s=onset_ago_s,
+                room="room-1",
+                device="wearable-1",
+                evidence={**evidence, "source": "wearable"},
+            )
+            probe.publish(str(note.topic), wire.encode_envelope(note))
+            if kind is wire.AlertKind.NO_SIGNAL:
+                page.wait_for_selector("[data-device=wearable-1][data-status=cannot_see_breathing]")
+                assert (
+                    "can't see breathing" in page.locator("[data-device=wearable-1]").inner_text()
+                )
+                _shot(page, "board-cannot-see-breathing")
+    page.wait_for_selector("[data-device=wearable-1][data-status=ok]")
+    page.goto(panel.url + "/residents/p-0001")
+    row = page.wait_for_selector("#breathing-visibility tr[data-source=wearable]")
+    assert "1 h 00 min" in row.inner_text()  # from 90 to 30 minutes ago
+    assert page.locator("#visibility-advice").count() == 0  # 4 % of a day
+    _shot(page, "resident-breathing-visibility")
+    page.goto(panel.url + "/")
+    page.wait_for_selector("#link-state:text('live')")
+    page.evaluate("window.__sameDocument = true")
+
     # An edge publishes an apnoea for Room 3: it appears without a reload.
     plain = alert_envelope(11)
     assert isinstance(plain.body, wire.AlertBody)

@@ -31,7 +31,15 @@ _LINK = re.compile(r"(?P<label>Acknowledge|On my way): (?P<url>\S+/act/(?P<token
 
 
 def alert_envelope(
-    n: int = 1, *, severity: wire.Severity = wire.Severity.CRITICAL, checkin_s: float | None = None
+    n: int = 1,
+    *,
+    severity: wire.Severity = wire.Severity.CRITICAL,
+    checkin_s: float | None = None,
+    kind: wire.AlertKind = wire.AlertKind.APNOEA,
+    onset_ago_s: float = 15.0,
+    room: str = "room-3",
+    device: str | None = None,
+    evidence: dict[str, wire.TextValue] | None = None,
 ) -> wire.Envelope:
     now = datetime.now(UTC)
     return wire.Envelope(
@@ -41,12 +49,14 @@ def alert_envelope(
         edge_id="pi-1",
         created_at=now,
         participant_id="p-0001",
+        device_id=device,
         body=wire.AlertBody(
-            wire.AlertKind.APNOEA,
+            kind,
             severity,
             now,
-            now - timedelta(seconds=15),
-            room_id="room-3",
+            now - timedelta(seconds=onset_ago_s),
+            evidence or {},
+            room_id=room,
             checkin_s=checkin_s,
         ),
     )

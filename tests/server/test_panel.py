@@ -62,6 +62,23 @@ def _health(state: str = "connected", low: bool = False) -> dict[str, Any]:
             [{"kind": "low_battery", "state": "noted", "severity": "info"}],
             "low_battery",
         ),
+        (
+            _health(low=True),
+            "active",
+            "online",
+            [{"kind": "no_signal", "state": "noted", "severity": "warning"}],
+            "cannot_see_breathing",
+        ),
+        (
+            _health(),
+            "active",
+            "online",
+            [
+                {"kind": "no_signal", "state": "noted", "severity": "warning"},
+                {"kind": "apnoea", "state": "triggered", "severity": "critical"},
+            ],
+            "alert_critical",
+        ),
     ],
 )
 def test_board_device_status_precedence(

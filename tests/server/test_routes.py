@@ -109,6 +109,11 @@ ROUTES: Final[dict[tuple[str, str], tuple[str, Any, dict[str, int]]]] = {
         {},
         _API_STAFF_404,
     ),
+    ("GET", "/api/residents/{participant_id}/breathing-visibility"): (
+        "/api/residents/p-0404/breathing-visibility",
+        None,
+        _API_STAFF_404,
+    ),
     ("GET", "/api/residents/{participant_id}/identity"): (
         "/api/residents/p-0404/identity",
         None,
