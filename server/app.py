@@ -212,7 +212,7 @@ def _start(
     escalator.also_plan(drills.plan)
     escalator.also_on_admit(drills.received)
     escalator.also_on_admit(metrics.alert_stored)
-    signal_watch = SignalWatch(db, escalator)
+    signal_watch = SignalWatch(db, escalator, now)
     escalator.also_on_admit(signal_watch.received)
     signal_watch.reconcile(now())
     loop_lag = LoopLag()
@@ -228,6 +228,7 @@ def _start(
         ("consent", gate.tick),
         ("drills", drills.tick),
         ("device lists", device_lists.tick),
+        ("signal warnings", signal_watch.tick),
     ):
         supervisor.job(name, job)
     return Services(

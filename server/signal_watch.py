@@ -7,13 +7,16 @@ puts a line on that alert's timeline instead; a paged alert stays for a person t
 ``recovered`` alert itself is then resolved: it is news, not a task.
 
 The close runs after the ``recovered`` alert is committed. If the server stops in between, the
-pairing is made again at start-up (:meth:`SignalWatch.reconcile`), so no warning stays open for
-a sensor that could see breathing again.
+pairing is made again at start-up (:meth:`SignalWatch.reconcile`), and if the database refused
+the close (a full disk), again once it writes (:meth:`SignalWatch.tick`), so no warning stays
+open for a sensor that could see breathing again.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -34,14 +37,39 @@ RECONCILE_DAYS: Final = 30
 class SignalWatch:
     """Pairs the edge's recoveries with the warnings and alerts they end."""
 
-    def __init__(self, store: Store, escalator: Escalator) -> None:
+    def __init__(self, store: Store, escalator: Escalator, now: Callable[[], datetime]) -> None:
         self._store = store
         self._escalator = escalator
+        self._now = now
+        self._behind = False  # a recovery was stored but could not be applied
 
     def received(self, alert: Alert) -> None:
-        """A newly stored alert (the escalator's admit hook); only recoveries matter."""
+        """A newly stored alert (the escalator's admit hook); only recoveries matter.
+
+        Never raises for a database error: the recovery is stored and acked all the same, and
+        the pairing is made again by :meth:`tick` once writes work.
+        """
         if alert.kind is not AlertKind.RECOVERED:
             return
+        try:
+            self._apply(alert)
+        except sqlite3.Error as error:
+            self._behind = True
+            _LOGGER.warning(
+                "recovery %s stored but not yet applied (%s); trying again shortly",
+                alert.alert_id,
+                error,
+            )
+
+    def tick(self) -> int:
+        """Make the pairing again if a recovery could not be applied when it came (a job)."""
+        if not self._behind:
+            return 0
+        closed = self.reconcile(self._now())
+        self._behind = False
+        return closed
+
+    def _apply(self, alert: Alert) -> None:
         if alert.participant_id is not None:
             if ends_warning(alert):
                 self._close_warnings(alert)

@@ -206,3 +206,23 @@ def test_a_recovery_stored_just_before_a_stop_closes_its_warning_at_start_up(
         staff_client(client)
         assert _state(client, "no_signal") == ["resolved"]
         assert _state(client, "recovered") == ["resolved"]
+
+
+def test_a_recovery_that_could_not_be_applied_is_applied_once_the_database_writes(
+    site: tuple[TestClient, MqttProbe],
+) -> None:
+    client, probe = site
+    store: Store = client.app.state.services.store  # type: ignore[attr-defined]
+    _send(probe, cannot_see(onset_ago_s=600))
+    assert wait_until(lambda: _state(client, "no_signal") == ["noted"])
+    store.db.execute(
+        "CREATE TRIGGER full_disk BEFORE UPDATE ON alerts "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    _send(probe, seen_again(onset_ago_s=60))
+    # The recovery is stored (and acked), but closing the warning was refused.
+    assert wait_until(lambda: _state(client, "recovered") == ["noted"])
+    assert _state(client, "no_signal") == ["noted"]
+    store.db.execute("DROP TRIGGER full_disk")
+    assert wait_until(lambda: _state(client, "no_signal") == ["resolved"])
+    assert _state(client, "recovered") == ["resolved"]
