@@ -43,7 +43,7 @@ from edge.notify_decode import (
     decode_stream,
 )
 from edge.supervisor import BackoffPolicy, LinkLost, supervise
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceStatus, LinkEvent
 from firmware_bridge import (
     AlertLevel,
     FrameError,
@@ -57,6 +57,7 @@ from firmware_bridge import (
     encode_alert_level,
     encode_pmd_control,
 )
+from firmware_bridge.wire import DeviceState
 
 __all__ = [
     "DEFAULT_NO_DATA_TIMEOUT_S",
@@ -152,7 +153,7 @@ class BleakDeviceLink:
     def _status(self) -> DeviceStatus:
         return DeviceStatus(
             self.device_id,
-            LinkState.CONNECTED,
+            DeviceState.CONNECTED,
             self._clock(),
             battery_pct=self._decoder.battery_pct,
             rssi_dbm=self._scanner.rssi_dbm(self.address),

@@ -21,12 +21,13 @@ from edge.config import Role
 from edge.detector import DetectionEvent, DetectorError, Source
 from edge.outgoing import Outgoing
 from edge.residents import Resident
-from edge.transport import ButtonPress, DeviceStatus, LinkState
+from edge.transport import ButtonPress, DeviceStatus
 from firmware_bridge.errors import WireError
 from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import (
     AlertBody,
     AlertKind,
+    DeviceState,
     Envelope,
     MessageKind,
     Severity,
@@ -78,7 +79,7 @@ class Detections:
         self.link_blocks[block.device_id] += 1
         if block.device_id not in out.reported:
             # Links that report no status of their own (virtual, UART) still say they are up.
-            out.status(DeviceStatus(block.device_id, LinkState.CONNECTED, block.t0_s))
+            out.status(DeviceStatus(block.device_id, DeviceState.CONNECTED, block.t0_s))
         if person.last_sample_s is None or block.end_s >= person.last_sample_s:
             person.last_sample_s, person.last_sample_at_s = block.end_s, out.clock()
         role = self._household.role(block.device_id)

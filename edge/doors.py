@@ -23,9 +23,10 @@ import aiomqtt
 from edge.device_config import DEFAULT_SILENCE_TIMEOUT_S
 from edge.device_config import Z2M_BASE_TOPIC as DEVICE_Z2M_BASE_TOPIC
 from edge.supervisor import BackoffPolicy, LinkLost, supervise
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceStatus, LinkEvent
 from firmware_bridge import DoorState, FrameError, decode_contact, door_from_gpio
 from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge.wire import DeviceState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class GpioDoorLink:
         device.when_activated = on_edge
         device.when_deactivated = on_edge
         try:
-            yield DeviceStatus(self.device_id, LinkState.CONNECTED, self._clock())
+            yield DeviceStatus(self.device_id, DeviceState.CONNECTED, self._clock())
             while True:
                 # value 1 = active = pulled low with pull_up=True; raw level high = not active
                 level_high = not device.value
@@ -167,7 +168,7 @@ class Zigbee2MqttDoorLink:
         self._jitter = jitter
         self.battery_pct: int | None = None
         self.bad_messages = 0
-        self.state = LinkState.DISCONNECTED
+        self.state = DeviceState.DISCONNECTED
         """The sensor's state as last reported by this link."""
 
     def stream(self) -> AsyncIterator[LinkEvent]:
@@ -180,7 +181,7 @@ class Zigbee2MqttDoorLink:
             jitter=self._jitter,
         )
 
-    def _status(self, state: LinkState) -> DeviceStatus:
+    def _status(self, state: DeviceState) -> DeviceStatus:
         self.state = state
         return DeviceStatus(self.device_id, state, self._clock(), battery_pct=self.battery_pct)
 
@@ -197,7 +198,7 @@ class Zigbee2MqttDoorLink:
                 async with asyncio.timeout(MQTT_TIMEOUT_S):
                     await client.subscribe(self.topic, qos=1)
                     await client.subscribe(self.availability_topic, qos=1)
-                yield self._status(LinkState.CONNECTED)
+                yield self._status(DeviceState.CONNECTED)
                 async for event in self._receive(aiter(client.messages)):
                     yield event
         except aiomqtt.MqttError as exc:
@@ -215,29 +216,29 @@ class Zigbee2MqttDoorLink:
                     message = await anext(messages)
             except TimeoutError:
                 if self._clock() - heard_s >= self.silence_timeout_s:
-                    if self.state is LinkState.CONNECTED:
+                    if self.state is DeviceState.CONNECTED:
                         _LOGGER.warning(
                             "device %s: silent for %.0f s", self.device_id, self.silence_timeout_s
                         )
                         door = None
-                        yield self._status(LinkState.NO_DATA)
-                elif door is not None and self.state is LinkState.CONNECTED:
+                        yield self._status(DeviceState.NO_DATA)
+                elif door is not None and self.state is DeviceState.CONNECTED:
                     yield self._sample(door)  # repeat the last known state
                 continue
             if message.topic.matches(self.availability_topic):
                 online = self._availability(message.payload)
-                if online is False and self.state is not LinkState.DISCONNECTED:
+                if online is False and self.state is not DeviceState.DISCONNECTED:
                     _LOGGER.warning("device %s: zigbee2mqtt reports it offline", self.device_id)
                     door = None
-                    yield self._status(LinkState.DISCONNECTED)
-                elif online and self.state is LinkState.DISCONNECTED:
-                    yield self._status(LinkState.CONNECTED)
+                    yield self._status(DeviceState.DISCONNECTED)
+                elif online and self.state is DeviceState.DISCONNECTED:
+                    yield self._status(DeviceState.CONNECTED)
                 continue
             events = self._handle(message.payload)
             if events:
                 heard_s = self._clock()
-                if self.state is not LinkState.CONNECTED:
-                    yield self._status(LinkState.CONNECTED)
+                if self.state is not DeviceState.CONNECTED:
+                    yield self._status(DeviceState.CONNECTED)
             for event in events:
                 if isinstance(event, SampleBlock):
                     door = DoorState(event.values[0])
@@ -279,7 +280,7 @@ class Zigbee2MqttDoorLink:
         events: list[LinkEvent] = []
         if report.battery_pct is not None and report.battery_pct != self.battery_pct:
             self.battery_pct = report.battery_pct
-            events.append(self._status(LinkState.CONNECTED))
+            events.append(self._status(DeviceState.CONNECTED))
         if report.door is not None:
             events.append(self._sample(report.door))
         return events

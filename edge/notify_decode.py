@@ -20,7 +20,7 @@ from typing import Final, Protocol
 
 from edge.device_config import Model
 from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
-from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
+from edge.transport import ButtonPress, DeviceStatus, LinkEvent
 from firmware_bridge import (
     AlertLevel,
     ButtonEvent,
@@ -37,6 +37,7 @@ from firmware_bridge import (
 )
 from firmware_bridge._wearable import DATA_CHAR_UUID
 from firmware_bridge.samples import SampleBlock
+from firmware_bridge.wire import DeviceState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ class NotificationLink:
     def _status(self) -> DeviceStatus:
         return DeviceStatus(
             self.device_id,
-            LinkState.CONNECTED,
+            DeviceState.CONNECTED,
             self._clock(),
             battery_pct=self._decoder.battery_pct,
             frames_dropped=self.frames_dropped,

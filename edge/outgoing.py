@@ -20,8 +20,15 @@ from edge.household import Household
 from edge.outbox import Outbox
 from edge.publisher import Publisher
 from edge.residents import BuzzWriter, Resident
-from edge.transport import Buzzer, DeviceStatus, LinkState
-from firmware_bridge.wire import AlertBody, DeviceBody, Envelope, MessageKind, UpdateBody
+from edge.transport import Buzzer, DeviceStatus
+from firmware_bridge.wire import (
+    AlertBody,
+    DeviceBody,
+    DeviceState,
+    Envelope,
+    MessageKind,
+    UpdateBody,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -115,13 +122,13 @@ class Outgoing:
             return None
         self.link_status[status.device_id] = status
         body = DeviceBody(
-            state=status.state.value,
+            state=status.state,
             battery_pct=None if status.battery_pct is None else float(status.battery_pct),
             rssi_dbm=None if status.rssi_dbm is None else float(status.rssi_dbm),
             checkin_possible=self.checkin_possible(status.device_id),
         )
         participant = None if person is None else person.participant
-        if status.state is LinkState.CONNECTED:
+        if status.state is DeviceState.CONNECTED:
             self.reported.add(status.device_id)
         else:
             self.reported.discard(status.device_id)

@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceStatus, LinkEvent
+from firmware_bridge.wire import DeviceState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ async def supervise(
             # A library may turn our cancellation into its own error while closing: stop, never
             # retry (a swallowed cancel would keep a withdrawn device connected).
             raise asyncio.CancelledError
-        state = LinkState.NO_DATA if isinstance(error, LinkSilent) else LinkState.DISCONNECTED
+        state = DeviceState.NO_DATA if isinstance(error, LinkSilent) else DeviceState.DISCONNECTED
         yield DeviceStatus(device_id, state, clock())
         if clock() - started_s >= policy.healthy_after_s:
             attempt = 0

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from firmware_bridge import AlertLevel
 from firmware_bridge.samples import ButtonPress, SampleBlock
+from firmware_bridge.wire import DeviceState
 
 __all__ = [
     "ButtonPress",
@@ -25,22 +25,10 @@ __all__ = [
     "DeviceLink",
     "DeviceStatus",
     "LinkEvent",
-    "LinkState",
 ]
 
 # Largest percentage a battery can report (GATT Battery Level 0x2A19).
 _BATTERY_MAX_PCT = 100
-
-
-class LinkState(StrEnum):
-    """Where a device link stands."""
-
-    CONNECTED = "connected"
-    """Connected and subscribed; data is expected."""
-    DISCONNECTED = "disconnected"
-    """The link is down (out of range, port gone); the link is reconnecting with backoff."""
-    NO_DATA = "no_data"
-    """Connected but silent for longer than the watchdog allows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +37,7 @@ class DeviceStatus:
 
     Attributes:
         device_id: the enrolled device.
-        state: the link state.
+        state: the link state (the wire's :class:`~firmware_bridge.wire.DeviceState`).
         t_s: when it was observed, seconds on the edge's monotonic sample clock.
         battery_pct: last known battery charge, 0-100 %, or ``None`` if unknown.
         rssi_dbm: last advertised signal strength in dBm, or ``None`` if unknown or not radio.
@@ -57,7 +45,7 @@ class DeviceStatus:
     """
 
     device_id: str
-    state: LinkState
+    state: DeviceState
     t_s: float
     battery_pct: int | None = None
     rssi_dbm: int | None = None
@@ -77,7 +65,7 @@ class DeviceStatus:
     @property
     def has_data(self) -> bool:
         """Only a connected link delivers data; anything else is "no data" for the detector."""
-        return self.state is LinkState.CONNECTED
+        return self.state is DeviceState.CONNECTED
 
 
 LinkEvent = SampleBlock | DeviceStatus | ButtonPress

@@ -20,7 +20,7 @@ from serial import SerialException  # type: ignore[import-untyped]
 from serial_asyncio_fast import open_serial_connection
 
 from edge.supervisor import BackoffPolicy, LinkLost, LinkSilent, Watchdog, supervise
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceStatus, LinkEvent
 from firmware_bridge import (
     LD2410_SPEC,
     MR60BHA1_SPEC,
@@ -31,6 +31,7 @@ from firmware_bridge import (
     decode_mr60bha1,
     message_samples,
 )
+from firmware_bridge.wire import DeviceState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class UartRadarLink:
         try:
             yield DeviceStatus(
                 self.device_id,
-                LinkState.CONNECTED,
+                DeviceState.CONNECTED,
                 self._clock(),
                 frames_dropped=self.frames_dropped,
             )

@@ -34,6 +34,7 @@ from firmware_bridge._vocab import (
     AlertKind,
     AlertUpdate,
     Command,
+    DeviceState,
     EdgeState,
     MessageKind,
     Severity,
@@ -77,13 +78,14 @@ class DeviceBody:
     buzzer and a button); ``False`` means its warnings page at once. ``None``: not a wearable.
     """
 
-    state: str
+    state: DeviceState
     battery_pct: float | None = None
     rssi_dbm: float | None = None
     checkin_possible: bool | None = None
 
     def __post_init__(self) -> None:
-        _check_id("state", self.state)
+        # A caller's plain string that names a state becomes the member; any other is refused.
+        object.__setattr__(self, "state", _enum(DeviceState, self.state, "state"))
         if self.battery_pct is not None and not 0 <= self.battery_pct <= 100:
             raise WireError("battery_pct", "must be between 0 and 100")
         if self.rssi_dbm is not None and not -150 <= self.rssi_dbm <= 20:
@@ -181,7 +183,7 @@ def _body_to_json(body: Body) -> dict[str, Any]:
             }
         case DeviceBody():
             device: dict[str, Any] = {
-                "state": body.state,
+                "state": body.state.value,
                 "battery_pct": body.battery_pct,
                 "rssi_dbm": body.rssi_dbm,
             }
@@ -239,7 +241,7 @@ def _body_from_json(kind: MessageKind, raw: object) -> Body:
             )
         case MessageKind.DEVICE:
             return DeviceBody(
-                state=_str(raw, "state", "body.state"),
+                state=_enum(DeviceState, raw.get("state"), "body.state"),
                 battery_pct=_optional_number(raw, "battery_pct"),
                 rssi_dbm=_optional_number(raw, "rssi_dbm"),
                 checkin_possible=_optional_bool(raw, "checkin_possible"),

@@ -156,6 +156,17 @@ class EdgeState(StrEnum):
     """Online, but the outbox cannot write to disk: new messages are held in memory only."""
 
 
+class DeviceState(StrEnum):
+    """Where a device's link stands, as the edge reports it in a ``device`` message."""
+
+    CONNECTED = "connected"
+    """Connected and subscribed; data is expected."""
+    DISCONNECTED = "disconnected"
+    """The link is down (out of range, port gone); the link is reconnecting with backoff."""
+    NO_DATA = "no_data"
+    """Connected but silent for longer than the watchdog allows."""
+
+
 # --------------------------------------------------------------------------------------------
 # Topics
 

@@ -22,7 +22,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from firmware_bridge.wire import AlertKind, EdgeState, IdMinter, Severity, TextValue, format_utc
+from firmware_bridge.wire import (
+    AlertKind,
+    DeviceState,
+    EdgeState,
+    IdMinter,
+    Severity,
+    TextValue,
+    format_utc,
+)
 from server.config import Settings
 from server.domain.alerts import Alert, AlertState
 from server.domain.lifecycle import Action, Outcome, Page, hold_until
@@ -32,7 +40,7 @@ from server.store.pushes import QueuedPush
 
 _LOGGER = logging.getLogger(__name__)
 
-FAULT_STATES: Final = frozenset({"disconnected", "no_data"})
+FAULT_STATES: Final = frozenset({DeviceState.DISCONNECTED, DeviceState.NO_DATA})
 """Device link states that mean the device is not watching anybody."""
 
 SYSTEM_ACTOR: Final = "system"
@@ -134,7 +142,7 @@ class Health:
         edge_id: str,
         device_id: str | None,
         participant_id: str | None,
-        state: str,
+        state: DeviceState,
         battery_pct: float | None,
     ) -> None:
         """A device reported its link state and battery."""
@@ -152,10 +160,10 @@ class Health:
             elif not faults:
                 flagged.add(key)
                 self._raise(AlertKind.DEVICE_FAULT, site_id, edge_id, device_id, participant_id)
-        elif state == "connected":
+        elif state is DeviceState.CONNECTED:
             for alert in faults:
                 self._close(alert, "the device is sending again")
-        self._remember(site_id, edge_id, device_id, state, battery_pct)
+        self._remember(site_id, edge_id, device_id, state.value, battery_pct)
         if battery_pct is None:
             return
         low = self._store.open_alerts(LOW_BATTERY, **where) if may_have else []
@@ -165,7 +173,7 @@ class Health:
         elif battery_pct >= self._settings.battery_cleared_pct:
             for alert in low:
                 self._close(alert, "the battery has been charged")
-            if may_have and state == "connected":
+            if may_have and state is DeviceState.CONNECTED:
                 flagged.discard(key)  # both closed now (a fault reappears by raising again)
 
     def _flagged(self) -> set[tuple[str, str]]:

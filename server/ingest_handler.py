@@ -219,7 +219,7 @@ class Handler:
                     envelope.site_id,
                     envelope.edge_id,
                     envelope.device_id,
-                    body.state,
+                    body.state.value,
                     body.battery_pct,
                     body.rssi_dbm,
                     envelope.created_at,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from firmware_bridge.wire import CHECKIN_MODELS, MODEL_ROLE, DeviceModel, DeviceRole
+from firmware_bridge.wire import CHECKIN_MODELS, MODEL_ROLE, DeviceModel, DeviceRole, DeviceState
 
 STATUSES: Final = (
     "alert_critical",
@@ -94,9 +94,11 @@ def device_status(
 ) -> tuple[str, list[str]]:
     """A wearable's status and every condition that applies (the worst is the status)."""
     flags = [s for s in (alert_status(a) for a in alerts) if s is not None]
-    if edge_state == "offline" or (health is not None and health["state"] == "disconnected"):
+    if edge_state == "offline" or (
+        health is not None and health["state"] == DeviceState.DISCONNECTED
+    ):
         flags.append("offline")
-    if health is None or health["state"] == "no_data":
+    if health is None or health["state"] == DeviceState.NO_DATA:
         flags.append("no_data")
     if any(a["kind"] == "no_signal" for a in alerts):
         flags.append("cannot_see_breathing")  # an apnoea may be paged late or not at all

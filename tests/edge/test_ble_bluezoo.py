@@ -26,10 +26,10 @@ from edge.detector import DetectionEvent, EventKind, Severity
 from edge.notify_decode import PROFILES
 from edge.outbox import Outbox
 from edge.supervisor import BackoffPolicy
-from edge.transport import Buzzer, DeviceLink, DeviceStatus, LinkEvent, LinkState
+from edge.transport import Buzzer, DeviceLink, DeviceStatus, LinkEvent
 from firmware_bridge import AlertLevel, encode_pmd_control
 from firmware_bridge.samples import Channel, SampleBlock
-from firmware_bridge.wire import AlertUpdate, UpdateBody
+from firmware_bridge.wire import AlertUpdate, DeviceState, UpdateBody
 from tests.bluez.harness import BluezStandIn, dbus_daemon_path, drop_link
 from tests.bluez.wearable import BATTERY_PCT, BPM, EmulatedPolarH10, EmulatedWearable
 from tests.conftest import require
@@ -95,7 +95,7 @@ def _blocks(events: list[LinkEvent], channel: Channel) -> list[SampleBlock]:
     return [e for e in events if isinstance(e, SampleBlock) and e.channel is channel]
 
 
-def _states(events: list[LinkEvent]) -> list[LinkState]:
+def _states(events: list[LinkEvent]) -> list[DeviceState]:
     return [e.state for e in events if isinstance(e, DeviceStatus)]
 
 
@@ -127,7 +127,7 @@ def test_ble_wearable_streams_vanishes_and_resumes(
                 events = recorder.since(0.0)
                 first = events[0]
                 assert isinstance(first, DeviceStatus)
-                assert first.state is LinkState.CONNECTED
+                assert first.state is DeviceState.CONNECTED
                 assert first.battery_pct == BATTERY_PCT
                 assert first.rssi_dbm is not None
                 assert {b.values[0] for b in _blocks(events, Channel.HR)} == {float(BPM)}
@@ -141,13 +141,13 @@ def test_ble_wearable_streams_vanishes_and_resumes(
                 await drop_link(bluez.address, 0, WEARABLE)
                 await recorder.wait(
                     "disconnected status",
-                    lambda: LinkState.DISCONNECTED in _states(recorder.since(gone_at)),
+                    lambda: DeviceState.DISCONNECTED in _states(recorder.since(gone_at)),
                     10.0,
                 )
                 await asyncio.sleep(2.0)  # several failed reconnects while it is away
                 away = recorder.since(gone_at)
                 assert not [e for e in away if isinstance(e, SampleBlock)], "no data while gone"
-                assert LinkState.CONNECTED not in _states(away)
+                assert DeviceState.CONNECTED not in _states(away)
 
                 # It comes back: data resumes within a bounded time, subscriptions renewed.
                 back_at = time.monotonic()
@@ -155,7 +155,7 @@ def test_ble_wearable_streams_vanishes_and_resumes(
                 resumed_s = await recorder.wait(
                     "data after return", _streaming(recorder, back_at), RESUME_BOUND_S
                 )
-                assert _states(recorder.since(back_at))[0] is LinkState.CONNECTED
+                assert _states(recorder.since(back_at))[0] is DeviceState.CONNECTED
                 assert link.connections >= 2  # a reconnect raced the departure at most once
                 await wearable.stop()
                 assert not await link.alert(AlertLevel.MILD_ALERT)  # gone: reported, not raised
@@ -190,7 +190,7 @@ def test_ble_silent_wearable_reports_no_data_and_resubscribes(bluez: BluezStandI
                 hung_at = time.monotonic()
                 await recorder.wait(
                     "no-data status",
-                    lambda: LinkState.NO_DATA in _states(recorder.since(hung_at)),
+                    lambda: DeviceState.NO_DATA in _states(recorder.since(hung_at)),
                     5.0,
                 )
                 wearable.pause(False)

@@ -13,9 +13,10 @@ from gpiozero.pins.mock import MockFactory
 
 from edge.doors import GpioDoorLink, Zigbee2MqttDoorLink
 from edge.supervisor import BackoffPolicy
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceStatus, LinkEvent
 from firmware_bridge import ContactReport, DoorState, decode_contact, door_from_gpio
 from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge.wire import DeviceState
 from odart.broker import MosquittoBroker
 
 FAST = BackoffPolicy(base_s=0.05, cap_s=0.2)
@@ -110,7 +111,7 @@ def test_doors_zigbee2mqtt_through_mosquitto(mosquitto: MosquittoBroker) -> None
 
     events = asyncio.run(run())
     statuses = [e for e in events if isinstance(e, DeviceStatus)]
-    assert statuses[0].state is LinkState.CONNECTED
+    assert statuses[0].state is DeviceState.CONNECTED
     assert any(s.battery_pct == 97 for s in statuses)
     doors = [e.values[0] for e in events if isinstance(e, SampleBlock)]
     assert doors[:2] == [0.0, 1.0]  # closed (contact: true), then open
@@ -139,8 +140,8 @@ def test_doors_gpio_without_gpio_is_a_disconnected_door_not_a_crash(
 
     events = asyncio.run(run())
     assert [e.state for e in events if isinstance(e, DeviceStatus)] == [
-        LinkState.DISCONNECTED,
-        LinkState.DISCONNECTED,
+        DeviceState.DISCONNECTED,
+        DeviceState.DISCONNECTED,
     ]  # and retried with backoff
 
 

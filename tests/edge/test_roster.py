@@ -14,12 +14,13 @@ from edge.agent import EdgeAgent
 from edge.config import DeviceConfig, LinkKind, Role
 from edge.device_list_file import read_list
 from edge.outbox import Outbox
-from edge.transport import DeviceLink, DeviceStatus, LinkState
+from edge.transport import DeviceLink, DeviceStatus
 from firmware_bridge.wire import (
     Command,
     CommandBody,
     DeviceEntry,
     DeviceModel,
+    DeviceState,
     Envelope,
     MessageKind,
     encode_ulid,
@@ -103,7 +104,7 @@ def test_roster_agent_starts_and_stops_listed_links_without_a_restart(
             await agent.apply_devices([])
             assert not link.streaming
             assert agent.people == {}
-            late = DeviceStatus("wearable-9", LinkState.CONNECTED, 0.0)
+            late = DeviceStatus("wearable-9", DeviceState.CONNECTED, 0.0)
             assert agent.handle_status(late) is None  # nothing more about an un-enrolled device
         finally:
             task.cancel()

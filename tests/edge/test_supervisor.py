@@ -20,8 +20,9 @@ from edge.supervisor import (
     next_delay_s,
     supervise,
 )
-from edge.transport import DeviceLink, DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceLink, DeviceStatus, LinkEvent
 from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge.wire import DeviceState
 
 POLICY = BackoffPolicy(base_s=0.5, cap_s=30.0, healthy_after_s=10.0)
 
@@ -86,7 +87,7 @@ def test_supervise_turns_losses_into_statuses_and_backs_off() -> None:
     outcomes: list[BaseException | None] = [LinkLost("drop"), LinkSilent("quiet"), None]
 
     async def session() -> AsyncIterator[LinkEvent]:
-        yield DeviceStatus("wearable-1", LinkState.CONNECTED, clock())
+        yield DeviceStatus("wearable-1", DeviceState.CONNECTED, clock())
         yield _block(clock())
         outcome = outcomes.pop(0)
         if outcome is not None:
@@ -110,12 +111,12 @@ def test_supervise_turns_losses_into_statuses_and_backs_off() -> None:
         asyncio.run(collect())
     states = [e.state for e in events if isinstance(e, DeviceStatus)]
     assert states == [
-        LinkState.CONNECTED,
-        LinkState.DISCONNECTED,
-        LinkState.CONNECTED,
-        LinkState.NO_DATA,
-        LinkState.CONNECTED,
-        LinkState.DISCONNECTED,
+        DeviceState.CONNECTED,
+        DeviceState.DISCONNECTED,
+        DeviceState.CONNECTED,
+        DeviceState.NO_DATA,
+        DeviceState.CONNECTED,
+        DeviceState.DISCONNECTED,
     ]
     assert sum(isinstance(e, SampleBlock) for e in events) == 3
     assert clock.sleeps == [0.25, 0.5]  # no sleep before giving up
@@ -168,14 +169,14 @@ def test_links_fit_the_device_link_protocol(tmp_path: Path) -> None:
 
 
 def test_device_status_checks_itself() -> None:
-    assert DeviceStatus("w1", LinkState.CONNECTED, 0.0, battery_pct=87).has_data
-    assert not DeviceStatus("w1", LinkState.NO_DATA, 0.0).has_data
+    assert DeviceStatus("w1", DeviceState.CONNECTED, 0.0, battery_pct=87).has_data
+    assert not DeviceStatus("w1", DeviceState.NO_DATA, 0.0).has_data
     with pytest.raises(ValueError, match="device_id"):
-        DeviceStatus("", LinkState.CONNECTED, 0.0)
+        DeviceStatus("", DeviceState.CONNECTED, 0.0)
     with pytest.raises(ValueError, match="battery_pct"):
-        DeviceStatus("w1", LinkState.CONNECTED, 0.0, battery_pct=101)
+        DeviceStatus("w1", DeviceState.CONNECTED, 0.0, battery_pct=101)
     with pytest.raises(ValueError, match="frames_dropped"):
-        DeviceStatus("w1", LinkState.CONNECTED, 0.0, frames_dropped=-1)
+        DeviceStatus("w1", DeviceState.CONNECTED, 0.0, frames_dropped=-1)
     with pytest.raises(ValueError, match="base_s"):
         BackoffPolicy(base_s=0.0)
     with pytest.raises(ValueError, match="timeout_s"):

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from edge.supervisor import BackoffPolicy
-from edge.transport import DeviceStatus, LinkEvent, LinkState
+from edge.transport import DeviceStatus, LinkEvent
 from edge.uart import RadarKind, UartRadarLink
 from firmware_bridge import Mr60Frame, encode_mr60bha1
 from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge.wire import DeviceState
 
 FAST = BackoffPolicy(base_s=0.05, cap_s=0.2, healthy_after_s=10.0)
 PRESENCE = encode_mr60bha1(Mr60Frame(0x80, 0x01, b"\x01"))
@@ -80,7 +81,7 @@ def test_uart_mr60bha1_survives_noise_and_fragmentation(pty_pair: tuple[int, str
 
     events = asyncio.run(run())
     assert isinstance(events[0], DeviceStatus)
-    assert events[0].state is LinkState.CONNECTED
+    assert events[0].state is DeviceState.CONNECTED
     blocks = [e for e in events if isinstance(e, SampleBlock)]
     assert [(b.channel, b.values) for b in blocks] == [
         (Channel.PRESENCE, (1.0,)),
@@ -108,7 +109,7 @@ def test_uart_silent_radar_reports_no_data_then_recovers(pty_pair: tuple[int, st
 
     events = asyncio.run(run())
     states = [e.state for e in events if isinstance(e, DeviceStatus)]
-    assert states[:3] == [LinkState.CONNECTED, LinkState.NO_DATA, LinkState.CONNECTED]
+    assert states[:3] == [DeviceState.CONNECTED, DeviceState.NO_DATA, DeviceState.CONNECTED]
     presence = [
         e.values[0] for e in events if isinstance(e, SampleBlock) and e.channel is Channel.PRESENCE
     ]
@@ -127,4 +128,4 @@ def test_uart_missing_port_reports_disconnected_and_retries(tmp_path: os.PathLik
             await stream.aclose()
 
     events = asyncio.run(run())
-    assert all(isinstance(e, DeviceStatus) and e.state is LinkState.DISCONNECTED for e in events)
+    assert all(isinstance(e, DeviceStatus) and e.state is DeviceState.DISCONNECTED for e in events)

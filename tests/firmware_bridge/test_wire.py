@@ -197,6 +197,41 @@ def test_update_message_round_trips_on_the_alert_topic() -> None:
         wire.decode_message("odart/v1/hostel-1/pi-1/event", payload)  # alerts have their own
 
 
+def _device(state: wire.DeviceState) -> wire.Envelope:
+    return wire.Envelope(
+        msg_id=wire.encode_ulid(6, 6),
+        kind=wire.MessageKind.DEVICE,
+        site_id="hostel-1",
+        edge_id="pi-1",
+        created_at=NOW,
+        device_id="wearable-3",
+        body=wire.DeviceBody(state, battery_pct=80.0, rssi_dbm=-60.0, checkin_possible=True),
+    )
+
+
+@pytest.mark.parametrize("state", list(wire.DeviceState))
+def test_each_device_state_round_trips_on_the_event_topic(state: wire.DeviceState) -> None:
+    payload = wire.encode_envelope(_device(state))
+    assert json.loads(payload)["body"]["state"] == state.value
+    decoded = wire.decode_message("odart/v1/hostel-1/pi-1/event", payload)
+    assert decoded == _device(state)
+    assert isinstance(decoded.body, wire.DeviceBody)
+    assert decoded.body.state is state
+
+
+def test_an_unknown_device_state_is_refused_at_decode_and_construction() -> None:
+    document = json.loads(wire.encode_envelope(_device(wire.DeviceState.CONNECTED)))
+    document["body"]["state"] = "exploded"
+    with pytest.raises(WireError) as caught:
+        wire.decode_message("odart/v1/hostel-1/pi-1/event", json.dumps(document).encode())
+    assert caught.value.field == "body.state"
+    assert "exploded" not in str(caught.value)  # the reason never echoes a payload value
+    with pytest.raises(WireError) as caught:
+        wire.DeviceBody("exploded")  # type: ignore[arg-type]
+    assert caught.value.field == "state"
+    assert wire.DeviceBody("no_data").state is wire.DeviceState.NO_DATA  # type: ignore[arg-type]
+
+
 def test_alert_checkin_window_is_bounded() -> None:
     body = wire.AlertBody(wire.AlertKind.STILLNESS, wire.Severity.WARNING, NOW, NOW, checkin_s=20)
     assert body.checkin_s == 20

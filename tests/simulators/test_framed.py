@@ -11,10 +11,11 @@ import pytest
 from edge.config import Model
 from edge.notify_decode import PROFILES, NotificationDecoder, NotificationLink, NotificationSource
 from edge.supervisor import BackoffPolicy
-from edge.transport import ButtonPress, DeviceStatus, LinkEvent, LinkState
+from edge.transport import ButtonPress, DeviceStatus, LinkEvent
 from edge.uart import RadarKind, UartRadarLink
 from firmware_bridge import AlertLevel, DoorState, decode_contact
 from firmware_bridge.samples import Channel, SampleBlock
+from firmware_bridge.wire import DeviceState
 from simulators.framed import FramedRadar, FramedWearable
 from simulators.framed_encode import BATTERY_UUID, WearableEncoder
 from simulators.physiology import PhysiologyStream, SubjectParams
@@ -93,7 +94,7 @@ def test_framed_wearable_through_the_link_samples_battery_and_buzz_answered() ->
     blocks = [e for e in events if isinstance(e, SampleBlock)]
     assert sum(b.channel is Channel.ACC_Z for b in blocks) >= 5
     statuses = [e for e in events if isinstance(e, DeviceStatus)]
-    assert statuses[0].state is LinkState.CONNECTED
+    assert statuses[0].state is DeviceState.CONNECTED
     assert any(s.battery_pct == 90 for s in statuses)
     assert wearable.alerts == [AlertLevel.HIGH_ALERT]
     assert any(isinstance(e, ButtonPress) for e in events)
@@ -117,7 +118,7 @@ def test_framed_wearable_faults_garbage_drops_battery_and_dropout() -> None:
     assert link.frames_dropped >= 3  # garbage fails its CRC, never becomes samples
     statuses = [e for e in events if isinstance(e, DeviceStatus)]
     assert any(s.battery_pct == 7 for s in statuses), statuses
-    assert any(s.state is LinkState.DISCONNECTED for s in statuses)
+    assert any(s.state is DeviceState.DISCONNECTED for s in statuses)
 
 
 def test_framed_wearable_dropped_frames_show_as_sequence_gaps() -> None:
