@@ -155,7 +155,7 @@ class Health:
         may_have = key in flagged
         faults = self._store.open_alerts(DEVICE_FAULT, **where) if may_have else []
         if state in FAULT_STATES:
-            if self._store.edge_state(site_id, edge_id) == "offline":
+            if self._store.edge_state(site_id, edge_id) == EdgeState.OFFLINE:
                 _LOGGER.info("device %s fault suppressed: its edge is offline", device_id)
             elif not faults:
                 flagged.add(key)

@@ -28,6 +28,7 @@ from firmware_bridge.wire import (
     AlertBody,
     AlertUpdate,
     DeviceBody,
+    EdgeState,
     Envelope,
     IdMinter,
     MessageKind,
@@ -252,7 +253,7 @@ class Handler:
                             "state": body.state.value,
                         }
                     )
-                if body.state.value == "online":
+                if body.state is EdgeState.ONLINE:
                     return [envelope]
             case _:
                 msg = f"not a routine message: {envelope.kind.value}"

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from firmware_bridge.wire import CHECKIN_MODELS, MODEL_ROLE, DeviceModel, DeviceRole, DeviceState
+from firmware_bridge.wire import (
+    CHECKIN_MODELS,
+    MODEL_ROLE,
+    DeviceModel,
+    DeviceRole,
+    DeviceState,
+    EdgeState,
+)
 
 STATUSES: Final = (
     "alert_critical",
@@ -94,7 +101,7 @@ def device_status(
 ) -> tuple[str, list[str]]:
     """A wearable's status and every condition that applies (the worst is the status)."""
     flags = [s for s in (alert_status(a) for a in alerts) if s is not None]
-    if edge_state == "offline" or (
+    if edge_state == EdgeState.OFFLINE or (
         health is not None and health["state"] == DeviceState.DISCONNECTED
     ):
         flags.append("offline")
