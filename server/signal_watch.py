@@ -116,7 +116,7 @@ class SignalWatch:
             closed += self._resolve(
                 recovery.alert_id,
                 recovery_outcome(recovery),
-                {"text": "recovery noted at start-up"},
+                {"text": "recovery noted (applied late)"},
             )
         if closed:
             _LOGGER.info("closed %d warnings and recoveries left open before a stop", closed)

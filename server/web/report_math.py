@@ -15,6 +15,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from firmware_bridge.wire import PAGING_KINDS
+
+RESPONSE_KINDS: Final = frozenset(kind.value for kind in PAGING_KINDS)
+"""Alert kinds whose handling is a response to a resident (they page responders)."""
 SMALL_COUNT: Final = 5
 """Counts below this (but above zero) are shown as ``"<5"``."""
 
@@ -63,7 +67,9 @@ def report(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Counts by kind, by outcome, by kind and outcome, and response times; small counts hidden.
 
     Test and drill alerts (``origin`` ``test`` or kind ``test``) are left out: they measure the
-    paging path, not the response to residents.
+    paging path, not the response to residents. Response times are over the kinds that page
+    responders only: a recovery or a technical alert is closed by the system, often within a
+    second, and would pull the medians towards nothing.
     """
     real = [r for r in rows if r.get("origin") != "test" and r.get("kind") != "test"]
     kinds = Counter(str(r["kind"]) for r in real)
@@ -71,6 +77,8 @@ def report(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     pairs = Counter((str(r["kind"]), str(r.get("outcome") or "open")) for r in real)
     times: dict[str, list[float]] = {name: [] for name, _, _ in MEASURES}
     for row in real:
+        if row["kind"] not in RESPONSE_KINDS:
+            continue  # closed by the system (a recovery, a technical alert): not a response
         for name, value in response_seconds(row).items():
             if value is not None and value >= 0:
                 times[name].append(value)

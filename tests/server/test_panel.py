@@ -165,6 +165,20 @@ def test_report_suppresses_small_counts_and_times() -> None:
     assert (few["n"], few["median_s"], few["p90_s"]) == ("<5", None, None)
 
 
+def test_report_response_times_leave_out_what_the_system_closed() -> None:
+    # A recovery and a "cannot see breathing" warning are closed by the system, the recovery
+    # within a second: counted by kind and outcome, but they are not responses to a resident.
+    rows = [_row(n) for n in range(1, 6)]
+    system = [
+        {**_row(n, kind, "reconnected"), "ack_at": None, "on_scene_at": None}
+        for n, kind in ((7, "recovered"), (8, "no_signal"), (9, "recovered"))
+    ]
+    data = report(rows + system)
+    assert data["by_kind"] == {"apnoea": 5, "no_signal": "<5", "recovered": "<5"}
+    assert data["response"]["resolve"]["n"] == 5
+    assert data["response"]["resolve"]["median_s"] == 600.0
+
+
 def test_report_outcome_labels_cover_every_outcome() -> None:
     assert {o.value for o in Outcome} | {"open"} == set(OUTCOME_LABELS)
 
