@@ -12,6 +12,9 @@ Arr = npt.NDArray[np.float64]
 MATCH_AFTER_END_S = 2.0
 """An apnoea alarm counts if it comes before breathing resumes (plus the 1 s decision tick and
 the ~1 s filter delay)."""
+SHALLOW_AFTER_S = 15.0
+"""A false page up to this long after a shallow stretch ends was decided on a pause that began
+inside it (the apnoea threshold), so it counts as a page in the stretch."""
 SLOWED_GRACE_S = 15.0
 """A slowed-breathing alarm counts up to 15 s after the slowed stretch ends (60 s window)."""
 SLOWED_MAX_BPM = 8.0
@@ -148,6 +151,8 @@ class ConditionScore:
     found: int = 0
     latencies: list[float] = field(default_factory=list)
     false_apnoea: int = 0
+    false_in_shallow: int = 0
+    false_warned: int = 0
     false_slowed: int = 0
     native_slowed: int = 0
     slowed: int = 0
@@ -169,9 +174,12 @@ class ConditionScore:
         other_events: list[float] | None = None,
         warnings: list[tuple[float, float]] | None = None,
         native_slow: list[tuple[float, float]] | None = None,
+        not_apnoea: list[tuple[float, float]] | None = None,
     ) -> None:
         """Score one recording (``native_slow``: stretches where it breathes slowly of
-        itself; slowed-breathing alerts there are counted apart, not as false)."""
+        itself; slowed-breathing alerts there are counted apart, not as false;
+        ``not_apnoea``: stretches of shallow or disturbed breathing, where a false apnoea page
+        is also counted apart, as is one while a not-measurable warning stands)."""
         other = other_events or []
         warns = warnings or []
         self.recordings += 1
@@ -206,6 +214,11 @@ class ConditionScore:
             self.slowed_found += any(window[0] <= a <= window[1] for a in slowed_alarms)
         stray = [a for i, a in enumerate(apnoea_alarms) if i not in used]
         self.false_apnoea += episodes(stray)
+        shallow = not_apnoea or []
+        self.false_in_shallow += episodes(
+            [a for a in stray if any(s <= a <= e + SHALLOW_AFTER_S for s, e in shallow)]
+        )
+        self.false_warned += episodes([a for a in stray if any(w0 <= a <= w1 for w0, w1 in warns)])
         stray_slowed = [
             a
             for a in slowed_alarms
@@ -231,6 +244,8 @@ class ConditionScore:
             "latency_median_s": float(np.median(self.latencies)) if self.latencies else nan,
             "latency_max_s": float(np.max(self.latencies)) if self.latencies else nan,
             "false_apnoea_per_h": self.false_apnoea / max(self.hours, 1e-9),
+            "false_in_shallow_per_h": self.false_in_shallow / max(self.hours, 1e-9),
+            "false_warned_per_h": self.false_warned / max(self.hours, 1e-9),
             "false_slowed_per_h": self.false_slowed / max(self.hours, 1e-9),
             "native_slowed_per_h": self.native_slowed / max(self.hours, 1e-9),
             "slowed": float(self.slowed),

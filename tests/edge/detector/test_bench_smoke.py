@@ -71,6 +71,28 @@ def test_time_not_measurable_counts_each_warning_up_to_the_recordings_end() -> N
     assert row["warned_recordings"] == 1.0
 
 
+def test_false_pages_are_also_counted_by_where_they_fall() -> None:
+    from bench.detector.evaluate import ConditionScore
+
+    score = ConditionScore()
+    # Three false pages: one in a shallow stretch (decided 10 s after it ended), one while a
+    # not-measurable warning stands, one in plain breathing.
+    score.add(
+        "r",
+        3600.0,
+        [],
+        [],
+        [700.0, 1500.0, 3000.0],
+        [],
+        warnings=[(1400.0, 1600.0)],
+        not_apnoea=[(600.0, 690.0)],
+    )
+    row = score.row()
+    assert row["false_apnoea_per_h"] == 3.0
+    assert row["false_in_shallow_per_h"] == 1.0
+    assert row["false_warned_per_h"] == 1.0
+
+
 def test_native_slow_spans_follow_the_recordings_own_rate() -> None:
     import numpy as np
 
