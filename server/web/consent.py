@@ -252,21 +252,31 @@ async def put_identity(
 
 @router.get("/residents")
 async def residents_page(request: Request, user: StaffUser, audit: AuditDep) -> Response:
-    """Residents by pseudonym with their consent (no identity on this page)."""
+    """Residents by pseudonym with their consent (no identity on this page), and the share of
+    the last day a sensor could not see each one's breathing (audited per resident)."""
     audit.record(user.username, user.role.value, "read.residents", "residents")
     sites = [(s.id, s.name) for s in context_of(request).settings.sites]
     consents = _gate(request).consents
+    store, now = services_of(request).store, context_of(request).now()
     rows = []
     for row in _residents(request).all():
-        history = consents.history(row["participant_id"])
+        pid = row["participant_id"]
+        history = consents.history(pid)
         due = review_due(history)
+        # How long their sensors could not see breathing: derived health data, audited per
+        # resident (their own access request lists it).
+        audit.record(user.username, user.role.value, "read.visibility", pid)
+        seen = visibility_view(store, pid, now)
         rows.append(
             {
                 **row,
-                "state": consents.edge_state(row["participant_id"]).value if history else "pending",
+                "state": consents.edge_state(pid).value if history else "pending",
                 "review_due": None if due is None else due.isoformat(),
                 "review_soon": due is not None
                 and (due - consents.today()).days <= REVIEW_SOON_DAYS,
+                "blind_pct": max((s["blind_pct"] for s in seen["sources"]), default=0.0),
+                "blind_now": seen["blind_now"],
+                "advice": seen["advice"],
             }
         )
     return render(request, "residents.html", {"residents": rows, "sites": sites})

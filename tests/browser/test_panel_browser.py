@@ -74,6 +74,9 @@ def test_browser_login_live_alert_acknowledge_resolve_and_history(
     assert "1 h 00 min" in row.inner_text()  # from 90 to 30 minutes ago
     assert page.locator("#visibility-advice").count() == 0  # 4 % of a day
     _shot(page, "resident-breathing-visibility")
+    page.goto(panel.url + "/residents")
+    listed = page.wait_for_selector("#residents tr[data-resident=p-0001] td.blind")
+    assert listed.inner_text().strip() == "4.2 %"
     page.goto(panel.url + "/")
     page.wait_for_selector("#link-state:text('live')")
     page.evaluate("window.__sameDocument = true")

@@ -151,6 +151,14 @@ def test_a_resident_blind_most_of_the_day_gets_advice_and_it_stands_now(
     assert wearable["blind_pct"] == pytest.approx(100 / 3, abs=0.2)
     assert wearable["blind_since"] is not None
     assert (figures["blind_now"], figures["advice"]) == (True, True)
+    # The residents list says so too, and each resident's figure shown is an audited read.
+    listed = client.get("/residents").text
+    row = listed[listed.index(f'data-resident="{PARTICIPANT}"') :].split("</tr>")[0]
+    assert "33.3 %" in row
+    assert "needs another sensor" in row
+    audit = client.app.state.services.audit  # type: ignore[attr-defined]
+    reads = [e["action"] for e in audit.entries(PARTICIPANT)]
+    assert reads[:2] == ["read.visibility", "read.visibility"]  # the list's, then the API's
     assert client.get("/api/residents/p-9999/breathing-visibility").status_code == 404
     assert (
         client.get(f"/api/residents/{PARTICIPANT}/breathing-visibility?hours=0").status_code == 422
