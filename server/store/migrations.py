@@ -313,6 +313,14 @@ def _m010_drills(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE drills ADD COLUMN alert_id TEXT")
 
 
+def _m011_alerts_by_resident(db: sqlite_utils.Database) -> None:
+    """One resident's alerts of a kind, by time: the resident page and list read how long their
+    sensors could not see breathing (``AlertRows.signal_alerts``), per resident."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS alerts_resident ON alerts(participant_id, kind, detected_at)"
+    )
+
+
 MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("001_initial", _m001_initial),
     ("002_lifecycle", _m002_lifecycle),
@@ -323,6 +331,7 @@ MIGRATIONS: Final[list[tuple[str, Callable[[sqlite_utils.Database], None]]]] = [
     ("008_mfa", _m008_mfa),
     ("009_send_queue", _m009_send_queue),
     ("010_drills", _m010_drills),
+    ("011_alerts_by_resident", _m011_alerts_by_resident),
 ]
 
 
