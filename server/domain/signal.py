@@ -80,7 +80,6 @@ class Stretch:
     start: datetime
     end: datetime | None
     """When breathing could be seen again; None while the warning stands."""
-    reason: str
 
 
 def stretches(alerts: Iterable[Alert]) -> list[Stretch]:
@@ -100,14 +99,9 @@ def stretches(alerts: Iterable[Alert]) -> list[Stretch]:
             standing.setdefault(source, alert)
         elif ends_warning(alert) and (warning := standing.pop(source, None)) is not None:
             end = max(alert.onset_at, warning.onset_at)
-            found.append(Stretch(source, warning.onset_at, end, _reason(warning)))
-    found += [Stretch(s, w.onset_at, None, _reason(w)) for s, w in standing.items()]
+            found.append(Stretch(source, warning.onset_at, end))
+    found += [Stretch(s, w.onset_at, None) for s, w in standing.items()]
     return sorted(found, key=lambda s: (s.start, s.source))
-
-
-def _reason(warning: Alert) -> str:
-    reason = warning.evidence.get("reason")
-    return reason if isinstance(reason, str) else ""
 
 
 @dataclass(frozen=True, slots=True)
