@@ -57,7 +57,6 @@ from server.web import (
     mfa,
     panel,
     sharing,
-    visibility,
 )
 from server.web.deps import LoginRequired, SecondFactorRequired, audit_failed_handler
 from server.web.errors import http_error_handler, validation_error_handler
@@ -134,7 +133,6 @@ def create_app(
         app.include_router(router)
     app.include_router(consent.router)
     app.include_router(sharing.router)
-    app.include_router(visibility.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -40,6 +40,8 @@ from server.store.pushes import QueuedPush
 
 _LOGGER = logging.getLogger(__name__)
 
+SYSTEM_ACTOR: Final = "system"
+"""Who closes an alert whose cause went away by itself (no person acted)."""
 CAS_RETRIES: Final = 3
 """Attempts before a contended transition gives up (two taps in the same millisecond)."""
 
@@ -150,6 +152,16 @@ class Escalator:
         return fired
 
     # -- people and edges -------------------------------------------------------------------------
+
+    def resolve_by_system(self, alert_id: str, outcome: Outcome, text: str, **detail: str) -> bool:
+        """Close an alert whose cause went away by itself; False (and logged) if it could not
+        be closed. A database error is raised, for the caller to retry."""
+        result = self.act(
+            alert_id, Action.RESOLVE, SYSTEM_ACTOR, outcome=outcome, detail={"text": text, **detail}
+        )
+        if not result.ok:
+            _LOGGER.warning("could not close alert %s: %s", alert_id, result.message)
+        return result.ok
 
     def act(
         self,

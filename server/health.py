@@ -33,7 +33,7 @@ from firmware_bridge.wire import (
 )
 from server.config import Settings
 from server.domain.alerts import Alert, AlertState
-from server.domain.lifecycle import Action, Outcome, Page, hold_until
+from server.domain.lifecycle import Outcome, Page, hold_until
 from server.escalation import Escalator
 from server.store.db import Store
 from server.store.pushes import QueuedPush
@@ -42,9 +42,6 @@ _LOGGER = logging.getLogger(__name__)
 
 FAULT_STATES: Final = frozenset({DeviceState.DISCONNECTED, DeviceState.NO_DATA})
 """Device link states that mean the device is not watching anybody."""
-
-SYSTEM_ACTOR: Final = "system"
-
 
 DEVICE_FAULT: Final = AlertKind.DEVICE_FAULT.value
 LOW_BATTERY: Final = AlertKind.LOW_BATTERY.value
@@ -267,14 +264,4 @@ class Health:
             )
 
     def _close(self, alert: Alert, why: str) -> None:
-        result = self._escalator.act(
-            alert.alert_id,
-            Action.RESOLVE,
-            SYSTEM_ACTOR,
-            outcome=Outcome.RECONNECTED,
-            detail={"text": why},
-        )
-        if not result.ok:
-            _LOGGER.warning(
-                "could not close %s alert %s: %s", alert.kind.value, alert.alert_id, result.message
-            )
+        self._escalator.resolve_by_system(alert.alert_id, Outcome.RECONNECTED, why)

@@ -22,10 +22,9 @@ from typing import Final
 
 from firmware_bridge.wire import AlertKind, format_utc
 from server.domain.alerts import KIND_LABELS, Alert
-from server.domain.lifecycle import Action, Outcome
+from server.domain.lifecycle import Outcome
 from server.domain.signal import answered, ends_warning, recovery_outcome
 from server.escalation import Escalator
-from server.health import SYSTEM_ACTOR
 from server.store.db import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class SignalWatch:
         self._resolve(
             alert.alert_id,
             recovery_outcome(alert),
-            {"text": "recovery noted; nothing to act on"},
+            "recovery noted; nothing to act on",
         )
 
     def _note_on_alerts(self, recovery: Alert, participant_id: str) -> None:
@@ -105,9 +104,7 @@ class SignalWatch:
         for warning in self._store.open_alerts(AlertKind.NO_SIGNAL.value):
             if warning.participant_id is None:
                 continue
-            since = warning.detected_at
-            if now - since > timedelta(days=RECONCILE_DAYS):
-                since = now - timedelta(days=RECONCILE_DAYS)
+            since = max(warning.detected_at, now - timedelta(days=RECONCILE_DAYS))
             for recovery in self._store.signal_alerts(warning.participant_id, since):
                 if answered(recovery, [warning]):
                     closed += self._close(warning, recovery)
@@ -116,7 +113,7 @@ class SignalWatch:
             closed += self._resolve(
                 recovery.alert_id,
                 recovery_outcome(recovery),
-                {"text": "recovery noted (applied late)"},
+                "recovery noted (applied late)",
             )
         if closed:
             _LOGGER.info("closed %d warnings and recoveries left open before a stop", closed)
@@ -136,20 +133,12 @@ class SignalWatch:
         return self._resolve(
             warning.alert_id,
             Outcome.RECONNECTED,
-            {
-                "text": f"breathing seen again from {_clock(recovery.onset_at)} UTC",
-                "recovered": recovery.alert_id,
-            },
+            f"breathing seen again from {_clock(recovery.onset_at)} UTC",
+            recovered=recovery.alert_id,
         )
 
-    def _resolve(self, alert_id: str, outcome: Outcome, detail: dict[str, str]) -> int:
-        result = self._escalator.act(
-            alert_id, Action.RESOLVE, SYSTEM_ACTOR, outcome=outcome, detail=detail
-        )
-        if not result.ok:
-            _LOGGER.warning("could not close alert %s: %s", alert_id, result.message)
-            return 0
-        return 1
+    def _resolve(self, alert_id: str, outcome: Outcome, text: str, **detail: str) -> int:
+        return int(self._escalator.resolve_by_system(alert_id, outcome, text, **detail))
 
 
 def _clock(moment: datetime) -> str:

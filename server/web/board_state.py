@@ -17,6 +17,7 @@ from typing import Any, Final
 from firmware_bridge.wire import (
     CHECKIN_MODELS,
     MODEL_ROLE,
+    AlertKind,
     DeviceModel,
     DeviceRole,
     DeviceState,
@@ -107,7 +108,7 @@ def device_status(
         flags.append("offline")
     if health is None or health["state"] == DeviceState.NO_DATA:
         flags.append("no_data")
-    if any(a["kind"] == "no_signal" for a in alerts):
+    if any(a["kind"] == AlertKind.NO_SIGNAL for a in alerts):
         flags.append("cannot_see_breathing")  # an apnoea may be paged late or not at all
     if enrolment is not None and enrolment.get("consent") != "active":
         flags.append("not_consented")

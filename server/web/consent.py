@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -33,7 +33,7 @@ from server.privacy.inventory import Purpose
 from server.store.residents import ResidentError, Residents
 from server.web.deps import AuditDep, StaffUser, context_of, services_of
 from server.web.templating import render
-from server.web.visibility import visibility_view
+from server.web.visibility import WINDOW_H, visibility_view
 
 router = APIRouter()
 
@@ -189,6 +189,22 @@ async def get_consent(
     _resident(request, participant_id)
     audit.record(user.username, user.role.value, "read.consent", participant_id)
     return consent_view(request, participant_id)
+
+
+@router.get("/api/residents/{participant_id}/breathing-visibility")
+async def get_visibility(
+    request: Request,
+    participant_id: str,
+    user: StaffUser,
+    audit: AuditDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 31)] = WINDOW_H,
+) -> dict[str, Any]:
+    """How long the resident's sensors could not see breathing (staff, admin; audited)."""
+    _resident(request, participant_id)
+    audit.record(user.username, user.role.value, "read.visibility", participant_id)
+    return visibility_view(
+        services_of(request).store, participant_id, context_of(request).now(), hours
+    )
 
 
 @router.post("/api/residents/{participant_id}/consent", status_code=201)

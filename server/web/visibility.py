@@ -1,5 +1,6 @@
-"""Whether a resident's sensors could see their breathing: the resident page's card and its
-API (shell over :mod:`server.domain.signal`).
+"""Whether a resident's sensors could see their breathing: the figures of the resident page's
+card, the residents list and their API in :mod:`server.web.consent` (shell over
+:mod:`server.domain.signal`).
 
 How long, over the last day, the edge's detector said a sensor could not see this resident's
 breathing (removed, silent, or breathing under its noise floor). While it cannot, an apnoea
@@ -11,17 +12,11 @@ audited.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final
-
-from fastapi import APIRouter, HTTPException, Query, Request
+from typing import Any, Final
 
 from firmware_bridge.wire import format_utc
 from server.domain.signal import stretches, visibility, window
 from server.store.db import Store
-from server.store.residents import Residents
-from server.web.deps import AuditDep, StaffUser, context_of, services_of
-
-router = APIRouter()
 
 WINDOW_H: Final = 24.0
 ADVICE_PCT: Final = 20.0
@@ -56,19 +51,3 @@ def visibility_view(
         "blind_now": bool(seen.blind_now),
         "advice": any(s["blind_pct"] >= ADVICE_PCT for s in sources),
     }
-
-
-@router.get("/api/residents/{participant_id}/breathing-visibility")
-async def get_visibility(
-    request: Request,
-    participant_id: str,
-    user: StaffUser,
-    audit: AuditDep,
-    hours: Annotated[float, Query(gt=0, le=24 * 31)] = WINDOW_H,
-) -> dict[str, Any]:
-    """How long the resident's sensors could not see breathing (staff, admin; audited)."""
-    store, now = services_of(request).store, context_of(request).now
-    if Residents(store.db, now).get(participant_id) is None:
-        raise HTTPException(status_code=404, detail=f"no resident {participant_id!r}")
-    audit.record(user.username, user.role.value, "read.visibility", participant_id)
-    return visibility_view(store, participant_id, now(), hours)
