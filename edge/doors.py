@@ -254,7 +254,7 @@ class Zigbee2MqttDoorLink:
         state: object = text.strip()
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep: a bad message, not a lost link
             document = None
         if isinstance(document, dict):
             state = document.get("state")

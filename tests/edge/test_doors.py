@@ -22,6 +22,13 @@ from odart.broker import MosquittoBroker
 FAST = BackoffPolicy(base_s=0.05, cap_s=0.2)
 
 
+def _z2m_link(broker: MosquittoBroker, device_id: str, topic: str) -> Zigbee2MqttDoorLink:
+    """A zigbee2mqtt door on ``broker`` that repeats its state fast and retries fast."""
+    return Zigbee2MqttDoorLink(
+        device_id, topic, host=broker.host, port=broker.port, report_period_s=0.2, policy=FAST
+    )
+
+
 def test_doors_contact_true_means_closed() -> None:
     assert decode_contact('{"contact": true, "battery": 97}').door is DoorState.CLOSED
     assert decode_contact(b'{"contact": false, "linkquality": 120}').door is DoorState.OPEN
@@ -71,14 +78,7 @@ def test_doors_gpio_reed_reports_changes_and_repeats() -> None:
 
 @pytest.mark.integration
 def test_doors_zigbee2mqtt_through_mosquitto(mosquitto: MosquittoBroker) -> None:
-    link = Zigbee2MqttDoorLink(
-        "door-2",
-        "zigbee2mqtt/hall_door",
-        host=mosquitto.host,
-        port=mosquitto.port,
-        report_period_s=0.2,
-        policy=FAST,
-    )
+    link = _z2m_link(mosquitto, "door-2", "zigbee2mqtt/hall_door")
 
     async def publish(payloads: list[object]) -> None:
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
@@ -154,3 +154,40 @@ def test_doors_zigbee2mqtt_availability_payloads() -> None:
     assert link._availability(b"\xff{garbage") is None
     assert link._availability(b'{"state": 3}') is None
     assert link.bad_messages == 2  # counted, never raised
+
+
+@pytest.mark.integration
+def test_doors_zigbee2mqtt_nested_availability_is_counted_not_a_lost_link(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A retained availability message nested past the parser's recursion limit is one bad
+    message: counted, and the door keeps reporting (it used to end the session, and the retained
+    copy ended every reconnect's too)."""
+    link = _z2m_link(mosquitto, "door-3", "zigbee2mqtt/back_door")
+
+    async def publish(topic: str, payload: bytes, *, retain: bool = False) -> None:
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
+            await client.publish(topic, payload, qos=1, retain=retain)
+
+    async def run() -> list[LinkEvent]:
+        await publish(link.availability_topic, b"[" * 4000, retain=True)
+        events: list[LinkEvent] = []
+        stream = link.stream()
+        try:
+            async with asyncio.timeout(15):
+                async for event in stream:
+                    events.append(event)
+                    if isinstance(event, DeviceStatus) and len(events) == 1:
+                        await publish(link.topic, b'{"contact": true}')
+                    if any(isinstance(e, SampleBlock) for e in events):
+                        break
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+        return events
+
+    events = asyncio.run(run())
+    states = [e.state for e in events if isinstance(e, DeviceStatus)]
+    assert states == [DeviceState.CONNECTED]  # never lost on the way
+    assert [e.values[0] for e in events if isinstance(e, SampleBlock)] == [0.0]  # closed
+    assert link.bad_messages == 1
