@@ -16,9 +16,9 @@ that edge's list, which is republished (retained) after every enrolment and endi
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -32,6 +32,10 @@ from server.web.templating import render
 router = APIRouter()
 
 FormId = Annotated[str, Form(max_length=64)]
+
+ROWID_MAX: Final = 2**63 - 1
+"""SQLite's largest integer: a larger id in a path cannot be bound to a query, so it is a 422."""
+EnrolmentId = Annotated[int, Path(ge=1, le=ROWID_MAX)]
 
 
 def _enrolments(request: Request, store: StoreDep) -> Enrolments:
@@ -158,7 +162,7 @@ def consent_step(enrolment_id: int) -> str:
 
 @router.get("/enrolments/{enrolment_id}/consent")
 async def consent_of_enrolment(
-    request: Request, enrolment_id: int, store: StoreDep, user: StaffUser
+    request: Request, enrolment_id: EnrolmentId, store: StoreDep, user: StaffUser
 ) -> Response:
     """The consent step of an enrolment: the resident's consent page."""
     del user
@@ -170,7 +174,11 @@ async def consent_of_enrolment(
 
 @router.post("/devices/enrolments/{enrolment_id}/end")
 async def end_enrolment(
-    request: Request, enrolment_id: int, store: StoreDep, user: StaffUser, audit: AuditDep
+    request: Request,
+    enrolment_id: EnrolmentId,
+    store: StoreDep,
+    user: StaffUser,
+    audit: AuditDep,
 ) -> Response:
     """End an enrolment: the wearable is free for someone else."""
     enrolments = _enrolments(request, store)

@@ -43,3 +43,20 @@ def test_bad_numbers_and_far_dates_answer_4xx_with_a_reason() -> None:
                 assert "than or equal to" in answer.json()["detail"][0]["msg"]
         for query in ("from=1970-01-01", "to=2999-12-30"):
             assert c.get(f"/api/history?{query}").status_code == 200
+
+
+def test_bad_requests_enrolment_ids_beyond_sqlite_integers_answer_4xx() -> None:
+    settings = settings_from_mapping(
+        {"mqtt": {"port": 1}, "sites": [{"id": "hostel-1", "name": "Hostel"}]}
+    )
+    with TestClient(create_app(settings, store=Store(None)), raise_server_exceptions=False) as c:
+        staff_client(c, "boss", Role.ADMIN)
+        for enrolment in ("99999999999999999999999", "-99999999999999999999999", "0"):
+            for method, path in (
+                ("GET", f"/enrolments/{enrolment}/consent"),
+                ("POST", f"/devices/enrolments/{enrolment}/end"),
+            ):
+                answer = c.request(method, path, follow_redirects=False)
+                assert answer.status_code == 422, (method, path, answer.text)
+                assert "than or equal to" in answer.json()["detail"][0]["msg"]
+        assert c.get("/enrolments/9223372036854775807/consent").status_code == 404  # none such
