@@ -146,6 +146,7 @@ class Publisher:
         self.acks_received = 0
         self.published = 0
         self.rejected = 0
+        """Acks and commands refused as malformed (each logged); in the health file."""
 
     def wake(self) -> None:
         """Tell the drain loop that the outbox has something new."""
@@ -180,6 +181,7 @@ class Publisher:
             "published": self.published,
             "resent": self._flow.resent,
             "acks": self.acks_received,
+            "rejected": self.rejected,
         }
 
     async def keep_outbox(self) -> None:

@@ -109,3 +109,34 @@ def test_publisher_keeps_a_bounded_window_lets_an_alert_jump_it_and_never_resend
     assert len(ids) == len(set(ids)) == BACKLOG + 1  # no message went twice
     assert publisher.published == BACKLOG + 1
     outbox.close()
+
+
+def test_publisher_counts_bad_acks_and_commands_in_its_health_and_takes_the_next_ack(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    outbox = Outbox(tmp_path / "outbox.db")
+    alert = _message(1, wire.MessageKind.ALERT)
+    outbox.put(alert)
+    junk = (b"", b"\xff\xfe", b"[" * 3000, b'{"schema": NaN}')
+    topics = ("odart/v1/s1/e1/ack", "odart/v1/s1/e1/cmd")
+
+    async def main(probe: MqttProbe) -> dict[str, object]:
+        publisher = Publisher(MqttSettings(mosquitto.host, mosquitto.port), "s1", "e1", outbox)
+        task = asyncio.create_task(publisher.run())
+        try:
+            assert await _until(lambda: alert.msg_id in _ids(probe))
+            for topic, payload in itertools.product(topics, junk):
+                probe.publish(topic, payload)
+            _ack(probe, alert.msg_id)
+            assert await _until(lambda: len(outbox) == 0)  # the loop read on past the junk
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return publisher.health()
+
+    with MqttProbe(
+        mosquitto.host, mosquitto.port, wire.topic_filter(wire.TopicKind.ALERT)
+    ) as probe:
+        health = asyncio.run(main(probe))
+    assert health["rejected"] == len(topics) * len(junk)  # counted where operators look
+    outbox.close()
