@@ -2,7 +2,8 @@
 
 The simulator's accelerometer conditions breathe the simulator's breaths. Here the breathing is
 real: a belt recording (biopeaks' with movement artefacts and shallow breathing injected,
-systole's with its own artefacts; apnoeas and slowed stretches injected as for the belts) becomes
+systole's with its own artefacts, scanphyslog2bids' three MRI belts; apnoeas and slowed stretches
+injected as for the belts) becomes
 the chest's tilt, in units of the person's median breath, times a tilt of 2-40 mg, on a sensor
 mounted in a random orientation (gravity in any direction, the breathing tilt across it), with
 1 mg of cardiac micro-motion along a random direction, 0.5-3 mg rms of white or coloured noise
@@ -30,6 +31,12 @@ TILT_GROUPS = ((0.005, "tilt<5mg"), (0.015, "tilt5-15mg"), (np.inf, "tilt>15mg")
 def tilt_group(tilt_g: float) -> str:
     """The sub-row of a recording: its breathing tilt band."""
     return next(name for top, name in TILT_GROUPS if tilt_g < top)
+
+
+def source_group(name: str) -> str:
+    """The sub-row of a recording by the real belt it breathes (``biopeaks``, ``systole``,
+    ``scanphyslog``): a new belt must not hide how the others fare."""
+    return name.split("#")[0].removeprefix("belt_").removesuffix("_artefacts")
 
 
 def unit_depth(x: Arr, fs: float) -> Arr:
@@ -81,6 +88,6 @@ def to_acc(case: Case, rng: np.random.Generator, k: int) -> Case:
         case.slowed,
         case.not_apnoea,
         kind="acc",
-        groups=(tilt_group(tilt), noise_group(noise_g)),
+        groups=(tilt_group(tilt), noise_group(noise_g), source_group(case.name)),
         native_slow=case.native_slow,
     )

@@ -141,19 +141,21 @@ def inject(
     apnoea_s: tuple[float, float] = (15.0, 60.0),
     slow_rate_bpm: tuple[float, float] = (4.0, 7.0),
     slowed_s: float = 120.0,
+    warmup_s: float = WARMUP_S,
 ) -> Trial:
     """Insert apnoeas and slowed stretches at random end-expiratory troughs.
 
     Apnoeas are inserted (the recording grows) so breathing resumes exactly where it stopped;
     a slowed stretch replaces a piece of real breathing by the same piece time-stretched to a
-    rate of 4-7/min.
+    rate of 4-7/min. Nothing is inserted in the first ``warmup_s`` (the detector learns the
+    person there) or the last 200 s.
     """
     amp = belt.amplitude
     noise = _noise_level(belt.x)
     slow = signal.sosfiltfilt(signal.butter(4, 2.0, fs=FS_HZ, output="sos"), belt.x)
     fast = belt.x - slow
     candidates = belt.troughs_s[
-        (belt.troughs_s > WARMUP_S) & (belt.troughs_s < belt.duration_s - 200)
+        (belt.troughs_s > warmup_s) & (belt.troughs_s < belt.duration_s - 200)
     ]
     chosen: list[float] = []
     for t in rng.permutation(candidates):

