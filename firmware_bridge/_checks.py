@@ -111,6 +111,7 @@ def load_json(payload: bytes) -> object:
             parse_constant=_reject_constant,
             parse_float=_finite_float,
             parse_int=_exact_int,
+            object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError:
         raise WireError("payload", "not JSON") from None
@@ -162,6 +163,14 @@ def _exact_int(text: str) -> int:
     if abs(value) > MAX_EXACT_INT:
         raise WireError("payload", "an integer is too large")
     return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object, refused when a key repeats: parsers disagree on which value wins."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise WireError("payload", "a key repeats in one object")
+    return document
 
 
 def _reject_constant(name: str) -> float:

@@ -226,7 +226,7 @@ def decode_envelope(payload: bytes) -> Envelope:
     if not isinstance(document, dict):
         raise WireError("payload", "not a JSON object")
     schema = document.get("schema")
-    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+    if type(schema) is not int or schema != SCHEMA_VERSION:  # not True, not 3.0
         reason = f"unsupported schema version (this build speaks {SCHEMA_VERSION})"
         raise WireError("schema", reason)
     allowed = {

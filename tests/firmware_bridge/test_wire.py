@@ -89,6 +89,7 @@ def test_topic_filter_uses_wildcards_only_when_asked() -> None:
     [
         (lambda d: d.update(schema=wire.SCHEMA_VERSION + 1), "schema"),
         (lambda d: d.update(schema=True), "schema"),
+        (lambda d: d.update(schema=float(wire.SCHEMA_VERSION)), "schema"),
         (lambda d: d.update(id="not-a-ulid"), "id"),
         (lambda d: d.update(type="gossip"), "type"),
         (lambda d: d.update(participant="Jane Doe"), "participant"),
@@ -128,6 +129,21 @@ def test_payload_limit_is_enforced_both_ways() -> None:
     with pytest.raises(WireError) as caught:
         wire.decode_envelope(b" " * (wire.MAX_PAYLOAD_BYTES + 1))
     assert caught.value.field == "payload"
+
+
+def test_decode_refuses_a_key_given_twice() -> None:
+    """Two values for one key are refused, not settled by whichever comes last: another
+    parser (a broker plugin, a log shipper) could read the other one."""
+    payload = wire.encode_envelope(_alert())
+    assert payload.startswith(b"{")
+    twice = b'{"participant": "p-other",' + payload[1:]
+    with pytest.raises(WireError, match="repeats") as caught:
+        wire.decode_envelope(twice)
+    assert caught.value.field == "payload"
+    nested = payload.replace(b'"evidence":{', b'"evidence":{"spo2_pct":80,', 1)
+    assert nested != payload
+    with pytest.raises(WireError, match="repeats"):
+        wire.decode_envelope(nested)
 
 
 def test_evidence_rejects_non_finite_numbers() -> None:
