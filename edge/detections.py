@@ -23,6 +23,7 @@ from edge.outgoing import Outgoing
 from edge.residents import Resident
 from edge.transport import ButtonPress, DeviceStatus
 from firmware_bridge.errors import WireError
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import (
     AlertBody,
@@ -63,6 +64,7 @@ class Detections:
         self._household = out.household
         self.alerts: list[Envelope] = []
         self.link_blocks: Counter[str] = Counter()
+        self._log = BudgetedLog(_LOGGER)
 
     def block(self, block: SampleBlock) -> list[Envelope]:
         """Feed one block to its person's detector and queue an alert per event."""
@@ -88,7 +90,7 @@ class Detections:
             events = detector.update(block, source=source_of(role, block.channel))
         except DetectorError as error:
             out.counts["rejected_blocks"] += 1
-            _LOGGER.warning("device %s: block rejected by detector: %s", block.device_id, error)
+            self._log.warning("device %s: block rejected by detector: %s", block.device_id, error)
             return []
         return [self.event(person.participant, block.device_id, e) for e in events]
 

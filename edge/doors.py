@@ -25,6 +25,7 @@ from edge.device_config import Z2M_BASE_TOPIC as DEVICE_Z2M_BASE_TOPIC
 from edge.supervisor import BackoffPolicy, LinkLost, supervise
 from edge.transport import DeviceStatus, LinkEvent
 from firmware_bridge import DoorState, FrameError, decode_contact, door_from_gpio
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.samples import Channel, SampleBlock
 from firmware_bridge.wire import DeviceState
 
@@ -168,6 +169,7 @@ class Zigbee2MqttDoorLink:
         self._jitter = jitter
         self.battery_pct: int | None = None
         self.bad_messages = 0
+        self._log = BudgetedLog(_LOGGER)
         self.state = DeviceState.DISCONNECTED
         """The sensor's state as last reported by this link."""
 
@@ -261,7 +263,7 @@ class Zigbee2MqttDoorLink:
         if state in ("online", "offline"):
             return state == "online"
         self.bad_messages += 1
-        _LOGGER.warning("device %s: ignored availability message", self.device_id)
+        self._log.warning("device %s: ignored availability message", self.device_id)
         return None
 
     def _sample(self, state: DoorState) -> SampleBlock:
@@ -275,7 +277,7 @@ class Zigbee2MqttDoorLink:
             report = decode_contact(payload)
         except FrameError as error:
             self.bad_messages += 1
-            _LOGGER.warning("device %s: ignored zigbee2mqtt message: %s", self.device_id, error)
+            self._log.warning("device %s: ignored zigbee2mqtt message: %s", self.device_id, error)
             return []
         events: list[LinkEvent] = []
         if report.battery_pct is not None and report.battery_pct != self.battery_pct:

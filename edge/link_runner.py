@@ -23,6 +23,7 @@ from edge.residents import Resident, silence, wait_stopped
 from edge.roster import Assignment
 from edge.tasks import TaskSupervisor
 from edge.transport import DeviceLink, LinkEvent
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.wire import DeviceEntry, TextValue
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class LinkRunner:
         self._handle = handle
         self.link_builder = link_builder
         self._listed = False
+        self._log = BudgetedLog(_LOGGER)
         """Whether the server's device list has replaced the TOML's devices."""
         self._loose: list[asyncio.Task[None]] = []
         """Tasks of TOML devices assigned to nobody (stopped when a server list arrives)."""
@@ -102,7 +104,7 @@ class LinkRunner:
                 self._handle(item)
             except Exception:  # task root: one bad block must not stop the device's stream
                 self._out.counts["errors"] += 1
-                _LOGGER.exception("device %s: could not handle %s", link.device_id, type(item))
+                self._log.exception("device %s: could not handle %s", link.device_id, type(item))
 
     # -- consent -------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from edge.publisher_link import (
     say_offline,
 )
 from firmware_bridge.errors import WireError
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.wire import (
     AckBody,
     CommandBody,
@@ -146,6 +147,7 @@ class Publisher:
         self.acks_received = 0
         self.published = 0
         self.rejected = 0
+        self._log = BudgetedLog(_LOGGER)
         """Acks and commands refused as malformed (each logged); in the health file."""
 
     def wake(self) -> None:
@@ -343,7 +345,7 @@ class Publisher:
                 envelope = decode_message(str(message.topic), bytes(payload))
             except WireError as error:
                 self.rejected += 1
-                _LOGGER.warning("rejected message on %s: %s", message.topic, error)
+                self._log.warning("rejected message on %s: %s", message.topic, error)
                 continue
             if isinstance(envelope.body, AckBody):
                 self._ack(envelope.body.of)
@@ -351,4 +353,4 @@ class Publisher:
                 try:
                     await self._on_command(envelope)
                 except Exception:  # a bad command must not take the link down
-                    _LOGGER.exception("command %s failed", envelope.body.command)
+                    self._log.exception("command %s failed", envelope.body.command)

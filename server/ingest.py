@@ -29,6 +29,7 @@ from typing import Final
 
 import aiomqtt
 
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.wire import (
     AlertUpdate,
     CommandBody,
@@ -54,7 +55,6 @@ from server.ingest_link import (
 )
 from server.ingest_queue import BATCH_MAX
 from server.live import LiveHub
-from server.log_budget import BudgetedLog
 from server.store.db import Store
 
 _LOGGER = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from typing import Final
 import aiomqtt
 
 from firmware_bridge.errors import WireError
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.wire import (
     AckBody,
     AlertBody,
@@ -43,7 +44,6 @@ from server.health import Health
 from server.ingest_link import publish_at_once
 from server.ingest_queue import SLICE_S
 from server.live import LiveHub
-from server.log_budget import BudgetedLog
 from server.store.db import BatchLost, Store
 
 

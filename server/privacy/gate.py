@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Final
 
 from firmware_bridge.errors import WireError
+from firmware_bridge.log_budget import BudgetedLog
 from firmware_bridge.wire import MAX_COMMAND_ARGS, Command, CommandBody, Envelope
-from server.log_budget import BudgetedLog
 from server.store.consents import Consents, Verdict
 
 _LOGGER = logging.getLogger(__name__)

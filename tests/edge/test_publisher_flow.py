@@ -8,13 +8,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from edge.flow import WINDOW
 from edge.outbox import Outbox
 from edge.publisher import MqttSettings, Publisher
 from firmware_bridge import wire
+from firmware_bridge.log_budget import PER_WINDOW
 from odart.broker import MosquittoBroker
 from tests.mqtt_probe import MqttProbe
 
@@ -111,21 +115,21 @@ def test_publisher_keeps_a_bounded_window_lets_an_alert_jump_it_and_never_resend
     outbox.close()
 
 
-def test_publisher_counts_bad_acks_and_commands_in_its_health_and_takes_the_next_ack(
-    tmp_path: Path, mosquitto: MosquittoBroker
-) -> None:
+def _junk_then_ack(
+    tmp_path: Path, mosquitto: MosquittoBroker, junk: list[tuple[str, bytes]]
+) -> dict[str, object]:
+    """Publish ``junk`` (topic, payload) to a running publisher with one alert out, then the
+    alert's ack; return the publisher's health once the ack has emptied the outbox."""
     outbox = Outbox(tmp_path / "outbox.db")
     alert = _message(1, wire.MessageKind.ALERT)
     outbox.put(alert)
-    junk = (b"", b"\xff\xfe", b"[" * 3000, b'{"schema": NaN}')
-    topics = ("odart/v1/s1/e1/ack", "odart/v1/s1/e1/cmd")
 
     async def main(probe: MqttProbe) -> dict[str, object]:
         publisher = Publisher(MqttSettings(mosquitto.host, mosquitto.port), "s1", "e1", outbox)
         task = asyncio.create_task(publisher.run())
         try:
             assert await _until(lambda: alert.msg_id in _ids(probe))
-            for topic, payload in itertools.product(topics, junk):
+            for topic, payload in junk:
                 probe.publish(topic, payload)
             _ack(probe, alert.msg_id)
             assert await _until(lambda: len(outbox) == 0)  # the loop read on past the junk
@@ -134,9 +138,34 @@ def test_publisher_counts_bad_acks_and_commands_in_its_health_and_takes_the_next
             await asyncio.gather(task, return_exceptions=True)
         return publisher.health()
 
-    with MqttProbe(
-        mosquitto.host, mosquitto.port, wire.topic_filter(wire.TopicKind.ALERT)
-    ) as probe:
-        health = asyncio.run(main(probe))
-    assert health["rejected"] == len(topics) * len(junk)  # counted where operators look
-    outbox.close()
+    try:
+        with MqttProbe(
+            mosquitto.host, mosquitto.port, wire.topic_filter(wire.TopicKind.ALERT)
+        ) as probe:
+            return asyncio.run(main(probe))
+    finally:
+        outbox.close()
+
+
+def test_publisher_counts_bad_acks_and_commands_in_its_health_and_takes_the_next_ack(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    payloads = (b"", b"\xff\xfe", b"[" * 3000, b'{"schema": NaN}')
+    topics = ("odart/v1/s1/e1/ack", "odart/v1/s1/e1/cmd")
+    junk = list(itertools.product(topics, payloads))
+    health = _junk_then_ack(tmp_path, mosquitto, junk)
+    assert health["rejected"] == len(junk)  # counted where operators look
+
+
+def test_a_flood_of_bad_acks_logs_a_few_lines_and_counts_every_one(
+    tmp_path: Path, mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken or hostile sender on the ack topic cannot fill the Pi's disk with log lines:
+    the first few say why, the rest are counted in the health file."""
+    caplog.set_level(logging.WARNING, logger="edge.publisher")
+    flood = [("odart/v1/s1/e1/ack", b'{"schema": 3, "n": %d, "n": 0}' % n) for n in range(300)]
+    health = _junk_then_ack(tmp_path, mosquitto, flood)
+    assert health["rejected"] == len(flood)
+    lines = [r.getMessage() for r in caplog.records if "rejected message" in r.getMessage()]
+    assert len(lines) == PER_WINDOW
+    assert all("a key repeats" in line for line in lines)  # the reason, never the payload

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from firmware_bridge import wire
+from firmware_bridge.log_budget import PER_WINDOW
 from odart.broker import MosquittoBroker
 from server.app import create_app
 from server.config import settings_from_mapping
-from server.log_budget import PER_WINDOW
 from server.store.db import Store
 from tests.db_probe import column
 from tests.mqtt_probe import MqttProbe, wait_until

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from server.log_budget import BudgetedLog, LogBudget
+from firmware_bridge.log_budget import BudgetedLog, LogBudget
 
 
 def test_log_budget_logs_the_first_lines_then_says_how_many_it_left_out(

@@ -1,12 +1,16 @@
-"""A per-message log budget, so a flood of bad input cannot flood the journal (shell).
+"""A per-message log budget, so a flood of bad input cannot flood the journal (pure).
 
-Ingest logs every message it rejects, refuses or fails on, with the reason. A hostile or broken
-edge can send thousands a second; logged one line each, they would fill the disk the database
-needs and bury every other line. A :class:`BudgetedLog` lets each message *template* (the format
-string from our source, never the sender's text) log :data:`PER_WINDOW` lines per
-:data:`WINDOW_S`; the rest are left out of the log only (ingest still counts every one, on
-``/api/health`` and ``/metrics``), and the first line of the next window says how many were.
-Each ingest (each app) has its own, so one server's flood never silences another's log.
+The server's ingest and consent gate, and the edge's publisher, door links and detector feed,
+log every message they reject, refuse or fail on, with the reason. A hostile or broken sender
+can send thousands a second; logged one line each, they would fill the disk the database or the
+outbox needs and bury every other line. A :class:`BudgetedLog` lets each message *template*
+(the format string from our source, never the sender's text) log :data:`PER_WINDOW` lines per
+:data:`WINDOW_S`; the rest are left out of the log only (every one is still counted where
+operators look: the server's ``/api/health`` and ``/metrics``, the edge's health file), and the
+first line of the next window says how many were. Each owner (an ingest, a link, a publisher)
+has its own, so one flood never silences another's log. Standard library only, and pure in the
+sense of the cores: it decides which lines go through and hands them to the logger it is
+given; it lives here because both sides treat the wire's bad input the same way.
 """
 
 from __future__ import annotations
@@ -81,7 +85,13 @@ class BudgetedLog:
         """``logger.error`` within the budget."""
         self._log(logging.ERROR, msg, args)
 
-    def _log(self, level: int, msg: str, args: tuple[object, ...]) -> None:
+    def exception(self, msg: str, *args: object) -> None:
+        """``logger.exception`` within the budget (the traceback only on lines that are logged)."""
+        self._log(logging.ERROR, msg, args, exc_info=True)
+
+    def _log(
+        self, level: int, msg: str, args: tuple[object, ...], *, exc_info: bool = False
+    ) -> None:
         left_out = self._budget.admit(msg)
         if left_out is None:
             return
@@ -90,4 +100,4 @@ class BudgetedLog:
                 f"{msg} [and {left_out} more like this in the {self._budget.window_s:.0f} s "
                 "before, not logged; all are counted]"
             )
-        self._logger.log(level, msg, *args, stacklevel=3)
+        self._logger.log(level, msg, *args, exc_info=exc_info, stacklevel=3)
