@@ -53,8 +53,8 @@ class LinkRunner:
         self._handle = handle
         self.link_builder = link_builder
         self._listed = False
-        self._log = BudgetedLog(_LOGGER)
         """Whether the server's device list has replaced the TOML's devices."""
+        self._log = BudgetedLog(_LOGGER)
         self._loose: list[asyncio.Task[None]] = []
         """Tasks of TOML devices assigned to nobody (stopped when a server list arrives)."""
         self._devices_lock = asyncio.Lock()

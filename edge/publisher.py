@@ -147,8 +147,8 @@ class Publisher:
         self.acks_received = 0
         self.published = 0
         self.rejected = 0
+        """Acks and commands refused as malformed (logged within a budget); in the health file."""
         self._log = BudgetedLog(_LOGGER)
-        """Acks and commands refused as malformed (each logged); in the health file."""
 
     def wake(self) -> None:
         """Tell the drain loop that the outbox has something new."""

